@@ -1,0 +1,131 @@
+"""Command line: ``python -m assistant index|ask|info``. Errors print one English line and exit
+non-zero; no traceback reaches the user."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant.config import BUNDLED_REPORTS, Settings
+from assistant.errors import AssistantError
+
+EXIT_USAGE, EXIT_ERROR = 2, 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m assistant", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_index = sub.add_parser("index", help="index files or folders (txt, md, html, pdf, docx)")
+    p_index.add_argument("paths", nargs="*", type=Path,
+                         help=f"files or folders (default: the bundled reports, {BUNDLED_REPORTS})")
+    p_index.add_argument("--index", type=Path, help="knowledge base folder")
+    p_index.add_argument("--rebuild", action="store_true", help="start from an empty index")
+
+    p_ask = sub.add_parser("ask", help="answer a question with citations")
+    p_ask.add_argument("question")
+    p_ask.add_argument("--index", type=Path, help="knowledge base folder")
+    p_ask.add_argument("--k", type=int, help="number of passages to retrieve")
+    p_ask.add_argument("--province", help="only documents about this province")
+    p_ask.add_argument("--year", type=int, help="only reports about this year")
+    p_ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    p_info = sub.add_parser("info", help="what the knowledge base holds")
+    p_info.add_argument("--index", type=Path, help="knowledge base folder")
+    p_info.add_argument("--json", action="store_true")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings(**({"index_dir": args.index} if args.index else {}))
+        if args.command == "index":
+            return _index(settings, args.paths or [BUNDLED_REPORTS], args.rebuild)
+        if args.command == "ask":
+            if args.k is not None and args.k <= 0:
+                raise AssistantError("--k must be a positive number")
+            return _ask(settings, args)
+        return _info(settings, args.json)
+    except AssistantError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except ValueError as err:  # invalid settings from the environment
+        print(f"error: invalid settings: {err}".splitlines()[0], file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; the previous index is unchanged", file=sys.stderr)
+        return 130
+
+
+def _index(settings: Settings, paths: list[Path], rebuild: bool) -> int:
+    from tqdm import tqdm
+
+    from assistant.core import load_encoder
+    from assistant.store import index_paths
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="chunk" if stage == "embed"
+                                     else "file", file=sys.stderr, leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    encoder = load_encoder(settings)
+    try:
+        kb, report = index_paths(paths, settings.index_dir, settings, encoder, rebuild=rebuild,
+                                 progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    for r in report.rejected:
+        print(f"skipped {r.path}: {r.reason}", file=sys.stderr)
+    print(f"{report.summary()}; {report.chunks_embedded} chunks embedded; "
+          f"index holds {len(kb.documents)} documents, {len(kb)} chunks ({settings.index_dir})")
+    return 0
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.core import Assistant
+
+    bot = Assistant.open(settings)
+    answer = bot.ask(args.question, k=args.k, province=args.province, year=args.year)
+    if args.json:
+        print(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print(answer.answer)
+    for c in answer.citations or answer.related:
+        where = ", ".join(str(x) for x in (c.province, c.year) if x)
+        print(f"\n[{c.n}] {c.title} ({where}) {c.doc} [{c.start}:{c.end}]\n    {c.quote[:400]}")
+    return 0
+
+
+def _info(settings: Settings, as_json: bool) -> int:
+    from assistant.store import KnowledgeBase, live_version
+
+    kb = KnowledgeBase.load(settings.index_dir)
+    info = {
+        "index": str(live_version(settings.index_dir)),
+        "model": kb.signature["model"], "dim": kb.signature["dim"],
+        "documents": len(kb.documents), "chunks": len(kb),
+        "provinces": kb.provinces(), "years": kb.years(),
+        "files": [{"doc": d.path, "title": d.title, "province": d.province, "year": d.year,
+                   "chunks": int(len(kb.rows_for([d.id])))} for d in kb.documents.values()],
+    }
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{info['index']}\nmodel {info['model']} ({info['dim']} dims), "
+          f"{info['documents']} documents, {info['chunks']} chunks")
+    print("provinces: " + ", ".join(info["provinces"]))
+    print("years: " + ", ".join(map(str, info["years"])))
+    for f in info["files"]:
+        print(f"  {f['chunks']:4d} chunks  {f['province'] or '-'} {f['year'] or '-'}  {f['doc']}")
+    return 0

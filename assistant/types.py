@@ -1,0 +1,81 @@
+"""The nouns that flow through the pipeline: Document -> Chunk -> Hit -> Answer."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Document(BaseModel):
+    """One source file, cleaned. All offsets in the pipeline point into ``text``."""
+
+    id: str  # the path as indexed (absolute, POSIX)
+    path: str
+    title: str
+    text: str
+    sha256: str  # of the raw file bytes
+    format: str  # txt, md, html, pdf, docx
+    province: str | None = None
+    year: int | None = None
+    published: str | None = None  # ISO date YYYY-MM-DD
+    source_url: str | None = None
+
+    def label(self) -> str:
+        """Short human label: "Bắc Giang, 2020"."""
+        return ", ".join(str(x) for x in (self.province, self.year) if x) or self.title
+
+
+class Chunk(BaseModel):
+    """A span of a document: ``doc.text[start:end] == text``."""
+
+    id: str  # f"{doc_id}:{start}"
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    header: str = ""  # context (title, province, year) prepended for embedding and BM25
+
+    def indexed_text(self) -> str:
+        return f"{self.header}\n{self.text}" if self.header else self.text
+
+
+class Hit(BaseModel):
+    """A retrieved chunk with its document and scores."""
+
+    chunk: Chunk
+    doc: Document = Field(repr=False)
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+class Citation(BaseModel):
+    """A numbered reference [n] to the exact sentence span of a document."""
+
+    n: int
+    doc: str
+    title: str
+    province: str | None
+    year: int | None
+    published: str | None = None
+    source_url: str | None = None
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+    score: float
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = []
+    related: list[Citation] = []  # closest passages shown with a refusal
+    hits: list[Hit] = Field(default=[], exclude=True)
+    timings_ms: dict[str, float] = {}
+
+    def to_json_dict(self) -> dict:
+        """The public JSON shape of ``ask --json`` and the app's API."""
+        return self.model_dump(mode="json", exclude={"hits"})
