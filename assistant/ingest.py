@@ -4,10 +4,12 @@ and detect metadata (title, province, year, publication date, source address).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
 import re
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -114,23 +116,23 @@ def decode(raw: bytes) -> str:
                 return raw.decode(enc)
             except UnicodeDecodeError as err:
                 raise BadFileError(f"invalid {enc} text at byte {err.start}") from err
+    sample = raw[:4096]
+    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
+        with contextlib.suppress(UnicodeDecodeError):
+            text = raw.decode("utf-16-le")
+            if _looks_like_text(text):
+                return text
+    if len(sample) >= 4 and sample[0::2].count(0) > len(sample) // 4:
+        with contextlib.suppress(UnicodeDecodeError):
+            text = raw.decode("utf-16-be")
+            if _looks_like_text(text):
+                return text
+    if b"\x00" in sample or _control_share(sample) > 0.05:
+        raise BadFileError("binary content, not text")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    sample = raw[:4096]
-    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
-        try:
-            return raw.decode("utf-16-le")
-        except UnicodeDecodeError:
-            pass
-    if len(sample) >= 4 and sample[0::2].count(0) > len(sample) // 4:
-        try:
-            return raw.decode("utf-16-be")
-        except UnicodeDecodeError:
-            pass
-    if b"\x00" in sample or _control_share(sample) > 0.05:
-        raise BadFileError("binary content, not text")
     try:
         text = raw.decode("cp1258")
     except UnicodeDecodeError as err:
@@ -138,6 +140,13 @@ def decode(raw: bytes) -> str:
     if not _VI_HINT.search(text):
         raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)")
     return text
+
+
+def _looks_like_text(text: str) -> bool:
+    """Mostly letters, digits, punctuation and spaces: not binary decoded by chance."""
+    sample = text[:2000]
+    odd = sum(1 for ch in sample if unicodedata.category(ch)[0] == "C" and ch not in "\n\r\t")
+    return odd <= len(sample) * 0.02
 
 
 def _control_share(sample: bytes) -> float:

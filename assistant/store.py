@@ -4,7 +4,7 @@ Layout of ``index_dir``::
 
     CURRENT              name of the live version folder (replaced atomically)
     .lock                held while a writer builds a new version
-    v-<time>-<id>/       manifest.json, documents.jsonl, chunks.jsonl, vectors.npy,
+    v-<time ns>/         manifest.json, documents.jsonl, chunks.jsonl, vectors.npy,
                          index.faiss, bm25/
 
 A build writes a new version folder, then swaps ``CURRENT`` with ``os.replace``: a crash at any
@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from assistant.errors import (
 )
 from assistant.ingest import Rejected, iter_files, load_document
 from assistant.lexical import LexicalIndex
-from assistant.text import NORMALISER_VERSION
+from assistant.text import NORMALISER_VERSION, fold
 from assistant.types import Chunk, Document
 from assistant.vectors import FaissIndex, VectorIndex
 
@@ -118,7 +117,7 @@ class KnowledgeBase:
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
     def provinces(self) -> list[str]:
-        return sorted({d.province for d in self.documents.values() if d.province})
+        return sorted({d.province for d in self.documents.values() if d.province}, key=fold)
 
     def years(self) -> list[int]:
         return sorted({d.year for d in self.documents.values() if d.year})
@@ -128,7 +127,7 @@ class KnowledgeBase:
     def save(self, index_dir: Path) -> Path:
         """Write a new version folder and make it live atomically; returns the folder."""
         index_dir.mkdir(parents=True, exist_ok=True)
-        name = f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        name = f"v-{time.time_ns():020d}"  # sorts in creation order
         tmp = index_dir / f".tmp-{name}"
         tmp.mkdir()
         try:

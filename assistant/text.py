@@ -98,7 +98,8 @@ def tokens(text: str, fold_diacritics: bool = True) -> list[str]:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“(\[]?[A-ZÀ-Ỹ0-9Đ])|\n+")
-_ABBREV_BEFORE = re.compile(r"(?:\b[A-ZĐ][A-Za-zĐđ]{0,3}|\b\w)\.$")
+# Titles and place prefixes written with a period ("TP. Đồng Hới", "ThS. Nguyễn"), initials.
+_ABBREV_BEFORE = re.compile(r"\b(?:TP|Tp|TX|ThS|Ths|TS|PGS|GS|BS|KS|Th|St|Q|P|[A-ZĐ])\.$")
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

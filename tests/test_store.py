@@ -1,0 +1,206 @@
+"""The knowledge base on disk, with the fake encoder (fast): round trips, atomic writes,
+manifest checks, incremental updates, filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import (
+    BadFileError,
+    IndexBusyError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    KnowledgeBase,
+    Settings,
+    index_paths,
+)
+from assistant.retrieve import Retriever
+from assistant.store import index_signature, live_version, write_lock
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(index_dir=tmp_path / "index")
+
+
+def _build(paths, settings, encoder, **kw):
+    return index_paths(paths, settings.index_dir, settings, encoder, **kw)
+
+
+def test_round_trip_gives_identical_results(reports_copy, settings, fake_encoder):
+    kb, report = _build([reports_copy], settings, fake_encoder)
+    assert len(report.added) == 5 and report.chunks_embedded == len(kb) > 50
+    loaded = KnowledgeBase.load(settings.index_dir, index_signature(settings, fake_encoder))
+    assert [c.model_dump() for c in loaded.chunks] == [c.model_dump() for c in kb.chunks]
+    assert loaded.documents == kb.documents
+    np.testing.assert_array_equal(loaded.vectors, kb.vectors)
+    for q in ("Bắc Giang có bao nhiêu trạm BTS?", "hộp thư điện tử", "quang binh may chu"):
+        a = Retriever(kb, fake_encoder, settings).search(q, 5)
+        b = Retriever(loaded, fake_encoder, settings).search(q, 5)
+        assert [(h.chunk.id, h.score) for h in a] == [(h.chunk.id, h.score) for h in b]
+    folder = live_version(settings.index_dir)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "bm25", "chunks.jsonl", "documents.jsonl", "index.faiss", "manifest.json", "vectors.npy"]
+    assert "Bắc Giang" in (folder / "chunks.jsonl").read_text("utf-8")  # UTF-8, not \\u escapes
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    assert manifest["model"] == "fake-hash-64" and manifest["dim"] == 64
+    assert len(manifest["documents"]) == 5
+
+
+def test_missing_index_says_how_to_build_it(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="python -m assistant index"):
+        KnowledgeBase.load(tmp_path / "nothing")
+
+
+def test_manifest_mismatch_names_the_fix(reports_copy, settings, fake_encoder):
+    _build([reports_copy], settings, fake_encoder)
+    other = Settings(index_dir=settings.index_dir, chunk_size=400)
+    with pytest.raises(IndexMismatchError, match=r"chunk_size: index has 700.*--rebuild"):
+        KnowledgeBase.load(settings.index_dir, index_signature(other, fake_encoder))
+    with pytest.raises(IndexMismatchError, match="chunk_size"):
+        _build([reports_copy], other, fake_encoder)  # no silent mixing of chunkings
+    kb, report = _build([reports_copy], other, fake_encoder, rebuild=True)
+    assert len(report.added) == 5 and max(len(c.text) for c in kb.chunks) <= 400
+
+
+def test_incremental_update_embeds_only_what_changed(reports_copy, settings, fake_encoder):
+    kb, _ = _build([reports_copy], settings, fake_encoder)
+    n_before = len(kb)
+    bac_kan_chunks = int(len(kb.rows_for([str((reports_copy / "bac-kan-2019.txt").resolve())])))
+
+    (reports_copy / "bac-ninh-15-nam.txt").unlink()
+    with open(reports_copy / "quang-binh-2022.txt", "a", encoding="utf-8") as fh:
+        fh.write("\n\nNăm 2022, Quảng Bình lắp đặt 42 trạm quan trắc tự động.\n")
+    (reports_copy / "new").mkdir()
+    (reports_copy / "new" / "ha-giang.txt").write_text(
+        "Báo cáo tỉnh Hà Giang năm 2021\n\nToàn tỉnh có 2.345 trạm BTS.", "utf-8")
+    fake_encoder.texts_embedded = 0
+    kb2, report = _build([reports_copy], settings, fake_encoder)
+
+    name = lambda ids: sorted(Path(i).name for i in ids)  # noqa: E731
+    assert name(report.added) == ["ha-giang.txt"]
+    assert name(report.updated) == ["quang-binh-2022.txt"]
+    assert name(report.removed) == ["bac-ninh-15-nam.txt"]
+    assert name(report.unchanged) == ["bac-giang-2020.txt", "bac-kan-2019.txt",
+                                      "binh-duong-2022.txt"]
+    qb = str((reports_copy / "quang-binh-2022.txt").resolve())
+    assert fake_encoder.texts_embedded == report.chunks_embedded == (
+        len(kb2.rows_for([qb])) + 1)  # Quảng Bình re-chunked + one chunk of the new file
+    assert len(kb2.rows_for([str((reports_copy / "bac-kan-2019.txt").resolve())])) == \
+        bac_kan_chunks
+    assert len(kb2.documents) == 5 and len(kb2) != n_before
+    hits = Retriever(kb2, fake_encoder, settings).search("Hà Giang 2.345 trạm BTS", 3)
+    assert Path(hits[0].doc.path).name == "ha-giang.txt"
+    assert all("bac-ninh" not in c.doc_id for c in kb2.chunks)
+    # vectors stay aligned with their chunks after the merge
+    again = fake_encoder.embed([c.indexed_text() for c in kb2.chunks], "passage")
+    np.testing.assert_allclose(kb2.vectors, again, atol=1e-6)
+
+
+def test_nothing_changed_means_nothing_embedded(reports_copy, settings, fake_encoder):
+    _build([reports_copy], settings, fake_encoder)
+    fake_encoder.texts_embedded = 0
+    _, report = _build([reports_copy], settings, fake_encoder)
+    assert fake_encoder.texts_embedded == 0 and len(report.unchanged) == 5
+
+
+def test_a_broken_file_keeps_its_indexed_version(reports_copy, settings, fake_encoder):
+    kb, _ = _build([reports_copy], settings, fake_encoder)
+    path = reports_copy / "bac-giang-2020.txt"
+    old = kb.documents[str(path.resolve())]
+    path.write_bytes(b"\x00\x01\x02" * 500)
+    kb2, report = _build([reports_copy], settings, fake_encoder)
+    assert [Path(r.path).name for r in report.rejected] == ["bac-giang-2020.txt"]
+    assert "binary" in report.rejected[0].reason
+    assert kb2.documents[str(path.resolve())] == old
+    assert len(kb2.rows_for([old.id])) == len(kb.rows_for([old.id]))
+
+
+def test_documents_from_other_paths_are_kept(reports_copy, tmp_path, settings, fake_encoder):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.md").write_text("# Báo cáo Cà Mau năm 2021\n\nCà Mau có 900 trạm BTS.", "utf-8")
+    _build([reports_copy], settings, fake_encoder)
+    kb, report = _build([other], settings, fake_encoder)
+    assert len(report.added) == 1 and report.removed == []
+    assert len(kb.documents) == 6 and "Cà Mau" in kb.provinces()
+
+
+def test_missing_path_is_an_error_and_the_index_is_untouched(reports_copy, tmp_path, settings,
+                                                              fake_encoder):
+    _build([reports_copy], settings, fake_encoder)
+    before = live_version(settings.index_dir)
+    with pytest.raises(BadFileError, match="path not found"):
+        _build([tmp_path / "typo"], settings, fake_encoder)
+    assert live_version(settings.index_dir) == before
+
+
+def test_a_crash_while_writing_leaves_the_previous_index_live(reports_copy, settings,
+                                                             fake_encoder, monkeypatch):
+    kb, _ = _build([reports_copy], settings, fake_encoder)
+    before = live_version(settings.index_dir)
+    (reports_copy / "bac-kan-2019.txt").unlink()
+
+    def boom(self, folder):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("assistant.lexical.LexicalIndex.save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        _build([reports_copy], settings, fake_encoder)
+    assert live_version(settings.index_dir) == before
+    loaded = KnowledgeBase.load(settings.index_dir, index_signature(settings, fake_encoder))
+    assert len(loaded.documents) == 5 and len(loaded) == len(kb)
+    assert not list(settings.index_dir.glob(".tmp-*"))
+    monkeypatch.undo()
+    kb2, _ = _build([reports_copy], settings, fake_encoder)
+    assert len(kb2.documents) == 4
+    versions = sorted(p.name for p in settings.index_dir.glob("v-*"))
+    assert versions == [before.name, live_version(settings.index_dir).name]  # live + previous
+
+
+def test_one_writer_at_a_time(reports_copy, settings, fake_encoder):
+    with write_lock(settings.index_dir), pytest.raises(IndexBusyError, match="another process"):
+        _build([reports_copy], settings, fake_encoder)
+
+
+def test_filters_by_province_and_year(reports_copy, settings, fake_encoder):
+    kb, _ = _build([reports_copy], settings, fake_encoder)
+    assert kb.provinces() == ["Bắc Giang", "Bắc Kạn", "Bắc Ninh", "Bình Dương", "Quảng Bình"]
+    assert kb.years() == [2010, 2019, 2020, 2022]
+    r = Retriever(kb, fake_encoder, settings)
+    hits = r.search("trạm BTS", 10, province="Bình Dương")
+    assert hits and {h.doc.province for h in hits} == {"Bình Dương"}
+    assert {h.doc.province for h in r.search("báo chí", 10, province="binh duong")} == {
+        "Bình Dương"}
+    assert {h.doc.year for h in r.search("trạm BTS", 10, year=2022)} == {2022}
+    assert r.search("trạm BTS", 10, province="Cà Mau") == []
+    assert {h.doc.province for h in r.search("trạm", 10, province="Quảng Bình", year=2022)} == {
+        "Quảng Bình"}
+
+
+def test_bm25_finds_the_bts_passage_from_a_query_without_diacritics(reports_copy, tmp_path,
+                                                                    fake_encoder):
+    s = Settings(index_dir=tmp_path / "bm25", fusion="bm25")
+    kb, _ = _build([reports_copy], s, fake_encoder)
+    hits = Retriever(kb, fake_encoder, s).search("bac giang co bao nhieu tram bts", 3)
+    assert all("trạm BTS" in h.chunk.text for h in hits[:2])
+    assert any("1.422 trạm BTS" in h.chunk.text for h in hits)
+    assert hits[0].bm25_score and hits[0].bm25_score > 0 and hits[0].dense_score is None
+    s_plain = Settings(index_dir=tmp_path / "plain", fusion="bm25", fold_diacritics=False)
+    kb_plain, _ = _build([reports_copy], s_plain, fake_encoder)
+    plain = Retriever(kb_plain, fake_encoder, s_plain).search("tram bts", 3)
+    assert all("1.422 trạm BTS" not in h.chunk.text for h in plain[:1]) or not plain
+
+
+def test_hits_carry_scores_and_ranks(reports_copy, settings, fake_encoder):
+    kb, _ = _build([reports_copy], settings, fake_encoder)
+    hits = Retriever(kb, fake_encoder, settings).search("trạm BTS Bắc Giang", 4)
+    assert len(hits) == 4
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for h in hits:
+        expected = sum(1 / (60 + r) for r in (h.dense_rank, h.bm25_rank) if r)
+        assert h.score == pytest.approx(expected)
