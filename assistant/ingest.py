@@ -268,6 +268,7 @@ def clean_text(text: str) -> str:
 _YEAR = re.compile(r"\b(?:năm|Năm|NĂM)\s+((?:19|20)\d\d)\b")
 _DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-]((?:19|20)\d\d)\b")
 _ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)")
+_DATELINE = re.compile(r"\d{1,2}:\d{2}|^\(?(thứ|cập nhật|ngày đăng|đăng ngày|ngày)\b", re.I)
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _TOPIC = re.compile(r"thông tin|truyền thông|cntt|chuyển đổi số|bưu chính|viễn thông", re.I)
 
@@ -304,8 +305,15 @@ def _guess_year(title: str, head: str, published: str | None) -> int | None:
 
 
 def _source_url(text: str) -> str | None:
+    """"Nguồn: http://..." anywhere, or an address opening one of the first lines."""
     m = re.search(r"(?:nguồn|source)\s*:?\s*(" + _URL.pattern + ")", text, re.I)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    for line in text.split("\n")[:3]:
+        m = _URL.match(line.strip())
+        if m:
+            return m.group()
+    return None
 def _parse_date(s: str) -> str | None:
     m = _ISO_DATE.search(s)
     if m:
@@ -321,12 +329,18 @@ def _parse_date(s: str) -> str | None:
         return None
 
 
+def _is_dateline(line: str) -> bool:
+    """"Thứ bảy, 23/01/2021 09:24 AM", "(Cập nhật lúc: 04/02/2020 16:32:33 )"."""
+    return bool(_DATE.search(line) and _DATELINE.search(line))
+
+
 def _guess_title(text: str) -> str:
     """The first short line near the top that names the topic or a province."""
     lines = [line for line in text.split("\n") if line.strip()][:10]
     candidates = [
         line for line in lines
-        if 15 <= len(line) <= 200 and not _DATE.search(line) and not line.endswith(".")
+        if 15 <= len(line) <= 200 and not _is_dateline(line) and not line.endswith(".")
+        and not _URL.match(line)
     ]
     for line in candidates:
         if _TOPIC.search(line) or find_provinces(line, capitalised=True):
