@@ -84,11 +84,12 @@ class ChatError(Exception):
 
 # Words that carry no topic: a message made only of these (plus a province or a year) is a
 # follow-up that reuses the previous question. Compared without diacritics.
-_FOLLOW_UP_WORDS = {fold(w) for w in (
+_FILLER = (
     "còn thì sao thế vậy ở tại của tỉnh thành phố tp năm nhỉ ạ à ừ nào với cho về và đối "
     "như là có bao nhiêu mấy gì được không đó này kia hãy cũng trường hợp ra hỏi tiếp "
     "tương tự hơn trước ngoái sau tiếp theo"
-).split()}
+)
+_FOLLOW_UP_WORDS = {fold(w) for w in _FILLER.split()}
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _RELATIVE_YEAR = {("nam", "truoc"): -1, ("nam", "ngoai"): -1, ("nam", "sau"): 1}
 
@@ -415,8 +416,7 @@ def receive_uploads(bot: Any, files: list[tuple[Path, str]], uploads_dir: Path,
             result.reason = vietnamese_reason("cannot read file")
             continue
         if size > max_bytes:
-            result.reason = (f"tệp quá lớn ({size / 1048576:.1f} MB, "
-                             f"giới hạn {max_bytes / 1048576:.0f} MB)")
+            result.reason = f"tệp quá lớn ({_size(size)}, giới hạn {_size(max_bytes)})"
             continue
         target = upload_path(uploads_dir, name)
         result.saved_as = target.name
@@ -455,6 +455,13 @@ def receive_uploads(bot: Any, files: list[tuple[Path, str]], uploads_dir: Path,
         else:
             result.reason = vietnamese_reason(rejected.get(doc_id, ""))
     return results
+
+
+def _size(n: int) -> str:
+    """ "1,5 MB", "980 KB" (Vietnamese decimal comma)."""
+    if n >= 1024 * 1024:
+        return f"{n / 1048576:.1f} MB".replace(".", ",")
+    return f"{max(1, round(n / 1024))} KB"
 
 
 def upload_markdown(results: list[FileResult], documents: int | None = None) -> str:
@@ -578,8 +585,8 @@ class Engine:
             bot = Assistant.open(settings, encoder=encoder, progress=progress)
         except IndexNotFoundError:
             log.info("building a new index in %s", settings.index_dir)
-            index_paths(first_sources(settings), Path(settings.index_dir), settings, encoder,
-                        progress=progress)
+            index_paths(list[Path | str](first_sources(settings)), Path(settings.index_dir),
+                        settings, encoder, progress=progress)
             bot = Assistant.open(settings, encoder=encoder)
         missing = [p for p in self._kept_uploads() if p.as_posix() not in bot.kb.documents]
         if missing:  # kept uploads the index lacks (e.g. after a rebuild): index them again
@@ -610,7 +617,8 @@ class Engine:
             kb = self.bot.kb
             return f"✅ Sẵn sàng: {len(kb.documents)} tài liệu, {len(kb)} đoạn."
         step = STAGES_VI.get(self.stage, self.stage)
-        count = f" {self.done}/{self.total}" if self.total > 1 else ""
+        count = (f" {self.done}/{self.total} ({100 * self.done // self.total}%)"
+                 if self.total > 1 else "")
         return f"⏳ Đang khởi động: {step}{count}…"
 
     def wait(self, timeout: float | None = None) -> Any:

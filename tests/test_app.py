@@ -1,0 +1,309 @@
+"""The web app as programs see it: command line and settings, and the ``/ask`` and ``/upload``
+endpoints through ``gradio_client`` against ``python app.py`` on a loopback port.
+
+``launch_app`` is shared with test_browser.py. The first app started in a test session builds
+its index from the bundled reports; later ones start from a copy of it.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BTS = "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"
+UNANSWERABLE = "Năm 2020 Bắc Giang có bao nhiêu sân bay vũ trụ?"
+REFUSAL = "Không tìm thấy thông tin này trong các báo cáo đã nạp."
+START_TIMEOUT_S = 600
+
+
+@dataclass
+class RunningApp:
+    url: str
+    index_dir: Path
+    data_dir: Path
+    log: Path
+    process: subprocess.Popen
+    auth: tuple[str, str] | None = None
+    ready_s: float = 0.0  # from start to the first answer
+
+    def client(self, auth: bool = True):
+        from gradio_client import Client
+
+        return Client(self.url, auth=self.auth if auth else None, verbose=False,
+                      download_files=False, analytics_enabled=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_app(tmp: Path, cache: Path, auth: tuple[str, str] | None = None) -> RunningApp:
+    """Start ``python app.py`` on a free loopback port with its own index and data folders;
+    returns once it has answered the BTS question through ``/ask``."""
+    index_dir, data_dir = tmp / "index", tmp / "data"
+    data_dir.mkdir(parents=True)
+    if cache.is_dir():
+        shutil.copytree(cache, index_dir)
+    port = free_port()
+    args = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+            "--index", str(index_dir), "--data", str(data_dir)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    if auth:
+        env["ASSISTANT_AUTH"] = ":".join(auth)
+    log = tmp / "app.log"
+    started = time.perf_counter()
+    with open(log, "wb") as out:
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    app = RunningApp(f"http://127.0.0.1:{port}", index_dir, data_dir, log, process, auth)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"app.py exited with {process.returncode}:\n"
+                                   + log.read_text(errors="replace")[-3000:])
+            try:
+                if httpx.get(app.url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("app.py did not start:\n" + log.read_text()[-3000:])
+            time.sleep(0.3)
+        answer = app.client().predict(BTS, api_name="/ask")  # waits for the index
+        assert "1.422" in answer["answer"], answer
+        app.ready_s = time.perf_counter() - started
+        if not cache.is_dir():
+            shutil.copytree(index_dir, cache)
+    except BaseException:
+        stop_app(app)
+        raise
+    return app
+
+
+def stop_app(app: RunningApp) -> None:
+    app.process.terminate()
+    try:
+        app.process.wait(20)
+    except subprocess.TimeoutExpired:
+        app.process.kill()
+        app.process.wait()
+
+
+def index_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp() / "index-cache"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    running = launch_app(tmp_path_factory.mktemp("app"), index_cache(tmp_path_factory))
+    yield running
+    stop_app(running)
+
+
+# --- command line and settings (no model) ---------------------------------------------------
+
+
+def test_command_line_wins_over_environment(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    import app as webapp
+
+    monkeypatch.setenv("ASSISTANT_PORT", "9000")
+    monkeypatch.setenv("ASSISTANT_HOST", "0.0.0.0")
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "env-index"))
+    settings, app_settings = webapp.parse_args(
+        ["--port", "8123", "--data", str(tmp_path / "d"), "--auth", "staff:secret"])
+    assert (app_settings.host, app_settings.port) == ("0.0.0.0", 8123)
+    assert app_settings.credentials == ("staff", "secret")
+    assert settings.index_dir == tmp_path / "env-index"
+    assert settings.data_dir == tmp_path / "d"
+    settings, app_settings = webapp.parse_args(["--index", str(tmp_path / "i")])
+    assert settings.index_dir == tmp_path / "i" and app_settings.credentials is None
+
+
+def test_bad_settings_exit_with_one_line(capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import app as webapp
+
+    assert webapp.main(["--auth", "no-password"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid setting auth") and "Traceback" not in err
+    monkeypatch.setenv("ASSISTANT_PORT", "http")
+    assert webapp.main([]) == 2
+    assert capsys.readouterr().err.startswith("error: invalid setting port")
+
+
+# --- the app's wiring, with a fake assistant (no model) -------------------------------------
+
+
+class FakeKB:
+    documents: dict = {}
+    chunks: list = []
+
+    def __len__(self) -> int:
+        return 0
+
+    def provinces(self) -> list[str]:
+        return ["Bắc Giang"]
+
+    def years(self) -> list[int]:
+        return [2020]
+
+
+class FakeBot:
+    kb = FakeKB()
+
+    def ask(self, question: str, k=None, province=None, year=None):
+        from assistant import Answer, AssistantError, Citation
+
+        if not question.strip():
+            raise AssistantError("the question is empty; type a question about the reports")
+        c = Citation(n=1, doc="/r/bg.txt", title="Báo cáo", province=province or "Bắc Giang",
+                     year=year or 2020, chunk_id="/r/bg.txt:0", start=0, end=5, quote="1.422",
+                     score=1.0)
+        return Answer(question=question, answer=f"{question} k={k} [1].", refused=False,
+                      citations=[c], timings_ms={"total": 1.0})
+
+
+@pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
+def test_ask_endpoint_wiring_without_model(tmp_path: Path) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    import app as webapp
+    from assistant.chat import AppSettings, Engine, FeedbackLog
+    from assistant.config import Settings
+
+    engine = Engine(Settings(index_dir=tmp_path / "i", data_dir=tmp_path),
+                    opener=lambda settings, progress: FakeBot())
+    engine.start().join(5)
+    demo = webapp.build(engine, AppSettings(), FeedbackLog(tmp_path / "f.jsonl"))
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                quiet=True, run_history=False, enable_monitoring=False, mcp_server=False,
+                ssr_mode=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}", verbose=False, analytics_enabled=False)
+        answer = client.predict("Câu hỏi?", 3, "Bình Dương", 2022, api_name="/ask")
+        assert answer == FakeBot().ask("Câu hỏi?", 3, "Bình Dương", 2022).to_json_dict()
+        assert client.predict("Câu hỏi?", api_name="/ask")["answer"] == "Câu hỏi? k=None [1]."
+        with pytest.raises(AppError, match="Vui lòng nhập câu hỏi"):
+            client.predict("", api_name="/ask")
+    finally:
+        demo.close()
+
+
+# --- the API, with the real model -----------------------------------------------------------
+
+@pytest.mark.model
+def test_ask_returns_the_json_of_the_cli(app: RunningApp) -> None:
+    answer = app.client().predict(BTS, api_name="/ask")
+    cli = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", BTS, "--json", "--index", str(app.index_dir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    expected = json.loads(cli.stdout)
+    assert set(answer) == {"question", "answer", "refused", "citations", "related", "timings_ms"}
+    assert set(answer["timings_ms"]) == set(expected["timings_ms"])
+    answer.pop("timings_ms"), expected.pop("timings_ms")
+    assert answer == expected
+
+
+@pytest.mark.model
+def test_ask_bts_question(app: RunningApp) -> None:
+    answer = app.client().predict(BTS, api_name="/ask")
+    assert answer["refused"] is False
+    assert "1.422" in answer["answer"] and "[1]" in answer["answer"]
+    [c] = answer["citations"]
+    assert c["n"] == 1 and c["doc"].endswith("data/reports/bac-giang-2020.txt")
+    assert (c["province"], c["year"]) == ("Bắc Giang", 2020)
+    assert "1.422 trạm BTS" in c["quote"] and c["end"] - c["start"] == len(c["quote"])
+
+
+@pytest.mark.model
+def test_ask_with_filters_and_k(app: RunningApp) -> None:
+    client = app.client()
+    answer = client.predict("Có bao nhiêu dịch vụ công trực tuyến mức độ 4?", 3, "Bình Dương",
+                            None, api_name="/ask")
+    assert answer["citations"]
+    assert {c["province"] for c in answer["citations"]} == {"Bình Dương"}
+    answer = client.predict(question=BTS, year=2020, api_name="/ask")
+    assert "1.422" in answer["answer"]
+
+
+@pytest.mark.model
+def test_ask_refuses_honestly(app: RunningApp) -> None:
+    answer = app.client().predict(UNANSWERABLE, api_name="/ask")
+    assert answer["refused"] is True and answer["citations"] == []
+    assert REFUSAL in answer["answer"]
+
+
+@pytest.mark.model
+def test_ask_errors_are_short_vietnamese(app: RunningApp) -> None:
+    from gradio_client.exceptions import AppError
+
+    client = app.client()
+    with pytest.raises(AppError, match="Vui lòng nhập câu hỏi"):
+        client.predict("   ", api_name="/ask")
+    with pytest.raises(AppError, match="k phải nằm trong khoảng"):
+        client.predict(BTS, 0, api_name="/ask")
+    with pytest.raises(AppError, match="Câu hỏi quá dài"):
+        client.predict("trạm BTS " * 400, api_name="/ask")
+
+
+@pytest.mark.model
+def test_only_ask_and_upload_are_public(app: RunningApp) -> None:
+    api = app.client().view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == {"/ask", "/upload"}
+    assert not api["unnamed_endpoints"]
+
+
+@pytest.mark.model
+def test_upload_via_api_then_answer_from_it(app: RunningApp, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    good = tmp_path / "Báo cáo Quảng Bình 2023.txt"
+    good.write_text("Báo cáo tình hình CNTT tỉnh Quảng Bình năm 2023\n\nNăm 2023, tỉnh Quảng "
+                    "Bình có 777 kỹ sư phần mềm làm việc tại khu công nghệ thông tin tập trung.\n",
+                    encoding="utf-8")
+    sneaky = tmp_path / "..\\..\\..\\escape.md"  # one file name on Linux
+    sneaky.write_text("# Ghi chú\n\nTài liệu thử nghiệm đường dẫn, có 12 trang.\n", "utf-8")
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ\x90\x00\x03")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    client = app.client()
+    result = client.predict([handle_file(p) for p in (good, sneaky, exe, empty)],
+                            api_name="/upload")
+    good_r, sneaky_r, exe_r, empty_r = result["files"]  # in the order sent
+    assert good_r == {"name": good.name, "status": "added", "reason": "",
+                      "saved_as": "Bao-cao-Quang-Binh-2023.txt"}
+    assert sneaky_r["status"] == "added" and sneaky_r["saved_as"] == "escape.md"
+    assert exe_r["status"] == "rejected"
+    assert exe_r["reason"].startswith("định dạng không được hỗ trợ")
+    assert empty_r["status"] == "rejected" and empty_r["reason"] == "tệp rỗng"
+    assert result["documents"] == 7
+    uploads = app.data_dir / "uploads"
+    assert sorted(p.name for p in uploads.iterdir()) == ["Bao-cao-Quang-Binh-2023.txt",
+                                                        "escape.md"]
+    assert sorted(p.name for p in app.data_dir.parent.iterdir()) == ["app.log", "data", "index"]
+
+    answer = client.predict("Năm 2023 Quảng Bình có bao nhiêu kỹ sư phần mềm?", api_name="/ask")
+    assert "777" in answer["answer"]
+    kept = (uploads / "Bao-cao-Quang-Binh-2023.txt").resolve()
+    assert answer["citations"][0]["doc"] == kept.as_posix()
+
+    again = client.predict([handle_file(good)], api_name="/upload")
+    assert [r["status"] for r in again["files"]] == ["unchanged"]
