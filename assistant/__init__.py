@@ -1,14 +1,17 @@
 """Cited answers to Vietnamese questions over provincial ICT reports, offline."""
 
 from assistant.config import Settings
-from assistant.core import Assistant, load_encoder
+from assistant.core import Assistant, default_sources, load_encoder
 from assistant.errors import (
     AssistantError,
     BadFileError,
+    EmptyQuestionError,
     IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    QuestionError,
+    QuestionTooLongError,
 )
 from assistant.ingest import load_document, load_documents
 from assistant.store import IndexReport, KnowledgeBase, index_paths
@@ -16,7 +19,8 @@ from assistant.types import Answer, Chunk, Citation, Document, Hit
 
 __all__ = [
     "Answer", "Assistant", "AssistantError", "BadFileError", "Chunk", "Citation", "Document",
-    "Hit", "IndexBusyError", "IndexCorruptError", "IndexMismatchError", "IndexNotFoundError",
-    "IndexReport", "KnowledgeBase", "Settings", "index_paths", "load_document", "load_documents",
+    "EmptyQuestionError", "Hit", "IndexBusyError", "IndexCorruptError", "IndexMismatchError",
+    "IndexNotFoundError", "IndexReport", "KnowledgeBase", "QuestionError", "QuestionTooLongError",
+    "Settings", "default_sources", "index_paths", "load_document", "load_documents",
     "load_encoder",
 ]

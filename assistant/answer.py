@@ -19,12 +19,13 @@ REFUSAL = "Không tìm thấy thông tin này trong các báo cáo đã nạp."
 
 # Function words and question words: they say nothing about the topic. Matched as typed when
 # the question has diacritics ("vệ tinh" keeps "vệ" and "tinh"), folded when it has none.
-_STOP = set(
+_STOP_WORDS = (
     "có bao nhiêu mấy là gì nào ai đâu sao không thì của ở và với các những một được đã đang "
     "sẽ cho tại trên trong về từ đến này đó thế như hay hoặc ra vào lên xuống bị bởi vì nếu khi "
     "rồi còn nữa cũng đều mỗi rất làm hơn nhất theo tỉnh thành phố năm hiện nay địa bàn toàn "
-    "số lượng bằng chừng kia ấy à ư nhé vậy".split()
+    "số lượng bằng chừng kia ấy à ư nhé vậy"
 )
+_STOP = set(_STOP_WORDS.split())
 _STOP_FOLDED = {fold(w) for w in _STOP}
 _QUANTITY = re.compile(r"\b(bao nhieu|may|ty le|phan tram|so luong|thu may|xep thu)\b")
 _PERCENT = re.compile(r"\b(ty le|phan tram)\b")
@@ -126,6 +127,15 @@ def _score(q: QuestionInfo, text: str, doc_year: int | None,
     return score, covered
 
 
+def _other_year(q: QuestionInfo, doc_year: int | None, sentence: str) -> bool:
+    """A sentence of a report about another year, which does not name the year asked about:
+    it cannot answer "Năm 2020 ...?" ("khảo sát 20 trạm" in a 2022 report is not a 2020 count).
+    """
+    if not q.years or doc_year is None or doc_year in q.years:
+        return False
+    return not any(int(y) in q.years for y in _YEAR.findall(sentence))
+
+
 def _coverage(covered: set[str], weights: dict[str, float]) -> float:
     """Share of the question's content words present, each weighted by its rarity (IDF)."""
     total = sum(weights.values())
@@ -152,6 +162,8 @@ def candidates(q: QuestionInfo, hits: list[Hit],
             if b <= hit.chunk.start or a >= hit.chunk.end or (hit.doc.id, a, b) in seen:
                 continue
             seen.add((hit.doc.id, a, b))
+            if _other_year(q, hit.doc.year, text[a:b]):
+                continue
             s_score, s_cov = _score(q, text[a:b], hit.doc.year, weights)
             units = [(a, b, s_score, s_cov)]
             clauses = clause_spans(text, a, b)
@@ -194,9 +206,8 @@ def compose(question: str, hits: list[Hit], min_overlap: float = 0.34,
                     and not _overlaps(other, best)):
                 chosen.append(other)
                 break
-    if not chosen or (len(q.provinces) > 1 and len(chosen) < len(groups)):
-        if not chosen:
-            return refusal(question, hits)
+    if not chosen:
+        return refusal(question, hits)
     citations: list[Citation] = []
     parts: list[str] = []
     for cand in chosen:

@@ -27,8 +27,15 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assistant.config import BUNDLED_REPORTS, Settings
-from assistant.errors import AssistantError, BadFileError, IndexBusyError, IndexNotFoundError
+from assistant.config import Settings
+from assistant.errors import (
+    AssistantError,
+    BadFileError,
+    EmptyQuestionError,
+    IndexBusyError,
+    IndexNotFoundError,
+    QuestionTooLongError,
+)
 from assistant.ingest import SUPPORTED, load_document
 from assistant.provinces import find_provinces
 from assistant.text import fold, words
@@ -324,14 +331,13 @@ def vietnamese_error(err: BaseException) -> str:
         return "Kho tài liệu đang được cập nhật. Vui lòng thử lại sau ít phút."
     if isinstance(err, BadFileError):
         return f"Tệp không hợp lệ: {vietnamese_reason(text)}."
-    if isinstance(err, AssistantError):
-        if "empty" in text:
-            return "Vui lòng nhập câu hỏi."
-        if "longer than" in text:
-            return "Câu hỏi quá dài, vui lòng rút gọn."
-        if "rebuild" in text or "knowledge base" in text:
-            return ("Không đọc được kho tài liệu. Quản trị viên cần dựng lại chỉ mục "
-                    "(python -m assistant index --rebuild).")
+    if isinstance(err, EmptyQuestionError):
+        return "Vui lòng nhập câu hỏi."
+    if isinstance(err, QuestionTooLongError):
+        return "Câu hỏi quá dài, vui lòng rút gọn."
+    if isinstance(err, AssistantError) and ("rebuild" in text or "knowledge base" in text):
+        return ("Không đọc được kho tài liệu. Quản trị viên cần dựng lại chỉ mục "
+                "(python -m assistant index --rebuild).")
     return "Đã xảy ra lỗi khi xử lý yêu cầu. Vui lòng thử lại."
 
 
@@ -526,14 +532,10 @@ STAGES_VI = {"model": "nạp mô hình nhúng", "read": "đọc tài liệu", "e
 
 
 def first_sources(settings: Settings) -> list[Path]:
-    """What a new index is built from: ``<data>/reports`` (else the bundled sample reports) and
-    the uploads kept in ``<data>/uploads``."""
-    reports = Path(settings.data_dir) / "reports"
-    paths = [reports if reports.is_dir() else BUNDLED_REPORTS]
-    uploads = Path(settings.data_dir) / "uploads"
-    if uploads.is_dir() and any(uploads.iterdir()):
-        paths.append(uploads)
-    return paths
+    """What a new index is built from (see :func:`assistant.core.default_sources`)."""
+    from assistant.core import default_sources
+
+    return default_sources(settings)
 
 
 class Engine:

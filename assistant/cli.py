@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p_index = sub.add_parser("index", help="index files or folders (txt, md, html, pdf, docx)")
     p_index.add_argument("paths", nargs="*", type=Path,
-                         help=f"files or folders (default: the bundled reports, {BUNDLED_REPORTS})")
+                         help="files or folders (default: <data>/reports, else the bundled "
+                              f"reports in {BUNDLED_REPORTS}, plus <data>/uploads)")
     p_index.add_argument("--index", type=Path, help="knowledge base folder")
     p_index.add_argument("--rebuild", action="store_true", help="start from an empty index")
 
@@ -44,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings(**({"index_dir": args.index} if args.index else {}))
         if args.command == "index":
-            return _index(settings, args.paths or [BUNDLED_REPORTS], args.rebuild)
+            from assistant.core import default_sources
+
+            return _index(settings, args.paths or default_sources(settings), args.rebuild)
         if args.command == "ask":
             if args.k is not None and args.k <= 0:
                 raise AssistantError("--k must be a positive number")

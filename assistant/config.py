@@ -37,14 +37,18 @@ class Settings(BaseSettings):
     chunk_size: int = Field(700, ge=100, le=4000, description="characters per chunk")
     chunk_overlap: int = Field(150, ge=0)
     context_header: bool = True
+    dense_windows: int = Field(
+        250, ge=0, description="characters per extra sentence-window vector of a chunk (0: none)")
 
     # retrieval
     top_k: int = Field(5, gt=0, le=100)
     candidates: int = Field(50, gt=0, description="hits taken from each retriever before fusion")
-    fusion: Literal["rrf", "dense", "bm25"] = "rrf"
+    # "score": dense_weight * z(cosine) + bm25_weight * z(BM25) over the candidates;
+    # "rrf": weighted reciprocal rank; "dense" / "bm25": one retriever alone
+    fusion: Literal["score", "rrf", "dense", "bm25"] = "score"
     rrf_k: int = Field(60, gt=0)
-    dense_weight: float = Field(1.0, ge=0)
-    bm25_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(0.7, ge=0)
+    bm25_weight: float = Field(0.3, ge=0)
     fold_diacritics: bool = True
 
     # ingestion limits
@@ -63,7 +67,7 @@ class Settings(BaseSettings):
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
                 f"chunk_size ({self.chunk_size})"
             )
-        if self.fusion == "rrf" and self.dense_weight == 0 and self.bm25_weight == 0:
+        if self.fusion in ("rrf", "score") and self.dense_weight == 0 and self.bm25_weight == 0:
             raise ValueError("dense_weight and bm25_weight cannot both be 0")
         return self
 

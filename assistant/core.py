@@ -13,15 +13,32 @@ from pathlib import Path
 
 from assistant.answer import analyse, compose, refusal
 from assistant.config import BUNDLED_REPORTS, DEFAULT_INDEX, Settings
-from assistant.errors import AssistantError, IndexNotFoundError
-from assistant.store import Encoder, IndexReport, KnowledgeBase, Progress, index_paths, \
-    index_signature
+from assistant.errors import EmptyQuestionError, IndexNotFoundError, QuestionTooLongError
+from assistant.store import (
+    Encoder,
+    IndexReport,
+    KnowledgeBase,
+    Progress,
+    index_paths,
+    index_signature,
+)
 from assistant.text import normalize
 from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+
+
+def default_sources(settings: Settings) -> list[Path]:
+    """What the default index holds: ``<data>/reports`` (else the bundled sample reports) and
+    the uploads kept in ``<data>/uploads``."""
+    reports = Path(settings.data_dir) / "reports"
+    paths = [reports if reports.is_dir() else BUNDLED_REPORTS]
+    uploads = Path(settings.data_dir) / "uploads"
+    if uploads.is_dir() and any(uploads.iterdir()):
+        paths.append(uploads)
+    return paths
 
 
 def load_encoder(settings: Settings) -> Encoder:
@@ -56,8 +73,8 @@ class Assistant:
                 raise
             log.info("building the default index of the bundled reports in %s",
                      settings.index_dir)
-            kb, _ = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, encoder,
-                                progress=progress)
+            kb, _ = index_paths(list[Path | str](default_sources(settings)),
+                                settings.index_dir, settings, encoder, progress=progress)
         return cls(settings, kb, encoder)
 
     def index(self, paths: list[Path | str], rebuild: bool = False,
@@ -77,10 +94,10 @@ class Assistant:
         t0 = time.perf_counter()
         question = " ".join(normalize(question or "").split())
         if not question:
-            raise AssistantError("the question is empty; type a question about the reports")
+            raise EmptyQuestionError("the question is empty; type a question about the reports")
         if len(question) > MAX_QUESTION_CHARS:
-            raise AssistantError(f"the question is longer than {MAX_QUESTION_CHARS} characters;"
-                                 " shorten it")
+            raise QuestionTooLongError(
+                f"the question is longer than {MAX_QUESTION_CHARS} characters; shorten it")
         k = k or self.settings.top_k
         depth = max(k, self.settings.answer_hits)
         info = analyse(question)
@@ -90,18 +107,20 @@ class Assistant:
             if not named:
                 missing = ", ".join(info.provinces)
                 hits = self.retriever.search(question, depth, year=year)
+                t1 = time.perf_counter()
                 return self._timed(refusal(
                     question, hits, f"Các báo cáo đã nạp không có báo cáo nào về {missing}."),
-                    t0, t0)
+                    t0, t1)
             docs = named
         if year is None and info.years:
             dated = [d for d in docs if d.year in info.years
                      or any(str(y) in d.text for y in info.years)]
             if not dated:
                 hits = self.retriever.search(question, depth, province=province)
+                t1 = time.perf_counter()
                 years = ", ".join(map(str, info.years))
                 return self._timed(refusal(
-                    question, hits, f"Các báo cáo đã nạp không có số liệu năm {years}."), t0, t0)
+                    question, hits, f"Các báo cáo đã nạp không có số liệu năm {years}."), t0, t1)
             docs = dated
         doc_ids = None if len(docs) == len(self.kb.documents) else [d.id for d in docs]
         hits = self.retriever.search(question, depth, province=province, year=year,

@@ -23,3 +23,15 @@ class IndexCorruptError(AssistantError):
 
 class IndexBusyError(AssistantError):
     """Another process is writing the knowledge base."""
+
+
+class QuestionError(AssistantError):
+    """The question cannot be asked as typed."""
+
+
+class EmptyQuestionError(QuestionError):
+    """The question is empty (or only spaces)."""
+
+
+class QuestionTooLongError(QuestionError):
+    """The question is longer than the assistant accepts."""

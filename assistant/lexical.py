@@ -1,4 +1,10 @@
-"""BM25 over Vietnamese syllable tokens (bm25s), with diacritic-folded forms."""
+"""BM25 over Vietnamese syllables and syllable pairs (bm25s).
+
+Two indexes over the same rows: one keeps diacritics ("trạm" and "trám" differ), one folds
+them, for questions typed without diacritics ("bac giang co bao nhieu tram bts"). A question
+with any diacritic is scored on the first, a plain one on the second, so an accented word is
+never counted twice and a plain question still finds accented text.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +14,57 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from assistant.text import tokens
+from assistant.text import fold, has_diacritics, tokens
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def _build(corpus: list[list[str]]) -> bm25s.BM25:
+    retriever = bm25s.BM25()
+    retriever.index([doc or [""] for doc in corpus], show_progress=False)
+    return retriever
 
 
 class LexicalIndex:
     """BM25 scores for every row; rows match the vector index's rows."""
 
     FOLDER = "bm25"
+    FOLDED_FOLDER = "bm25-folded"
 
-    def __init__(self, retriever: bm25s.BM25, n: int, fold_diacritics: bool) -> None:
-        self.retriever = retriever
+    def __init__(self, exact: bm25s.BM25 | None, folded: bm25s.BM25 | None, n: int) -> None:
+        self.exact = exact
+        self.folded = folded
         self.n = n
-        self.fold_diacritics = fold_diacritics
-        self._df: np.ndarray | None = None
+        self._df: dict[int, np.ndarray] = {}
+
+    @property
+    def fold_diacritics(self) -> bool:
+        return self.folded is not None or self.n == 0
 
     @classmethod
     def build(cls, texts: list[str], fold_diacritics: bool = True) -> LexicalIndex:
-        retriever = bm25s.BM25()
-        corpus = [tokens(t, fold_diacritics) or [""] for t in texts]
-        if corpus:
-            retriever.index(corpus, show_progress=False)
-        return cls(retriever, len(texts), fold_diacritics)
+        if not texts:
+            return cls(None, None, 0)
+        exact = _build([tokens(t) for t in texts])
+        folded = _build([tokens(fold(t)) for t in texts]) if fold_diacritics else None
+        return cls(exact, folded, len(texts))
+
+    def _pick(self, query: str) -> tuple[bm25s.BM25 | None, list[str]]:
+        """The index and tokens a query is scored with."""
+        if self.folded is not None and not has_diacritics(query):
+            return self.folded, tokens(fold(query))
+        return self.exact, tokens(query)
 
     def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of each row for ``query`` (0 where no token matches or not allowed)."""
-        if self.n == 0:
-            return np.zeros(0, np.float32)
-        vocab = self.retriever.vocab_dict
-        q = [t for t in dict.fromkeys(tokens(query, self.fold_diacritics)) if t in vocab]
+        retriever, query_tokens = self._pick(query)
+        if retriever is None:
+            return np.zeros(self.n, np.float32)
+        vocab = retriever.vocab_dict
+        q = [t for t in dict.fromkeys(query_tokens) if t in vocab]
         if not q:
             return np.zeros(self.n, np.float32)
-        s = np.asarray(self.retriever.get_scores(q), dtype=np.float32)
+        s = np.asarray(retriever.get_scores(q), dtype=np.float32)
         if allowed is not None:
             mask = np.zeros(self.n, bool)
             mask[allowed] = True
@@ -48,21 +72,32 @@ class LexicalIndex:
         return s
 
     def idf(self, token: str) -> float:
-        """BM25 inverse document frequency of one token; unseen tokens get the highest."""
-        if self._df is None:
-            indptr = np.asarray(self.retriever.scores["indptr"]) if self.n else np.zeros(1)
-            self._df = np.diff(indptr)
-        col = self.retriever.vocab_dict.get(token) if self.n else None
-        df = int(self._df[col]) if col is not None and col < len(self._df) else 0
+        """BM25 inverse document frequency of one token (looked up with its diacritics, else
+        folded); unseen tokens get the highest."""
+        df = 0
+        for retriever in (self.exact, self.folded):
+            col = retriever.vocab_dict.get(token) if retriever is not None else None
+            if col is not None:
+                key = id(retriever)
+                if key not in self._df:
+                    self._df[key] = np.diff(np.asarray(retriever.scores["indptr"]))
+                counts = self._df[key]
+                df = int(counts[col]) if col < len(counts) else 0
+                break
         return float(np.log(1 + (self.n - df + 0.5) / (df + 0.5)))
 
     def save(self, folder: Path) -> None:
-        if self.n:
-            self.retriever.save(str(folder / self.FOLDER), show_progress=False)
+        if self.exact is not None:
+            self.exact.save(str(folder / self.FOLDER), show_progress=False)
+        if self.folded is not None:
+            self.folded.save(str(folder / self.FOLDED_FOLDER), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, n: int, fold_diacritics: bool) -> LexicalIndex:
         if n == 0:
-            return cls(bm25s.BM25(), 0, fold_diacritics)
-        retriever = bm25s.BM25.load(str(folder / cls.FOLDER), show_progress=False, verbosity=0)
-        return cls(retriever, n, fold_diacritics)
+            return cls(None, None, 0)
+
+        def read(name: str) -> bm25s.BM25:
+            return bm25s.BM25.load(str(folder / name), show_progress=False, verbosity=0)
+
+        return cls(read(cls.FOLDER), read(cls.FOLDED_FOLDER) if fold_diacritics else None, n)

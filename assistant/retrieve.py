@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (FAISS) + BM25, fused by weighted reciprocal rank, with filters."""
+"""Hybrid retrieval: dense (FAISS) + BM25, fused by weighted z-scores (or reciprocal rank),
+with filters."""
 
 from __future__ import annotations
 
@@ -43,29 +44,35 @@ class Retriever:
             return []
         n = len(self.kb) if allowed is None else len(allowed)
         depth = min(max(s.candidates, k), n)
+        use_dense = s.fusion == "dense" or (s.fusion != "bm25" and s.dense_weight > 0)
+        use_bm25 = s.fusion == "bm25" or (s.fusion != "dense" and s.bm25_weight > 0)
 
         dense: dict[int, tuple[int, float]] = {}
-        if s.fusion in ("rrf", "dense") and (s.fusion == "dense" or s.dense_weight > 0):
+        qv = None
+        if use_dense:
             qv = self.encoder.embed([query], "query")[0]
-            scores, rows = self.kb.vector_index.search(qv, depth, allowed)
-            dense = {int(r): (i + 1, float(sc)) for i, (sc, r) in enumerate(zip(scores, rows,
-                                                                               strict=True))}
+            scores, rows = self.kb.dense_search(qv, depth, allowed)
+            dense = {int(r): (i + 1, float(sc))
+                     for i, (sc, r) in enumerate(zip(scores, rows, strict=True))}
         lexical: dict[int, tuple[int, float]] = {}
-        if s.fusion in ("rrf", "bm25") and (s.fusion == "bm25" or s.bm25_weight > 0):
+        bm = None
+        if use_bm25:
             bm = self.kb.lexical.scores(query, allowed)
             top = np.argsort(-bm, kind="stable")[:depth]
             lexical = {int(r): (i + 1, float(bm[r])) for i, r in enumerate(top) if bm[r] > 0}
 
-        fused: dict[int, float] = {}
         if s.fusion == "dense":
             fused = {r: v[1] for r, v in dense.items()}
         elif s.fusion == "bm25":
             fused = {r: v[1] for r, v in lexical.items()}
-        else:
+        elif s.fusion == "rrf":
+            fused = {}
             for r, (rank, _) in dense.items():
                 fused[r] = fused.get(r, 0.0) + s.dense_weight / (s.rrf_k + rank)
             for r, (rank, _) in lexical.items():
                 fused[r] = fused.get(r, 0.0) + s.bm25_weight / (s.rrf_k + rank)
+        else:  # "score": weighted sum of z-scores over the union of both candidate lists
+            fused = self._score_fusion(qv, bm, dense, lexical)
         best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
         hits = []
         for r in best:
@@ -75,6 +82,27 @@ class Retriever:
                             dense_score=d[1] if d else None, dense_rank=d[0] if d else None,
                             bm25_score=b[1] if b else None, bm25_rank=b[0] if b else None))
         return hits
+
+    def _score_fusion(self, qv: np.ndarray | None, bm: np.ndarray | None,
+                      dense: dict[int, tuple[int, float]],
+                      lexical: dict[int, tuple[int, float]]) -> dict[int, float]:
+        """``w_dense * z(cosine) + w_bm25 * z(BM25)``. Every candidate of either list gets both
+        scores (a row outside one list is scored exactly, not treated as missing); z-scores are
+        taken over the candidates, so the two scales are comparable query by query."""
+        s = self.settings
+        rows = np.fromiter(dict.fromkeys([*dense, *lexical]), np.int64)
+        total = np.zeros(len(rows), np.float64)
+        if qv is not None and s.dense_weight > 0:
+            total += s.dense_weight * _z(self.kb.dense_scores(qv, rows))
+        if bm is not None and s.bm25_weight > 0:
+            total += s.bm25_weight * _z(bm[rows])
+        return {int(r): float(v) for r, v in zip(rows, total, strict=True)}
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
 def _canonical_province(name: str) -> str:

@@ -38,11 +38,11 @@ from assistant.errors import (
 )
 from assistant.ingest import Rejected, iter_files, load_document
 from assistant.lexical import LexicalIndex
-from assistant.text import NORMALISER_VERSION, fold
+from assistant.text import NORMALISER_VERSION, fold, sentence_spans
 from assistant.types import Chunk, Document
 from assistant.vectors import FaissIndex, VectorIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 Progress = Callable[[str, int, int], None]
 
 
@@ -65,6 +65,7 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     chunks_embedded: int = 0
+    vectors_embedded: int = 0  # chunks' own vectors plus their sentence windows'
 
     def summary(self) -> str:
         return (f"{len(self.added)} added, {len(self.updated)} updated, "
@@ -83,6 +84,7 @@ def index_signature(settings: Settings, encoder: Encoder) -> dict[str, Any]:
         "chunk_overlap": settings.chunk_overlap,
         "context_header": settings.context_header,
         "fold_diacritics": settings.fold_diacritics,
+        "dense_windows": settings.dense_windows,
     }
 
 
@@ -92,10 +94,17 @@ class KnowledgeBase:
     def __init__(self, documents: dict[str, Document], chunks: list[Chunk],
                  vectors: np.ndarray, signature: dict[str, Any],
                  vector_index: VectorIndex | None = None,
-                 lexical: LexicalIndex | None = None) -> None:
+                 lexical: LexicalIndex | None = None,
+                 owners: np.ndarray | None = None) -> None:
         self.documents = documents
         self.chunks = chunks
         self.vectors = vectors
+        # owners[v] is the chunk row of vector v: a chunk's own vector, then its windows' ones
+        self.owners = (np.arange(len(chunks), dtype=np.int64) if owners is None
+                       else np.asarray(owners, np.int64))
+        if len(self.owners) != len(vectors) or np.any(np.diff(self.owners) < 0):
+            raise IndexCorruptError(f"{len(vectors)} vectors do not map onto {len(chunks)} "
+                                    "chunks; rebuild the index with --rebuild")
         self.signature = signature
         if vector_index is None:
             vector_index = FaissIndex.build(vectors)
@@ -108,6 +117,9 @@ class KnowledgeBase:
         for row, c in enumerate(chunks):
             rows.setdefault(c.doc_id, []).append(row)
         self._rows_by_doc = {k: np.asarray(v, np.int64) for k, v in rows.items()}
+        every = np.arange(len(chunks))
+        self._first = np.searchsorted(self.owners, every, "left")
+        self._last = np.searchsorted(self.owners, every, "right")
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -115,6 +127,38 @@ class KnowledgeBase:
     def rows_for(self, doc_ids: Iterable[str]) -> np.ndarray:
         parts = [self._rows_by_doc[d] for d in doc_ids if d in self._rows_by_doc]
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def vector_rows(self, chunk_rows: np.ndarray) -> np.ndarray:
+        """The rows of every vector (own and windows') of the given chunk rows."""
+        if len(self.owners) == len(self.chunks):
+            return np.asarray(chunk_rows, np.int64)
+        parts = [np.arange(self._first[r], self._last[r]) for r in chunk_rows]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def dense_scores(self, query: np.ndarray, chunk_rows: np.ndarray) -> np.ndarray:
+        """Cosine of ``query`` to each chunk: the best of its own vector and its windows'."""
+        chunk_rows = np.asarray(chunk_rows, np.int64)
+        if len(self.owners) == len(self.chunks) or len(chunk_rows) == 0:
+            return self.vectors[chunk_rows] @ query
+        rows = self.vector_rows(chunk_rows)
+        sizes = self._last[chunk_rows] - self._first[chunk_rows]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        return np.maximum.reduceat(self.vectors[rows] @ query, starts)
+
+    def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` ``(scores, chunk rows)`` by :meth:`dense_scores`, through the vector index
+        (``allowed``: chunk rows to search)."""
+        per_chunk = len(self.owners) / max(len(self.chunks), 1)
+        vec_allowed = None if allowed is None else self.vector_rows(allowed)
+        scores, rows = self.vector_index.search(query, int(np.ceil(k * per_chunk)) + k,
+                                                vec_allowed)
+        best: dict[int, float] = {}
+        for score, row in zip(scores, rows, strict=True):
+            best.setdefault(int(self.owners[row]), float(score))  # best first: keep the max
+        top = list(best.items())[:k]
+        return (np.array([v for _, v in top], np.float32),
+                np.array([r for r, _ in top], np.int64))
 
     def provinces(self) -> list[str]:
         return sorted({d.province for d in self.documents.values() if d.province}, key=fold)
@@ -134,6 +178,7 @@ class KnowledgeBase:
             _write_jsonl(tmp / "documents.jsonl", (d.model_dump() for d in self.documents.values()))
             _write_jsonl(tmp / "chunks.jsonl", (c.model_dump() for c in self.chunks))
             np.save(tmp / "vectors.npy", self.vectors)
+            np.save(tmp / "owners.npy", self.owners)
             self.vector_index.save(tmp)
             self.lexical.save(tmp)
             manifest = {
@@ -169,25 +214,27 @@ class KnowledgeBase:
             docs = [Document(**d) for d in _read_jsonl(folder / "documents.jsonl")]
             chunks = [Chunk(**c) for c in _read_jsonl(folder / "chunks.jsonl")]
             vectors = np.load(folder / "vectors.npy")
+            owners = np.load(folder / "owners.npy")
         except IndexMismatchError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise IndexCorruptError(
                 f"cannot read the knowledge base in {folder} ({err}); rebuild it with "
                 f"`python -m assistant index PATH --index {index_dir} --rebuild`") from err
-        if len(vectors) != len(chunks):
+        if len(vectors) != len(owners) or (len(owners) and owners[-1] >= len(chunks)):
             raise IndexCorruptError(f"{folder}: {len(vectors)} vectors for {len(chunks)} chunks;"
                                     " rebuild the index with --rebuild")
         signature = {k: manifest[k] for k in (
             "format", "model", "dim", "normaliser", "chunk_size", "chunk_overlap",
-            "context_header", "fold_diacritics")}
+            "context_header", "fold_diacritics", "dense_windows")}
         try:
             vector_index = FaissIndex.load(folder, manifest.get("vector_index", "flat"))
             lexical = LexicalIndex.load(folder, len(chunks), signature["fold_diacritics"])
         except (OSError, RuntimeError, ValueError) as err:
             raise IndexCorruptError(f"cannot read the indexes in {folder} ({err}); rebuild "
                                     "with --rebuild") from err
-        return cls({d.id: d for d in docs}, chunks, vectors, signature, vector_index, lexical)
+        return cls({d.id: d for d in docs}, chunks, vectors, signature, vector_index, lexical,
+                   owners)
 
 
 def live_version(index_dir: Path) -> Path:
@@ -291,38 +338,78 @@ def index_paths(
 
         new_chunks = [c for d in changed for c in chunk_document(
             d, settings.chunk_size, settings.chunk_overlap, settings.context_header)]
-        new_vectors = _embed_chunks(new_chunks, encoder, settings.embed_batch_size, progress)
+        new_vectors, new_owners = embed_chunks(new_chunks, encoder, settings.embed_batch_size,
+                                               settings.dense_windows, progress)
         report.chunks_embedded = len(new_chunks)
+        report.vectors_embedded = len(new_vectors)
 
         kept_ids = [d for d in docs if d in old_docs and docs[d] is old_docs[d]]
         chunks: list[Chunk] = []
         parts: list[np.ndarray] = []
+        owner_parts: list[np.ndarray] = []
         if old is not None and kept_ids:
             rows = np.sort(old.rows_for(kept_ids))
             chunks.extend(old.chunks[r] for r in rows)
-            parts.append(old.vectors[rows])
-        chunks.extend(new_chunks)
+            vec_rows = old.vector_rows(rows)
+            parts.append(old.vectors[vec_rows])
+            # renumber the owners: old chunk row -> its position among the kept chunks
+            position = np.full(len(old.chunks), -1, np.int64)
+            position[rows] = np.arange(len(rows))
+            owner_parts.append(position[old.owners[vec_rows]])
         parts.append(new_vectors)
+        owner_parts.append(new_owners + len(chunks))
+        chunks.extend(new_chunks)
         vectors = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)
+        owners = np.concatenate(owner_parts)
         if progress:
             progress("write", 0, 1)
-        kb = KnowledgeBase(docs, chunks, vectors.astype(np.float32), signature)
+        kb = KnowledgeBase(docs, chunks, vectors.astype(np.float32), signature, owners=owners)
         kb.save(index_dir)
         if progress:
             progress("write", 1, 1)
     return kb, report
 
 
-def _embed_chunks(chunks: list[Chunk], encoder: Encoder, batch: int,
-                  progress: Progress | None) -> np.ndarray:
+def chunk_windows(chunk: Chunk, size: int) -> list[tuple[int, int]]:
+    """Spans (in ``chunk.text``) of runs of whole sentences of at most about ``size``
+    characters; none when ``size`` is 0 or the chunk is a single window."""
+    if size <= 0 or len(chunk.text) <= size:
+        return []
+    out: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    for a, b in sentence_spans(chunk.text):
+        if current and b - current[0] > size:
+            out.append(current)
+            current = None
+        current = (current[0], b) if current else (a, b)
+    if current:
+        out.append(current)
+    return out if len(out) > 1 else []
+
+
+def embed_chunks(chunks: list[Chunk], encoder: Encoder, batch: int, window: int = 0,
+                 progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of each chunk (its indexed text) and of its sentence windows (header + window),
+    with each vector's owning chunk position. Windows give a long chunk a vector for each of
+    its parts, so a question about one sentence finds it."""
+    texts: list[str] = []
+    owners: list[int] = []
+    for i, c in enumerate(chunks):
+        texts.append(c.indexed_text())
+        owners.append(i)
+        for a, b in chunk_windows(c, window):
+            texts.append(f"{c.header}\n{c.text[a:b]}" if c.header else c.text[a:b])
+            owners.append(i)
     out = []
-    for i in range(0, len(chunks), batch):
+    step = batch * 4  # the encoder sorts each call's texts by length: hand it several batches
+    for i in range(0, len(texts), step):
         if progress:
-            progress("embed", i, len(chunks))
-        out.append(encoder.embed([c.indexed_text() for c in chunks[i : i + batch]], "passage"))
+            progress("embed", i, len(texts))
+        out.append(encoder.embed(texts[i : i + step], "passage"))
     if progress:
-        progress("embed", len(chunks), len(chunks))
-    return np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)
+        progress("embed", len(texts), len(texts))
+    vectors = np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)
+    return vectors.astype(np.float32), np.asarray(owners, np.int64)
 
 
 def _sha256(path: Path) -> str:

@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 # Bump when normalize() or tokens() change: indexes built with another version must be rebuilt.
-NORMALISER_VERSION = "1"
+NORMALISER_VERSION = "2"
 
 _ODD_SPACES = dict.fromkeys(
     map(ord, "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
@@ -78,22 +78,22 @@ def words(text: str) -> list[str]:
     return [_canon(t) for t in _TOKEN.findall(normalize(text).lower())]
 
 
-def tokens(text: str, fold_diacritics: bool = True) -> list[str]:
-    """BM25 tokens: each syllable, plus its folded form when it differs; numbers with a percent
-    sign also count as the bare number.
+def tokens(text: str) -> list[str]:
+    """BM25 tokens: each syllable or whole number (a number with a percent sign also bare),
+    then each pair of neighbouring syllables, so that a phrase ("trạm bts", "bắc giang") ranks
+    above the same syllables scattered. Diacritics are kept: fold the text first for the
+    folded index.
 
     >>> tokens("Bắc Giang có 45,7%")
-    ['bắc', 'bac', 'giang', 'có', 'co', '45,7%', '45,7']
+    ['bắc', 'giang', 'có', '45,7%', '45,7', 'bắc_giang', 'giang_có', 'có_45,7%']
     """
+    ws = words(text)
     out: list[str] = []
-    for w in words(text):
+    for w in ws:
         out.append(w)
         if w.endswith("%") and len(w) > 1:
             out.append(w[:-1])
-        elif fold_diacritics:
-            f = fold(w)
-            if f != w:
-                out.append(f)
+    out.extend(f"{a}_{b}" for a, b in zip(ws, ws[1:], strict=False))
     return out
 
 

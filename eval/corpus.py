@@ -17,14 +17,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from assistant import Document, KnowledgeBase, Settings, index_paths
 from assistant.chunking import chunk_document
 from assistant.config import PROJECT_ROOT
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from assistant.ingest import iter_files
-from assistant.store import Encoder, Progress, index_signature, write_lock
+from assistant.store import Encoder, Progress, embed_chunks, index_signature, write_lock
 from assistant.text import normalize
 from eval.datasets import Passage
 from eval.errors import EvalError
@@ -140,16 +138,10 @@ def build_pool_kb(docs: list[Document], folder: Path, settings: Settings, encode
     """Chunk, embed and save documents that do not come from files."""
     chunks = [c for d in docs for c in chunk_document(
         d, settings.chunk_size, settings.chunk_overlap, settings.context_header)]
-    batch = settings.embed_batch_size
-    parts = [np.zeros((0, encoder.dim), np.float32)]
-    for i in range(0, len(chunks), batch):
-        if progress:
-            progress("embed", i, len(chunks))
-        parts.append(encoder.embed([c.indexed_text() for c in chunks[i : i + batch]], "passage"))
-    if progress:
-        progress("embed", len(chunks), len(chunks))
-    kb = KnowledgeBase({d.id: d for d in docs}, chunks,
-                       np.concatenate(parts).astype(np.float32), index_signature(settings, encoder))
+    vectors, owners = embed_chunks(chunks, encoder, settings.embed_batch_size,
+                                   settings.dense_windows, progress)
+    kb = KnowledgeBase({d.id: d for d in docs}, chunks, vectors,
+                       index_signature(settings, encoder), owners=owners)
     with write_lock(folder):
         kb.save(folder)
     return kb

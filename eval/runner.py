@@ -39,10 +39,12 @@ COMPARE = [
     DEFAULT,
     Config(name="bm25", changes={"fusion": "bm25"}),
     Config(name="dense", changes={"fusion": "dense"}),
+    Config(name="rrf", changes={"fusion": "rrf", "dense_weight": 1.0, "bm25_weight": 1.0}),
+    Config(name="hybrid-no-windows", changes={"dense_windows": 0}),
     Config(name="hybrid-no-header", changes={"context_header": False}),
     Config(name="hybrid-no-fold", changes={"fold_diacritics": False}),
-    Config(name="hybrid-dense-w2", changes={"dense_weight": 2.0, "bm25_weight": 1.0}),
-    Config(name="hybrid-bm25-w2", changes={"dense_weight": 1.0, "bm25_weight": 2.0}),
+    Config(name="hybrid-dense-0.5", changes={"dense_weight": 0.5, "bm25_weight": 0.5}),
+    Config(name="hybrid-dense-0.85", changes={"dense_weight": 0.85, "bm25_weight": 0.15}),
 ]
 
 
@@ -129,7 +131,7 @@ def relexed(kb: KnowledgeBase, fold_diacritics: bool) -> KnowledgeBase:
     (folding changes no vector: nothing to embed again)."""
     return KnowledgeBase(kb.documents, kb.chunks, kb.vectors,
                          {**kb.signature, "fold_diacritics": fold_diacritics},
-                         vector_index=kb.vector_index)
+                         vector_index=kb.vector_index, owners=kb.owners)
 
 
 def _same_vectors(a: tuple, b: tuple) -> bool:
@@ -168,7 +170,8 @@ def _score_all(qa: QASet, questions: list[Question], bot: Assistant, encoder: Qu
     settings = {"model": bot.encoder.name, "k": k, "fusion": s.fusion,
                 "dense_weight": s.dense_weight, "bm25_weight": s.bm25_weight, "rrf_k": s.rrf_k,
                 "candidates": s.candidates, "context_header": s.context_header,
-                "fold_diacritics": s.fold_diacritics, "chunk_size": s.chunk_size,
+                "fold_diacritics": s.fold_diacritics, "dense_windows": s.dense_windows,
+                "chunk_size": s.chunk_size,
                 "chunk_overlap": s.chunk_overlap, "answer_hits": s.answer_hits,
                 "min_answer_overlap": s.min_answer_overlap}
     return SetRun(set=qa.name, config=config, settings=settings,
@@ -295,7 +298,7 @@ def entry(run: SetRun, k: int = 10) -> dict[str, Any]:
 def _index_fields(settings: Settings) -> dict[str, Any]:
     return {f: getattr(settings, f) for f in (
         "model", "chunk_size", "chunk_overlap", "context_header", "fold_diacritics",
-        "max_file_mb", "query_prefix", "passage_prefix")}
+        "dense_windows", "max_file_mb", "query_prefix", "passage_prefix")}
 
 
 def _rounded(obj: Any) -> Any:

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REPO_QA, SHARED, load_qa
 
 from assistant import AssistantError
 from assistant.answer import REFUSAL, analyse, compose
-from conftest import REPO_QA, SHARED, load_qa
 
 
 def number_in(answer: str, expected: str) -> bool:
@@ -106,3 +106,15 @@ def test_analyse_question():
 def test_no_hits_means_refusal():
     a = compose("Bắc Giang có bao nhiêu trạm BTS?", [])
     assert a.refused and a.answer == REFUSAL and a.citations == []
+
+
+def test_a_sentence_of_another_years_report_must_name_the_year_asked():
+    from assistant.answer import _other_year
+
+    q = analyse("Năm 2020 Bình Dương có bao nhiêu trạm BTS?")
+    survey = "Khảo sát vị trí xin phép xây dựng 20 trạm thu phát sóng thông tin di động."
+    assert _other_year(q, 2022, survey)
+    assert not _other_year(q, 2022, "Năm 2020, toàn tỉnh có 1.950 trạm BTS.")
+    assert not _other_year(q, 2020, survey)  # the report is about 2020
+    assert not _other_year(q, None, survey)  # undated document: cannot tell
+    assert not _other_year(analyse("Bình Dương có bao nhiêu trạm BTS?"), 2022, survey)

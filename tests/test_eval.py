@@ -275,7 +275,7 @@ def test_command_on_a_passage_pool(tmp_path: Path, capsys: pytest.CaptureFixture
     results = json.loads((tmp_path / "out" / "results.json").read_text("utf-8"))
     names = list(results["sets"])
     assert names[:3] == ["toy/hybrid", "toy/bm25", "toy/dense"]
-    assert len(names) == 7
+    assert len(names) == 9
     for entry in results["sets"].values():
         assert set(entry) == {"n", "config", "retrieval", "answer", "citations", "refusal",
                               "latency_ms", "by_kind", "failures"}
@@ -288,15 +288,15 @@ def test_command_on_a_passage_pool(tmp_path: Path, capsys: pytest.CaptureFixture
     report = (tmp_path / "out" / "report.md").read_text("utf-8")
     assert "| toy/hybrid | 3 |" in report and "`t4`" in report
     assert (tmp_path / "out" / "hit_at_k.png").read_bytes()[:4] == b"\x89PNG"
-    # two embedded indexes: default and no context header (no folding only rebuilds BM25);
-    # the second run finds both cached
-    assert enc.passages_embedded == 6
+    # three embedded indexes of the 3 short passages: default, no windows and no context header
+    # (no folding only rebuilds BM25); the second run finds all three cached
+    assert enc.passages_embedded == 9
     assert main(args, encoder=enc) == 0
-    assert enc.passages_embedded == 6
+    assert enc.passages_embedded == 9
     capsys.readouterr()
     assert main(["summary", str(tmp_path / "out")]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].startswith("|  | n | hit@1 | hit@5 |") and len(table) == 2 + 7
+    assert table[0].startswith("|  | n | hit@1 | hit@5 |") and len(table) == 2 + 9
 
 
 def test_command_on_report_qa_with_fake_encoder(tmp_path: Path) -> None:
@@ -334,7 +334,7 @@ def test_command_on_bundled_reports(tmp_path: Path) -> None:
                  str(tmp_path / "cache")]) == 0
     results = json.loads((out / "results.json").read_text("utf-8"))
     entry = results["sets"]["reports_qa"]
-    assert entry["n"] == 16 and entry["failures"] == []
+    assert entry["n"] == 17 and entry["failures"] == []
     assert entry["retrieval"]["hit@5"] == 1.0  # answerable questions only
     assert entry["refusal"]["unanswerable_refused"] == 1.0
     assert {"fact", "no-diacritics", "abbreviation", "unanswerable"} <= set(entry["by_kind"])

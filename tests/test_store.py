@@ -11,6 +11,7 @@ import pytest
 
 from assistant import (
     BadFileError,
+    Chunk,
     IndexBusyError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -19,7 +20,7 @@ from assistant import (
     index_paths,
 )
 from assistant.retrieve import Retriever
-from assistant.store import index_signature, live_version, write_lock
+from assistant.store import chunk_windows, index_signature, live_version, write_lock
 
 
 @pytest.fixture
@@ -44,7 +45,8 @@ def test_round_trip_gives_identical_results(reports_copy, settings, fake_encoder
         assert [(h.chunk.id, h.score) for h in a] == [(h.chunk.id, h.score) for h in b]
     folder = live_version(settings.index_dir)
     assert sorted(p.name for p in folder.iterdir()) == [
-        "bm25", "chunks.jsonl", "documents.jsonl", "index.faiss", "manifest.json", "vectors.npy"]
+        "bm25", "bm25-folded", "chunks.jsonl", "documents.jsonl", "index.faiss", "manifest.json",
+        "owners.npy", "vectors.npy"]
     assert "Bắc Giang" in (folder / "chunks.jsonl").read_text("utf-8")  # UTF-8, not \\u escapes
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert manifest["model"] == "fake-hash-64" and manifest["dim"] == 64
@@ -88,17 +90,32 @@ def test_incremental_update_embeds_only_what_changed(reports_copy, settings, fak
     assert name(report.unchanged) == ["bac-giang-2020.txt", "bac-kan-2019.txt",
                                       "binh-duong-2022.txt"]
     qb = str((reports_copy / "quang-binh-2022.txt").resolve())
-    assert fake_encoder.texts_embedded == report.chunks_embedded == (
-        len(kb2.rows_for([qb])) + 1)  # Quảng Bình re-chunked + one chunk of the new file
+    assert report.chunks_embedded == len(kb2.rows_for([qb])) + 1  # Quảng Bình + the new file
+    changed_rows = np.concatenate([kb2.rows_for([qb]), kb2.rows_for([hits_doc := str(
+        (reports_copy / "new" / "ha-giang.txt").resolve())])])
+    assert fake_encoder.texts_embedded == report.vectors_embedded == len(
+        kb2.vector_rows(changed_rows)) > report.chunks_embedded  # + sentence windows
     assert len(kb2.rows_for([str((reports_copy / "bac-kan-2019.txt").resolve())])) == \
         bac_kan_chunks
     assert len(kb2.documents) == 5 and len(kb2) != n_before
     hits = Retriever(kb2, fake_encoder, settings).search("Hà Giang 2.345 trạm BTS", 3)
     assert Path(hits[0].doc.path).name == "ha-giang.txt"
     assert all("bac-ninh" not in c.doc_id for c in kb2.chunks)
-    # vectors stay aligned with their chunks after the merge
+    assert Path(hits_doc).name == "ha-giang.txt"
+    # vectors stay aligned with their chunks after the merge: each chunk's first vector is its own
     again = fake_encoder.embed([c.indexed_text() for c in kb2.chunks], "passage")
-    np.testing.assert_allclose(kb2.vectors, again, atol=1e-6)
+    first = np.searchsorted(kb2.owners, np.arange(len(kb2)))
+    np.testing.assert_allclose(kb2.vectors[first], again, atol=1e-6)
+    # ... followed by its sentence windows' vectors, each embedded with the chunk's header
+    for row in (0, len(kb2) // 2, len(kb2) - 1):
+        c = kb2.chunks[row]
+        texts = [f"{c.header}\n{c.text[a:b]}" for a, b in chunk_windows(c, settings.dense_windows)]
+        vec_rows = kb2.vector_rows(np.array([row]))
+        assert len(vec_rows) == 1 + len(texts)
+        if texts:
+            np.testing.assert_allclose(kb2.vectors[vec_rows[1:]],
+                                       fake_encoder.embed(texts, "passage"), atol=1e-6)
+    assert len(kb2.vectors) > len(kb2)
 
 
 def test_nothing_changed_means_nothing_embedded(reports_copy, settings, fake_encoder):
@@ -196,11 +213,47 @@ def test_bm25_finds_the_bts_passage_from_a_query_without_diacritics(reports_copy
     assert all("1.422 trạm BTS" not in h.chunk.text for h in plain[:1]) or not plain
 
 
-def test_hits_carry_scores_and_ranks(reports_copy, settings, fake_encoder):
-    kb, _ = _build([reports_copy], settings, fake_encoder)
-    hits = Retriever(kb, fake_encoder, settings).search("trạm BTS Bắc Giang", 4)
+def test_hits_carry_scores_and_ranks_under_reciprocal_rank_fusion(reports_copy, tmp_path,
+                                                                   fake_encoder):
+    s = Settings(index_dir=tmp_path / "rrf", fusion="rrf", dense_weight=1.0, bm25_weight=1.0)
+    kb, _ = _build([reports_copy], s, fake_encoder)
+    hits = Retriever(kb, fake_encoder, s).search("trạm BTS Bắc Giang", 4)
     assert len(hits) == 4
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     for h in hits:
         expected = sum(1 / (60 + r) for r in (h.dense_rank, h.bm25_rank) if r)
         assert h.score == pytest.approx(expected)
+
+
+def test_score_fusion_is_the_weighted_sum_of_z_scores(reports_copy, tmp_path, fake_encoder):
+    # candidates >= chunks: every row is a dense candidate, so z-scores run over all rows
+    s = Settings(index_dir=tmp_path / "score", candidates=1000)
+    assert (s.fusion, s.dense_weight, s.bm25_weight) == ("score", 0.7, 0.3)
+    kb, _ = _build([reports_copy], s, fake_encoder)
+    query = "Bắc Giang có bao nhiêu trạm BTS"
+    hits = Retriever(kb, fake_encoder, s).search(query, 5)
+    cos = kb.dense_scores(fake_encoder.embed([query], "query")[0], np.arange(len(kb)))
+    bm = kb.lexical.scores(query).astype(np.float64)
+    z = 0.7 * (cos - cos.mean()) / cos.std() + 0.3 * (bm - bm.mean()) / bm.std()
+    assert [kb.chunks.index(h.chunk) for h in hits] == list(np.argsort(-z, kind="stable")[:5])
+    assert [h.score for h in hits] == pytest.approx(sorted(z, reverse=True)[:5], rel=1e-4)
+
+
+def test_chunk_windows_are_runs_of_whole_sentences():
+    first, second = "Câu một nói về trạm BTS. " * 4, "Câu hai nói về cáp quang. " * 4
+    text = (first + second).strip()
+    chunk = Chunk(id="d:0", doc_id="d", start=0, end=len(text), text=text, header="T")
+    spans = chunk_windows(chunk, 110)
+    assert [text[a:b] for a, b in spans] == [first.strip(), second.strip()]
+    assert chunk_windows(chunk, 0) == [] and chunk_windows(chunk, 1000) == []
+
+
+def test_dense_score_of_a_chunk_is_its_best_vector(reports_copy, settings, fake_encoder):
+    kb, _ = _build([reports_copy], settings, fake_encoder)
+    q = fake_encoder.embed(["Bắc Giang có bao nhiêu trạm BTS"], "query")[0]
+    rows = np.arange(len(kb))
+    best = [max(kb.vectors[v] @ q for v in kb.vector_rows(np.array([r]))) for r in rows]
+    np.testing.assert_allclose(kb.dense_scores(q, rows), best, rtol=1e-5)
+    scores, found = kb.dense_search(q, 5)
+    assert list(found) == list(np.argsort(-np.array(best), kind="stable")[:5])
+    np.testing.assert_allclose(scores, sorted(best, reverse=True)[:5], rtol=1e-5)

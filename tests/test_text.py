@@ -26,13 +26,19 @@ def test_old_and_new_tone_placement_give_the_same_token():
     assert words("hoà thuỷ") == words("hòa thủy") == ["hòa", "thủy"]
 
 
-def test_tokens_add_folded_forms_so_plain_queries_match():
-    doc = set(tokens("Bắc Giang: toàn tỉnh có 1.422 trạm BTS"))
-    query = tokens("bac giang co bao nhieu tram bts")
-    assert {"bac", "giang", "co", "tram", "bts"} <= doc
-    assert [t for t in query if t in doc] == ["bac", "giang", "co", "tram", "bts"]
+def test_tokens_are_syllables_numbers_and_neighbour_pairs():
+    assert tokens("Toàn tỉnh có 1.422 trạm BTS") == [
+        "toàn", "tỉnh", "có", "1.422", "trạm", "bts",
+        "toàn_tỉnh", "tỉnh_có", "có_1.422", "1.422_trạm", "trạm_bts"]
     assert tokens("45,7%") == ["45,7%", "45,7"]
-    assert tokens("Bắc Giang", fold_diacritics=False) == ["bắc", "giang"]
+    assert tokens("Đà") == ["đà"]
+
+
+def test_folded_tokens_let_plain_queries_match_accented_text():
+    doc = set(tokens(fold("Bắc Giang: toàn tỉnh có 1.422 trạm BTS")))
+    query = tokens(fold("bac giang co bao nhieu tram bts"))
+    assert [t for t in query if t in doc] == [
+        "bac", "giang", "co", "tram", "bts", "bac_giang", "tram_bts"]
 
 
 def test_sentence_spans_split_on_sentence_ends_not_numbers_or_abbreviations():
