@@ -29,7 +29,13 @@ from assistant.chat import (
     vietnamese_reason,
 )
 from assistant.config import Settings
-from assistant.errors import AssistantError, BadFileError, IndexBusyError
+from assistant.errors import (
+    AssistantError,
+    BadFileError,
+    EmptyQuestionError,
+    IndexBusyError,
+    QuestionTooLongError,
+)
 from assistant.ingest import Rejected
 
 BTS = "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"
@@ -361,9 +367,11 @@ def test_app_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_errors_become_short_vietnamese_lines() -> None:
-    assert vietnamese_error(AssistantError("the question is empty; type a question")) == \
+    assert vietnamese_error(EmptyQuestionError("the question is empty; type a question")) == \
         "Vui lòng nhập câu hỏi."
-    assert "quá dài" in vietnamese_error(AssistantError("the question is longer than 2000"))
+    assert "quá dài" in vietnamese_error(QuestionTooLongError("the question is longer than 2000"))
+    # the class decides, not the wording
+    assert vietnamese_error(AssistantError("the file is empty")) != "Vui lòng nhập câu hỏi."
     assert "đang được cập nhật" in vietnamese_error(IndexBusyError("another process"))
     assert vietnamese_error(BadFileError("file is empty")) == "Tệp không hợp lệ: tệp rỗng."
     assert vietnamese_error(ChatError("Thông báo riêng.")) == "Thông báo riêng."
