@@ -167,10 +167,10 @@ class FakeBot:
     kb = FakeKB()
 
     def ask(self, question: str, k=None, province=None, year=None):
-        from assistant import Answer, AssistantError, Citation
+        from assistant import Answer, Citation, EmptyQuestionError
 
         if not question.strip():
-            raise AssistantError("the question is empty; type a question about the reports")
+            raise EmptyQuestionError("the question is empty; type a question about the reports")
         c = Citation(n=1, doc="/r/bg.txt", title="Báo cáo", province=province or "Bắc Giang",
                      year=year or 2020, chunk_id="/r/bg.txt:0", start=0, end=5, quote="1.422",
                      score=1.0)
