@@ -33,13 +33,14 @@ from assistant.chat import (
     FileResult,
     Passage,
     answer_markdown,
-    complete_question,
+    answer_stream,
     md_text,
     new_turn,
     passage,
     receive_uploads,
     source_html,
     sources_of,
+    standalone_question,
     upload_markdown,
     vietnamese_error,
 )
@@ -120,9 +121,8 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         previous = next((t["asked"] for t in reversed(turns) if t.get("answer")), None)
-        asked = complete_question(message, previous)
         history = chat_messages(turns)
-        lead = f"*Câu hỏi được hiểu là:* «{md_text(asked)}»\n\n" if asked != message else ""
+        asked, lead = message, ""
 
         def pending(text: str) -> list[dict]:
             return [*history, {"role": "user", "content": md_text(message)},
@@ -130,13 +130,25 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
 
         yield "", pending("⏳ Đang tìm trong các báo cáo…"), gr.skip(), gr.skip()
         try:
+            # language-model mode: the model rewrites a follow-up; else the rules do
+            asked = standalone_question(message, previous, engine.settings)
+            lead = f"*Câu hỏi được hiểu là:* «{md_text(asked)}»\n\n" if asked != message else ""
             deadline = time.monotonic() + WAIT_FOR_START_S
             while not engine.ready and not engine.error and time.monotonic() < deadline:
                 yield gr.skip(), pending(md_text(engine.status())), gr.skip(), gr.skip()
                 time.sleep(0.5)
             bot = engine.wait(timeout=1)
-            answer = bot.ask(asked, province=None if province in (None, "", ALL) else province,
-                             year=None if year in (None, "", ALL) else int(year)).to_json_dict()
+            generated, shown_at = "", 0.0
+            for event in answer_stream(
+                    bot, asked, province=None if province in (None, "", ALL) else province,
+                    year=None if year in (None, "", ALL) else int(year)):
+                if isinstance(event, dict):
+                    answer = event
+                    break
+                generated += event  # tokens of the language model, shown as they come
+                if time.monotonic() - shown_at > 0.1:
+                    shown_at = time.monotonic()
+                    yield gr.skip(), pending(md_text(generated) + " ▌"), gr.skip(), gr.skip()
         except Exception as err:  # noqa: BLE001 - shown as one Vietnamese line
             if not isinstance(err, ChatError):
                 log.warning("question failed: %s", err, exc_info=True)
@@ -144,8 +156,8 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
                               "error": vietnamese_error(err)}]
             yield "", chat_messages(turns), turns, gr.skip()
             return
-        words = md_text(answer["answer"]).split(" ")
-        for i in range(3, len(words), 3):  # streamed: the reply appears progressively
+        words = [] if generated else md_text(answer["answer"]).split(" ")
+        for i in range(3, len(words), 3):  # extractive: the reply appears progressively
             yield gr.skip(), pending(" ".join(words[:i]) + " ▌"), gr.skip(), gr.skip()
             time.sleep(0.03)
         turns = [*turns, new_turn(message, asked, answer)]
@@ -224,7 +236,8 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
         """Answer a Vietnamese question from the reports, with citations, or refuse.
 
         Returns the JSON of `python -m assistant ask --json`: question, answer (text with [n]
-        markers), refused, citations, related, timings_ms.
+        markers), refused, citations, related, timings_ms; in language-model mode also
+        answerer, check (unverified sentences, uncited, removed markers), notice, fallback.
         """
         try:
             if k is not None and not 1 <= int(k) <= 100:

@@ -10,17 +10,21 @@ from assistant.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    LLMError,
+    PromptError,
     QuestionError,
     QuestionTooLongError,
 )
 from assistant.ingest import load_document, load_documents
 from assistant.store import IndexReport, KnowledgeBase, index_paths
-from assistant.types import Answer, Chunk, Citation, Document, Hit
+from assistant.types import Answer, Chunk, Citation, CitationCheck, Document, Hit
 
 __all__ = [
-    "Answer", "Assistant", "AssistantError", "BadFileError", "Chunk", "Citation", "Document",
+    "Answer", "Assistant", "AssistantError", "BadFileError", "Chunk", "Citation", "CitationCheck",
+    "Document",
     "EmptyQuestionError", "Hit", "IndexBusyError", "IndexCorruptError", "IndexMismatchError",
-    "IndexNotFoundError", "IndexReport", "KnowledgeBase", "QuestionError", "QuestionTooLongError",
+    "IndexNotFoundError", "IndexReport", "KnowledgeBase", "LLMError", "PromptError",
+    "QuestionError", "QuestionTooLongError",
     "Settings", "default_sources", "index_paths", "load_document", "load_documents",
     "load_encoder",
 ]

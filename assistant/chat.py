@@ -18,7 +18,7 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -140,6 +140,25 @@ def complete_question(message: str, previous: str | None) -> str:
     return question
 
 
+def standalone_question(message: str, previous: str | None, settings: Settings,
+                        client: Any = None) -> str:
+    """The question ``message`` stands for. In language-model mode the model rewrites a
+    follow-up as a stand-alone question; when it fails or its reply does not look like one
+    question, and in extractive mode, :func:`complete_question`'s rules decide."""
+    message = " ".join(message.split())
+    if settings.answerer == "llm" and previous and message:
+        from assistant.llm import condense
+
+        try:
+            condensed = condense(message, previous, settings, client)
+        except AssistantError as err:
+            log.warning("follow-up not condensed by the language model: %s", err)
+        else:
+            if condensed:
+                return condensed
+    return complete_question(message, previous)
+
+
 def _put_provinces(question: str, provinces: list[str]) -> str:
     name = " và ".join(provinces)
     spans = find_provinces(question)
@@ -202,7 +221,10 @@ def answer_markdown(turn: int, answer: dict[str, Any], asked: str | None = None)
     parts = []
     if asked:
         parts.append(f"*Câu hỏi được hiểu là:* «{md_text(asked)}»")
+    if answer.get("notice"):
+        parts.append(f"ℹ️ *{md_text(answer['notice'])}*")
     parts.append(answer_body(turn, answer))
+    parts += check_notes(answer)
     sources = sources_of(answer)
     if sources:
         head = "**Có thể liên quan:**" if answer.get("refused") else "**Nguồn:**"
@@ -214,9 +236,33 @@ def answer_markdown(turn: int, answer: dict[str, Any], asked: str | None = None)
     return "\n\n".join(parts)
 
 
+UNVERIFIED_MARK = "⚠️"
+
+
+def check_notes(answer: dict[str, Any]) -> list[str]:
+    """Warnings on a generated answer: sentences whose numbers the cited passages lack (marked
+    ⚠️ in the text), no valid citation, citations to passages that do not exist."""
+    found = answer.get("check") or {}
+    notes = []
+    if found.get("unverified"):
+        notes.append(f"{UNVERIFIED_MARK} *Câu đánh dấu {UNVERIFIED_MARK} có số liệu không tìm "
+                     "thấy trong đoạn được trích dẫn: cần kiểm tra lại với báo cáo gốc.*")
+    if found.get("uncited") and not answer.get("refused"):
+        notes.append(f"{UNVERIFIED_MARK} *Câu trả lời không dẫn được nguồn nào trong các báo "
+                     "cáo: chưa được kiểm chứng.*")
+    if found.get("removed"):
+        numbers = ", ".join(f"\\[{n}\\]" for n in found["removed"])
+        notes.append(f"*Đã bỏ trích dẫn tới đoạn không tồn tại: {numbers}.*")
+    return notes
+
+
 def answer_body(turn: int, answer: dict[str, Any]) -> str:
-    """The answer text, escaped, with each [n] of its citations a link to the source panel."""
-    text = md_text(answer.get("answer", ""))
+    """The answer text, escaped, with each [n] of its citations a link to the source panel
+    and each unverified sentence of a generated answer marked ⚠️."""
+    raw = answer.get("answer", "")
+    for sentence in (answer.get("check") or {}).get("unverified", []):
+        raw = raw.replace(sentence, f"{sentence} {UNVERIFIED_MARK}", 1)
+    text = md_text(raw)
     numbers = {c["n"] for c in answer.get("citations") or []}
 
     def link(m: re.Match[str]) -> str:
@@ -518,6 +564,22 @@ class FeedbackLog:
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line)
         return record
+
+
+def answer_stream(bot: Any, question: str, province: str | None = None,
+                  year: int | None = None) -> Iterator[str | dict[str, Any]]:
+    """The text of the answer as it is generated (language-model mode), then the answer's
+    JSON dict (see :meth:`assistant.Assistant.ask_stream`)."""
+    if not hasattr(bot, "ask_stream"):  # a stand-in with ``ask`` only
+        yield bot.ask(question, province=province, year=year).to_json_dict()
+        return
+    stream = bot.ask_stream(question, province=province, year=year)
+    while True:
+        try:
+            yield next(stream)
+        except StopIteration as done:
+            yield done.value.to_json_dict()
+            return
 
 
 def new_turn(question: str, asked: str, answer: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     p_ask.add_argument("--province", help="only documents about this province")
     p_ask.add_argument("--year", type=int, help="only reports about this year")
     p_ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p_ask.add_argument("--answerer", choices=["extractive", "llm"],
+                       help="extractive (default) or llm: a generated answer from the "
+                            "OpenAI-compatible server in ASSISTANT_LLM_BASE_URL, streamed")
 
     p_info = sub.add_parser("info", help="what the knowledge base holds")
     p_info.add_argument("--index", type=Path, help="knowledge base folder")
@@ -43,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings(**({"index_dir": args.index} if args.index else {}))
+        changes = {"index_dir": args.index, "answerer": getattr(args, "answerer", None)}
+        settings = Settings(**{k: v for k, v in changes.items() if v})
         if args.command == "index":
             from assistant.core import default_sources
 
@@ -99,11 +103,36 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.core import Assistant
 
     bot = Assistant.open(settings)
-    answer = bot.ask(args.question, k=args.k, province=args.province, year=args.year)
     if args.json:
+        answer = bot.ask(args.question, k=args.k, province=args.province, year=args.year)
         print(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=1))
         return 0
-    print(answer.answer)
+    stream = bot.ask_stream(args.question, k=args.k, province=args.province, year=args.year)
+    streamed = ""
+    while True:  # language-model mode: tokens are printed as they come
+        try:
+            piece = next(stream)
+        except StopIteration as done:
+            answer = done.value
+            break
+        streamed += piece
+        print(piece, end="", flush=True)
+    if streamed:
+        print()
+    if answer.notice:
+        print(f"note: {answer.notice}")
+    if answer.answer != streamed.strip():
+        if streamed:  # the checked answer, or the extractive one in its place
+            print("\n--- checked answer ---")
+        print(answer.answer)
+    if answer.check:
+        for sentence in answer.check.unverified:
+            print(f"unverified (numbers not in the cited passages): {sentence}")
+        if answer.check.uncited and not answer.refused:
+            print("unverified: the answer cites no passage")
+        if answer.check.removed:
+            print("removed citations to passages that do not exist: "
+                  + " ".join(f"[{n}]" for n in answer.check.removed))
     for c in answer.citations or answer.related:
         where = ", ".join(str(x) for x in (c.province, c.year) if x)
         print(f"\n[{c.n}] {c.title} ({where}) {c.doc} [{c.start}:{c.end}]\n    {c.quote[:400]}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     query_prefix: str | None = None
     passage_prefix: str | None = None
     embed_batch_size: int = Field(32, gt=0)
+    # "onnx-int8": ONNX Runtime with int8 weights, ~3x faster than "torch" (sentence-transformers
+    # fp32) with the same hits on the dev set; "onnx": ONNX Runtime fp32 (the torch vectors).
+    # An index records its backend's encoder name: switching to or from int8 needs --rebuild.
+    embed_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
 
     # chunking
     chunk_size: int = Field(700, ge=100, le=4000, description="characters per chunk")
@@ -60,6 +64,25 @@ class Settings(BaseSettings):
         0.34, ge=0, le=1, description="share of question content words a sentence must cover"
     )
 
+    # generative answers (optional): "llm" calls an OpenAI-compatible chat-completions server
+    # (vLLM, Ollama, llama.cpp's server, a hosted API) with the retrieved passages; any failure
+    # falls back to the extractive answer with a notice
+    answerer: Literal["extractive", "llm"] = "extractive"
+    llm_base_url: str = Field("http://127.0.0.1:8000/v1",
+                              description="the server's OpenAI API root, ending in /v1")
+    llm_model: str = Field("", description="model name sent to the server ('' = not sent)")
+    llm_api_key: SecretStr | None = None  # sent as a Bearer token; never logged
+    llm_timeout_s: float = Field(
+        60.0, gt=0, description="seconds to wait for the connection, the first token and "
+                                "each following one")
+    llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_max_tokens: int = Field(512, gt=0, le=32768, description="longest reply, in tokens")
+    llm_passage_chars: int = Field(1500, ge=100, description="passage text put in the prompt")
+    llm_prompts_dir: Path | None = None  # None: the repository's prompts/ folder
+    llm_system_role: bool = Field(
+        True, description="send the rules as a system message; False: at the top of the user "
+                          "message, for models without a system role (e.g. Gemma)")
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
@@ -69,6 +92,9 @@ class Settings(BaseSettings):
             )
         if self.fusion in ("rrf", "score") and self.dense_weight == 0 and self.bm25_weight == 0:
             raise ValueError("dense_weight and bm25_weight cannot both be 0")
+        if not self.llm_base_url.startswith(("http://", "https://")):
+            raise ValueError(f"llm_base_url ({self.llm_base_url!r}) must start with http:// or "
+                             "https://, e.g. http://127.0.0.1:8000/v1")
         return self
 
     @property

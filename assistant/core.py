@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 from assistant.answer import analyse, compose, refusal
 from assistant.config import BUNDLED_REPORTS, DEFAULT_INDEX, Settings
-from assistant.errors import EmptyQuestionError, IndexNotFoundError, QuestionTooLongError
+from assistant.errors import (
+    EmptyQuestionError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    QuestionTooLongError,
+)
 from assistant.store import (
     Encoder,
     IndexReport,
@@ -47,7 +54,8 @@ def load_encoder(settings: Settings) -> Encoder:
 
     return load_embedder(settings.model, cache_dir=settings.model_cache,
                          query_prefix=settings.query_prefix,
-                         passage_prefix=settings.passage_prefix)
+                         passage_prefix=settings.passage_prefix,
+                         backend=settings.embed_backend)
 
 
 class Assistant:
@@ -58,6 +66,7 @@ class Assistant:
         self.kb = kb
         self.encoder = encoder
         self.retriever = Retriever(kb, encoder, settings)
+        self.llm_client: Any = None  # an assistant.llm.ChatClient; None: one per question
 
     @classmethod
     def open(cls, settings: Settings, encoder: Encoder | None = None,
@@ -68,13 +77,15 @@ class Assistant:
         expected = index_signature(settings, encoder)
         try:
             kb = KnowledgeBase.load(settings.index_dir, expected)
-        except IndexNotFoundError:
+        except (IndexNotFoundError, IndexMismatchError) as err:
+            # the default index is ours to (re)build: from the bundled reports on first use, and
+            # again when the settings changed (another model or backend, a new index format)
             if Path(settings.index_dir).resolve() != DEFAULT_INDEX.resolve():
                 raise
-            log.info("building the default index of the bundled reports in %s",
-                     settings.index_dir)
+            log.info("building the default index in %s (%s)", settings.index_dir, err)
             kb, _ = index_paths(list[Path | str](default_sources(settings)),
-                                settings.index_dir, settings, encoder, progress=progress)
+                                settings.index_dir, settings, encoder, progress=progress,
+                                rebuild=isinstance(err, IndexMismatchError))
         return cls(settings, kb, encoder)
 
     def index(self, paths: list[Path | str], rebuild: bool = False,
@@ -91,6 +102,22 @@ class Assistant:
     def ask(self, question: str, k: int | None = None, province: str | None = None,
             year: int | None = None) -> Answer:
         """Answer ``question`` from the reports, with citations, or refuse."""
+        stream = self.ask_stream(question, k, province, year)
+        while True:
+            try:
+                next(stream)
+            except StopIteration as done:
+                return done.value
+
+    def ask_stream(self, question: str, k: int | None = None, province: str | None = None,
+                   year: int | None = None) -> Generator[str, None, Answer]:
+        """Like :meth:`ask`, yielding the answer's text as it is generated (language-model
+        mode; the extractive answerer yields nothing) and returning the final Answer, whose
+        text may differ (citations checked, or the extractive fallback).
+
+        >>> # gen = bot.ask_stream("...?")
+        >>> # answer = yield from gen   # or: for piece in gen: print(piece, end="")
+        """
         t0 = time.perf_counter()
         question = " ".join(normalize(question or "").split())
         if not question:
@@ -126,8 +153,31 @@ class Assistant:
         hits = self.retriever.search(question, depth, province=province, year=year,
                                      doc_ids=doc_ids)
         t1 = time.perf_counter()
-        answer = compose(question, hits[: self.settings.answer_hits],
-                         self.settings.min_answer_overlap, idf=self.kb.lexical.idf)
+        read = hits[: self.settings.answer_hits]
+
+        def extractive() -> Answer:
+            return compose(question, read, self.settings.min_answer_overlap,
+                           idf=self.kb.lexical.idf)
+
+        if self.settings.answerer == "llm":
+            from assistant.llm import generate
+
+            stream = generate(question, read, self.settings, extractive, self.llm_client)
+            first: float | None = None
+            while True:
+                try:
+                    piece = next(stream)
+                except StopIteration as done:
+                    answer = done.value
+                    break
+                first = first or time.perf_counter()
+                yield piece
+            answer.hits = hits[:k]
+            answer = self._timed(answer, t0, t1)
+            if first is not None:
+                answer.timings_ms["first_token"] = round((first - t0) * 1000, 2)
+            return answer
+        answer = extractive()
         answer.hits = hits[:k]
         return self._timed(answer, t0, t1)
 

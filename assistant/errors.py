@@ -35,3 +35,16 @@ class EmptyQuestionError(QuestionError):
 
 class QuestionTooLongError(QuestionError):
     """The question is longer than the assistant accepts."""
+
+
+class PromptError(AssistantError):
+    """A prompt file is missing or lacks the variables its caller fills in."""
+
+
+class LLMError(AssistantError):
+    """The language-model server failed: unreachable, timeout, HTTP error, malformed or empty
+    output. ``kind`` names which, for the fallback notice and the evaluation counts."""
+
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind

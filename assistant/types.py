@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -67,6 +69,14 @@ class Citation(BaseModel):
     score: float
 
 
+class CitationCheck(BaseModel):
+    """What the check of a generated answer found (see :mod:`assistant.citecheck`)."""
+
+    removed: list[int] = []  # numbers of [n] markers to passages that do not exist, taken out
+    unverified: list[str] = []  # sentences whose numbers are not in the passages they cite
+    uncited: bool = False  # the answer cites no passage at all
+
+
 class Answer(BaseModel):
     question: str
     answer: str
@@ -75,7 +85,18 @@ class Answer(BaseModel):
     related: list[Citation] = []  # closest passages shown with a refusal
     hits: list[Hit] = Field(default=[], exclude=True)
     timings_ms: dict[str, float] = {}
+    answerer: Literal["extractive", "llm"] = "extractive"  # who wrote ``answer``
+    notice: str | None = None  # Vietnamese, shown above the answer (e.g. why the LLM was not used)
+    fallback: str | None = None  # why the LLM answer was replaced: unreachable, timeout, ...
+    check: CitationCheck | None = None  # of a generated answer
 
     def to_json_dict(self) -> dict:
-        """The public JSON shape of ``ask --json`` and the app's API."""
-        return self.model_dump(mode="json", exclude={"hits"})
+        """The public JSON shape of ``ask --json`` and the app's API. ``answerer``, ``notice``,
+        ``fallback`` and ``check`` appear only when set (language-model mode)."""
+        data = self.model_dump(mode="json", exclude={"hits"})
+        for key in ("notice", "fallback", "check"):
+            if data[key] is None:
+                del data[key]
+        if data["answerer"] == "extractive" and "fallback" not in data:
+            del data["answerer"]
+        return data

@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--compare", action="store_true",
                      help="also run BM25 only, dense only and one-switch variants of hybrid")
     run.add_argument("--limit", type=int, help="only the first N questions of each set")
+    run.add_argument("--answerer", choices=["extractive", "llm"],
+                     help="extractive (default) or llm: generated answers from the "
+                          "OpenAI-compatible server in ASSISTANT_LLM_BASE_URL (or --set "
+                          "llm_base_url=...); citation checks and fallbacks are counted")
     run.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY=VALUE",
                      help="change a setting for this run (e.g. --set chunk_size=1000)")
     run.add_argument("--cache", type=Path, default=CACHE_DIR, help=f"index cache ({CACHE_DIR})")
@@ -78,7 +82,10 @@ def main(argv: list[str] | None = None, encoder: Encoder | None = None) -> int:
 def run(args: argparse.Namespace, encoder: Encoder | None = None) -> int:
     if args.k <= 0 or (args.limit is not None and args.limit <= 0):
         raise EvalError("--k and --limit must be positive numbers")
-    base = Settings(**parse_changes(args.changes))
+    changes = parse_changes(args.changes)
+    if args.answerer:
+        changes["answerer"] = args.answerer
+    base = Settings(**changes)
     sets = [load_qa_set(p) for p in args.qa]  # fail early on a bad file
     if encoder is None:
         from assistant import load_encoder
@@ -145,8 +152,10 @@ def argv_strings(args: argparse.Namespace) -> list[str]:
         out.append("--compare")
     if args.limit:
         out += ["--limit", str(args.limit)]
-    for c in args.changes:
-        out += ["--set", c]
+    if getattr(args, "answerer", None):
+        out += ["--answerer", args.answerer]
+    for c in args.changes:  # a key stays out of the report
+        out += ["--set", "llm_api_key=***" if c.strip().startswith("llm_api_key") else c]
     return out
 
 
@@ -156,4 +165,8 @@ def _line(name: str, e: dict[str, Any]) -> str:
     acc = e["answer"]["accuracy"]
     if acc is not None:
         cells.append(f"accuracy {acc:.3f}")
+    g = e.get("generation")
+    if g:
+        cells.append(f"generated {g['generated']}, fallbacks {g['fallbacks']}, unverified "
+                     f"{g['answers_with_unverified']}, uncited {g['uncited_answers']}")
     return f"{name}: n {e['n']}, " + ", ".join(cells)

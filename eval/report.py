@@ -78,6 +78,22 @@ def markdown(sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str =
         lines.append(f"- **{name}**: fusion {c['fusion']} (dense {c['dense_weight']}, bm25 "
                      f"{c['bm25_weight']}, rrf_k {c['rrf_k']}), context header "
                      f"{c['context_header']}, diacritic folding {c['fold_diacritics']}; {notes}")
+    generated = {name: e for name, e in sets.items() if "generation" in e}
+    if generated:
+        lines += ["", "## Generated answers (language-model answerer)", "",
+                  f"Server `{next(iter(generated.values()))['config'].get('llm_base_url')}`, "
+                  f"model `{next(iter(generated.values()))['config'].get('llm_model')}`. "
+                  "Unverified: sentences whose numbers the passages they cite lack; uncited: "
+                  "answers that cite no passage; removed: markers to passages that do not exist; "
+                  "fallbacks: extractive answers given because the server failed.", "",
+                  "| | n | generated | fallbacks | with unverified | unverified sentences | "
+                  "uncited | removed markers | first token p50 ms |", "|---" * 9 + "|"]
+        for name, e in generated.items():
+            g = e["generation"]
+            lines.append(f"| {name} | {e['n']} | {g['generated']} | {g['fallbacks']} | "
+                         f"{g['answers_with_unverified']} | {g['unverified_sentences']} | "
+                         f"{g['uncited_answers']} | {g['removed_citations']} | "
+                         f"{_fmt(g['first_token_p50_ms'], 'latency_ms')} |")
     failures = [(run.set, run.config.name, f) for run in runs for f in run.failures]
     lines += ["", "## Failures", ""]
     if not failures:

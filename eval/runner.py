@@ -65,6 +65,13 @@ class Outcome(BaseModel):
     retrieve_ms: float = 0.0
     answer_ms: float = 0.0
     total_ms: float = 0.0
+    # generated answers (answerer "llm"): what the citation check found, and fallbacks
+    generated: bool = False
+    fallback: str | None = None
+    unverified: int = 0
+    uncited: bool = False
+    removed_citations: int = 0
+    first_token_ms: float | None = None
 
 
 class Failure(BaseModel):
@@ -173,7 +180,10 @@ def _score_all(qa: QASet, questions: list[Question], bot: Assistant, encoder: Qu
                 "fold_diacritics": s.fold_diacritics, "dense_windows": s.dense_windows,
                 "chunk_size": s.chunk_size,
                 "chunk_overlap": s.chunk_overlap, "answer_hits": s.answer_hits,
-                "min_answer_overlap": s.min_answer_overlap}
+                "min_answer_overlap": s.min_answer_overlap, "answerer": s.answerer}
+    if s.answerer == "llm":
+        settings |= {"llm_base_url": s.llm_base_url, "llm_model": s.llm_model,
+                     "llm_temperature": s.llm_temperature, "llm_max_tokens": s.llm_max_tokens}
     return SetRun(set=qa.name, config=config, settings=settings,
                   notes={**notes, "chunks": len(bot.kb)}, outcomes=outcomes, failures=failures)
 
@@ -239,7 +249,13 @@ def score(q: Question, items: list[Item], answer: Answer, by_path: dict[str, str
     out = Outcome(id=q.id, kind=q.kind, answerable=q.answerable, refused=answer.refused,
                   citations=len(answer.citations), citations_ok=ok,
                   retrieve_ms=t.get("retrieve", 0.0) + saved_ms, answer_ms=t.get("answer", 0.0),
-                  total_ms=t.get("total", 0.0) + saved_ms)
+                  total_ms=t.get("total", 0.0) + saved_ms,
+                  generated=answer.answerer == "llm", fallback=answer.fallback,
+                  first_token_ms=t.get("first_token"))
+    if answer.check is not None:
+        out.unverified = len(answer.check.unverified)
+        out.uncited = answer.check.uncited and not answer.refused
+        out.removed_citations = len(answer.check.removed)
     if q.answerable:
         out.rank = metrics.retrieved_rank(covers, len(items))
         out.ndcg = metrics.ndcg(covers, len(items), k)
@@ -251,8 +267,9 @@ def score(q: Question, items: list[Item], answer: Answer, by_path: dict[str, str
 # --- summaries ------------------------------------------------------------------------------
 
 
-def summarise(outcomes: list[Outcome], k: int = 10) -> dict[str, Any]:
-    """The metric blocks of results.json for a list of outcomes."""
+def summarise(outcomes: list[Outcome], k: int = 10, llm: bool = False) -> dict[str, Any]:
+    """The metric blocks of results.json for a list of outcomes (``llm``: with the
+    ``generation`` block of a run with the language-model answerer)."""
     answerable = [o for o in outcomes if o.answerable]
     unanswerable = [o for o in outcomes if not o.answerable]
     ranks = [o.rank for o in answerable]
@@ -281,15 +298,34 @@ def summarise(outcomes: list[Outcome], k: int = 10) -> dict[str, Any]:
                        "answer_p50": metrics.percentile(answer, 50),
                        "answer_p95": metrics.percentile(answer, 95)},
     }
+    if llm:
+        block["generation"] = generation(outcomes)
     return _rounded(block)
+
+
+def generation(outcomes: list[Outcome]) -> dict[str, Any]:
+    """Counts for runs with the language-model answerer (all zero with the extractive one)."""
+    first = [o.first_token_ms for o in outcomes if o.first_token_ms is not None]
+    return {
+        "generated": sum(o.generated for o in outcomes),
+        "fallbacks": sum(o.fallback is not None for o in outcomes),
+        "fallback_reasons": {r: sum(o.fallback == r for o in outcomes)
+                             for r in sorted({o.fallback for o in outcomes if o.fallback})},
+        "answers_with_unverified": sum(o.unverified > 0 for o in outcomes),
+        "unverified_sentences": sum(o.unverified for o in outcomes),
+        "uncited_answers": sum(o.uncited for o in outcomes),
+        "removed_citations": sum(o.removed_citations for o in outcomes),
+        "first_token_p50_ms": metrics.percentile(first, 50) if first else None,
+    }
 
 
 def entry(run: SetRun, k: int = 10) -> dict[str, Any]:
     """One ``sets`` entry of results.json."""
     kinds = sorted({o.kind for o in run.outcomes})
-    by_kind = ({kind: summarise([o for o in run.outcomes if o.kind == kind], k) for kind in kinds}
-               if len(kinds) > 1 else {})
-    block = summarise(run.outcomes, k)
+    llm = run.settings.get("answerer") == "llm"
+    by_kind = ({kind: summarise([o for o in run.outcomes if o.kind == kind], k, llm)
+                for kind in kinds} if len(kinds) > 1 else {})
+    block = summarise(run.outcomes, k, llm)
     return {"n": block.pop("n"),
             "config": {"set": run.set, "name": run.config.name, **run.settings, **run.notes},
             **block, "by_kind": by_kind, "failures": [f.id for f in run.failures]}

@@ -13,7 +13,11 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 # pull a multi-GB CUDA build.
 pip install "torch==2.13.0"
 if [ "${1:-}" = "--dev" ]; then
-    pip install -e ".[dev]"
+    # llm-server: llama-cpp-python builds from source here (~7 min on 2 cores); pip keeps the
+    # built wheel in its cache (~/.cache/pip), so later set-ups take seconds. GGML_NATIVE=OFF:
+    # a portable AVX2 build (the native one crashes in ggml's AMX matmul on AMX CPUs, and a
+    # cached wheel must run on whatever machine reuses it)
+    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" pip install -e ".[dev,llm-server]"
     if ! command -v chromium >/dev/null 2>&1; then
         if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
         $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null \

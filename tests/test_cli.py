@@ -45,7 +45,7 @@ def test_index_ask_info_round_trip(tmp_path, reports_copy):
 
     r = run("info", "--index", str(index), "--json")
     info = json.loads(r.stdout)
-    assert (info["documents"], info["model"]) == (5, "multilingual-e5-small")
+    assert (info["documents"], info["model"]) == (5, "multilingual-e5-small:onnx-int8")
     assert info["provinces"] == ["Bắc Giang", "Bắc Kạn", "Bắc Ninh", "Bình Dương", "Quảng Bình"]
 
     r = run("index", str(reports_copy), "--index", str(index))

