@@ -593,13 +593,6 @@ STAGES_VI = {"model": "nạp mô hình nhúng", "read": "đọc tài liệu", "e
              "write": "ghi chỉ mục", "check": "kiểm tra tệp", "load": "nạp chỉ mục"}
 
 
-def first_sources(settings: Settings) -> list[Path]:
-    """What a new index is built from (see :func:`assistant.core.default_sources`)."""
-    from assistant.core import default_sources
-
-    return default_sources(settings)
-
-
 class Engine:
     """The assistant behind the app. :meth:`start` loads it (building the index on the first
     start) in a thread, so the page is up at once and shows the progress."""
@@ -640,7 +633,7 @@ class Engine:
             self._ready.set()
 
     def _open(self, settings: Settings, progress: Progress) -> Any:
-        from assistant.core import Assistant, load_encoder
+        from assistant.core import Assistant, default_sources, load_encoder
         from assistant.store import index_paths
 
         encoder = load_encoder(settings)
@@ -649,7 +642,7 @@ class Engine:
             bot = Assistant.open(settings, encoder=encoder, progress=progress)
         except IndexNotFoundError:
             log.info("building a new index in %s", settings.index_dir)
-            index_paths(list[Path | str](first_sources(settings)), Path(settings.index_dir),
+            index_paths(list[Path | str](default_sources(settings)), Path(settings.index_dir),
                         settings, encoder, progress=progress)
             bot = Assistant.open(settings, encoder=encoder)
         missing = [p for p in self._kept_uploads() if p.as_posix() not in bot.kb.documents]

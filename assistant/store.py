@@ -129,21 +129,24 @@ class KnowledgeBase:
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
     def vector_rows(self, chunk_rows: np.ndarray) -> np.ndarray:
-        """The rows of every vector (own and windows') of the given chunk rows."""
+        """The rows of every vector (own and windows') of the given chunk rows, grouped by chunk
+        in the order given."""
+        chunk_rows = np.asarray(chunk_rows, np.int64)
         if len(self.owners) == len(self.chunks):
-            return np.asarray(chunk_rows, np.int64)
-        parts = [np.arange(self._first[r], self._last[r]) for r in chunk_rows]
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+            return chunk_rows
+        first = self._first[chunk_rows]
+        sizes = self._last[chunk_rows] - first
+        starts = np.cumsum(sizes) - sizes  # where each chunk's group begins in the result
+        return np.repeat(first - starts, sizes) + np.arange(int(sizes.sum()))
 
     def dense_scores(self, query: np.ndarray, chunk_rows: np.ndarray) -> np.ndarray:
         """Cosine of ``query`` to each chunk: the best of its own vector and its windows'."""
         chunk_rows = np.asarray(chunk_rows, np.int64)
         if len(self.owners) == len(self.chunks) or len(chunk_rows) == 0:
             return self.vectors[chunk_rows] @ query
-        rows = self.vector_rows(chunk_rows)
         sizes = self._last[chunk_rows] - self._first[chunk_rows]
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        return np.maximum.reduceat(self.vectors[rows] @ query, starts)
+        starts = np.cumsum(sizes) - sizes
+        return np.maximum.reduceat(self.vectors[self.vector_rows(chunk_rows)] @ query, starts)
 
     def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:

