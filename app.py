@@ -14,6 +14,7 @@ The UI only: conversation logic lives in ``assistant/chat.py``, retrieval in ``a
 
 import argparse
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +23,9 @@ from typing import Any, Literal
 
 import gradio as gr
 from pydantic import ValidationError
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 
 from assistant.chat import (
     SOURCE_HINT,
@@ -323,6 +327,76 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
     return demo
 
 
+class LoginGate:
+    """With a login configured, anonymous requests reach only the login page and the files it
+    needs. Gradio checks the login on its data routes itself but leaves a few others open
+    (``/gradio_api/app_id``, ``/token``, ``/user``, ``/openapi.json``);
+    this closes every route not listed in :attr:`OPEN` (``python -m bench.reliability --only
+    access`` enumerates them all)."""
+
+    # gradio_client asks /gradio_api/startup-events (true or false, nothing else) without its
+    # login cookie
+    OPEN = re.compile(r"^/(?:login/?|logout|gradio_api/(?:login_check/?|startup-events)|"
+                      r"favicon\.ico|"
+                      r"theme\.css|gradio_api/theme\.css|robots\.txt|manifest\.json|pwa_icon.*|"
+                      r"(?:static|assets|svelte)/.*)?$")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        gradio_app = scope.get("app")
+        if (scope["type"] in ("http", "websocket") and getattr(gradio_app, "auth", None)
+                and not self.OPEN.match(scope["path"])
+                and not self._logged_in(scope, gradio_app)):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            response = JSONResponse({"detail": "Not authenticated"}, status_code=401)
+            await response(scope, receive, send)
+            return
+        if (scope["type"] == "http" and scope["path"] == "/"
+                and getattr(gradio_app, "auth", None)
+                and not self._logged_in(scope, gradio_app)):
+            await self._login_page(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    API_INFO = re.compile(rb"<script>\s*window\.gradio_api_info\s*=.*?</script>", re.DOTALL)
+
+    async def _login_page(self, scope: dict, receive: Any, send: Any) -> None:
+        """The login page without the description of the API that Gradio puts in every page."""
+        start: dict = {}
+        body = bytearray()
+
+        async def buffered(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = self.API_INFO.sub(b"", bytes(body))
+            headers = [(k, v) for k, v in start.get("headers", [])
+                       if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(page)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, buffered)
+
+    @staticmethod
+    def _logged_in(scope: dict, gradio_app: Any) -> bool:
+        cookies = HTTPConnection(scope).cookies
+        cookie_id = getattr(gradio_app, "cookie_id", "")
+        tokens = getattr(gradio_app, "tokens", {})
+        return any(cookies.get(f"{name}-{cookie_id}") in tokens
+                   for name in ("access-token", "access-token-unsecure"))
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[Settings, AppSettings]:
     parser = argparse.ArgumentParser(
         description="Chat web app over the indexed ICT reports (settings also from "
@@ -369,7 +443,10 @@ def main(argv: list[str] | None = None) -> int:
             # get a Vietnamese per-file reason; Gradio's own refusal above it is in English
             max_file_size=5 * app_settings.max_upload_bytes, footer_links=["api"],
             run_history=False, enable_monitoring=False, mcp_server=False, ssr_mode=False,
-            show_error=False, theme=theme, css=CSS)
+            show_error=False, theme=theme, css=CSS,
+            # no OpenAPI schema or docs pages; anonymous requests stop at the login page
+            app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None,
+                        "middleware": [Middleware(LoginGate)]})
     except OSError as err:
         print(f"error: cannot listen on {app_settings.host}:{app_settings.port} ({err})",
               file=sys.stderr)

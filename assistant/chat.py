@@ -355,7 +355,8 @@ _REASONS = [
     (r"unreadable PDF", "PDF bị hỏng hoặc không đọc được"),
     (r"zip bomb|inflates", "DOCX giải nén quá lớn"),
     (r"unreadable DOCX", "DOCX bị hỏng hoặc không đọc được"),
-    (r"no text found", "không tìm thấy chữ trong tệp (PDF dạng ảnh?)"),
+    (r"no text found in the PDF", "không tìm thấy chữ trong tệp PDF (PDF dạng ảnh?)"),
+    (r"no text found", "không tìm thấy chữ trong tệp (chỉ có khoảng trắng hoặc thẻ định dạng)"),
     (r"cannot read file", "không đọc được tệp"),
 ]
 

@@ -1,5 +1,5 @@
-"""Command line: ``python -m assistant index|ask|info``. Errors print one English line and exit
-non-zero; no traceback reaches the user."""
+"""Command line: ``python -m assistant index|ask|info|migrate``. Errors print one English line
+and exit non-zero; no traceback reaches the user."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
                               f"reports in {BUNDLED_REPORTS}, plus <data>/uploads)")
     p_index.add_argument("--index", type=Path, help="knowledge base folder")
     p_index.add_argument("--rebuild", action="store_true", help="start from an empty index")
+    _store_options(p_index, "--store", "where the vectors go (default: ASSISTANT_VECTOR_STORE, "
+                                       "else faiss)")
+    p_index.add_argument("--ray", action="store_true",
+                         help="embed with Ray Data (a local Ray instance unless --ray-address)")
+    p_index.add_argument("--ray-address", metavar="ADDR",
+                         help="a Ray cluster to embed on ('auto', ray://host:10001); implies --ray")
 
     p_ask = sub.add_parser("ask", help="answer a question with citations")
     p_ask.add_argument("question")
@@ -42,16 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     p_info.add_argument("--index", type=Path, help="knowledge base folder")
     p_info.add_argument("--json", action="store_true")
 
+    p_migrate = sub.add_parser("migrate", help="move a knowledge base's vectors to another "
+                                               "store, without embedding again")
+    p_migrate.add_argument("--index", type=Path, help="knowledge base folder")
+    _store_options(p_migrate, "--to", "the store to move the vectors to", required=True)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        changes = {"index_dir": args.index, "answerer": getattr(args, "answerer", None)}
+        changes = {"index_dir": args.index, "answerer": getattr(args, "answerer", None),
+                   "vector_store": getattr(args, "store", None) or getattr(args, "to", None),
+                   "milvus_uri": getattr(args, "uri", None),
+                   "milvus_collection": getattr(args, "collection", None)}
         settings = Settings(**{k: v for k, v in changes.items() if v})
         if args.command == "index":
             from assistant.core import default_sources
 
-            return _index(settings, args.paths or default_sources(settings), args.rebuild)
+            return _index(settings, args.paths or default_sources(settings), args.rebuild,
+                          args.ray or bool(args.ray_address), args.ray_address)
+        if args.command == "migrate":
+            return _migrate(settings)
         if args.command == "ask":
             if args.k is not None and args.k <= 0:
                 raise AssistantError("--k must be a positive number")
@@ -61,14 +78,44 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except ValueError as err:  # invalid settings from the environment
-        print(f"error: invalid settings: {err}".splitlines()[0], file=sys.stderr)
+        errors = getattr(err, "errors", None)  # pydantic: the first line names only the class
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}".lstrip(": ")
+                           for e in errors()) if callable(errors) else str(err)
+        print(f"error: invalid settings: {detail}".splitlines()[0], file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted; the previous index is unchanged", file=sys.stderr)
         return 130
 
 
-def _index(settings: Settings, paths: list[Path], rebuild: bool) -> int:
+def _store_options(parser: argparse.ArgumentParser, flag: str, text: str,
+                   required: bool = False) -> None:
+    parser.add_argument(flag, dest=flag.lstrip("-"), choices=["faiss", "milvus"],
+                        required=required, help=text)
+    parser.add_argument("--uri", help="Milvus: a Milvus Lite file (./kb.db) or a server "
+                                      "(http://host:19530); default <index>/milvus.db")
+    parser.add_argument("--collection", help="Milvus collection (default: named after the "
+                                             "index folder)")
+
+
+def _store_line(kb: object) -> str:
+    store = getattr(getattr(kb, "vector_index", None), "store", None)
+    if not store:
+        return "vectors in faiss"
+    return f"vectors in milvus collection {store['collection']} at {store['uri']}"
+
+
+def _migrate(settings: Settings) -> int:
+    from assistant.milvus import migrate
+
+    kb = migrate(settings.index_dir, settings)
+    print(f"moved {len(kb.vectors)} vectors of {len(kb)} chunks without embedding; "
+          f"{_store_line(kb)} ({settings.index_dir})")
+    return 0
+
+
+def _index(settings: Settings, paths: list[Path], rebuild: bool, ray: bool = False,
+           ray_address: str | None = None) -> int:
     from tqdm import tqdm
 
     from assistant.core import load_encoder
@@ -86,16 +133,22 @@ def _index(settings: Settings, paths: list[Path], rebuild: bool) -> int:
         bar.refresh()
 
     encoder = load_encoder(settings)
+    embed_passages = None
+    if ray:
+        from assistant.bulk import ray_embedder
+
+        embed_passages = ray_embedder(settings, address=ray_address)
     try:
         kb, report = index_paths(paths, settings.index_dir, settings, encoder, rebuild=rebuild,
-                                 progress=progress)
+                                 progress=progress, embed_passages=embed_passages)
     finally:
         for bar in bars.values():
             bar.close()
     for r in report.rejected:
         print(f"skipped {r.path}: {r.reason}", file=sys.stderr)
     print(f"{report.summary()}; {report.chunks_embedded} chunks embedded; "
-          f"index holds {len(kb.documents)} documents, {len(kb)} chunks ({settings.index_dir})")
+          f"index holds {len(kb.documents)} documents, {len(kb)} chunks ({settings.index_dir}); "
+          f"{_store_line(kb)}")
     return 0
 
 

@@ -37,12 +37,31 @@ class Settings(BaseSettings):
     # An index records its backend's encoder name: switching to or from int8 needs --rebuild.
     embed_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
 
+    # where the vectors live: "faiss" (files in the index folder) or "milvus" (a Milvus Lite file
+    # such as ./kb.db, or a Milvus server http://host:19530); BM25 and chunks stay in the folder
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str | None = Field(
+        None, description="a Milvus Lite file ending in .db, or http(s)://host:19530; "
+                          "None: <index_dir>/milvus.db")
+    milvus_token: SecretStr | None = None  # "user:password" or an API key; never logged
+    milvus_db: str = Field("", description="Milvus database ('' = the server's default)")
+    milvus_collection: str | None = Field(
+        None, description="collection name; None: derived from the index folder")
+    # FLAT: exact, the same hits as FAISS; HNSW / IVF_FLAT / AUTOINDEX for millions of vectors
+    # on a server (set when the collection is created)
+    milvus_index: Literal["FLAT", "HNSW", "IVF_FLAT", "AUTOINDEX"] = "FLAT"
+
     # chunking
     chunk_size: int = Field(700, ge=100, le=4000, description="characters per chunk")
     chunk_overlap: int = Field(150, ge=0)
     context_header: bool = True
     dense_windows: int = Field(
         250, ge=0, description="characters per extra sentence-window vector of a chunk (0: none)")
+
+    # FAISS index type: "auto" is exact (flat) up to exact_max_vectors, IVF-Flat above it
+    # (nprobe calibrated for recall@10 >= 0.98 at build time); "hnsw" on request
+    vector_index: Literal["auto", "flat", "ivf", "hnsw"] = "auto"
+    exact_max_vectors: int = Field(200_000, ge=0)
 
     # retrieval
     top_k: int = Field(5, gt=0, le=100)
@@ -95,6 +114,11 @@ class Settings(BaseSettings):
         if not self.llm_base_url.startswith(("http://", "https://")):
             raise ValueError(f"llm_base_url ({self.llm_base_url!r}) must start with http:// or "
                              "https://, e.g. http://127.0.0.1:8000/v1")
+        if self.milvus_uri is not None and not (
+                self.milvus_uri.endswith(".db")
+                or self.milvus_uri.startswith(("http://", "https://", "tcp://", "unix:"))):
+            raise ValueError(f"milvus_uri ({self.milvus_uri!r}) must be a Milvus Lite file ending "
+                             "in .db (e.g. ./kb.db) or a server address like http://host:19530")
         return self
 
     @property

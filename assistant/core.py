@@ -76,7 +76,7 @@ class Assistant:
         encoder = encoder or load_encoder(settings)
         expected = index_signature(settings, encoder)
         try:
-            kb = KnowledgeBase.load(settings.index_dir, expected)
+            kb = KnowledgeBase.load(settings.index_dir, expected, settings)
         except (IndexNotFoundError, IndexMismatchError) as err:
             # the default index is ours to (re)build: from the bundled reports on first use, and
             # again when the settings changed (another model or backend, a new index format)
@@ -128,28 +128,27 @@ class Assistant:
         k = k or self.settings.top_k
         depth = max(k, self.settings.answer_hits)
         info = analyse(question)
-        docs = list(self.kb.documents.values())
+        about: frozenset[str] | None = None  # the documents the question's names allow
         if province is None and info.provinces:
-            named = [d for d in docs if d.province in info.provinces]
-            if not named:
+            about = self.kb.doc_ids_about(info.provinces)
+            if not about:
                 missing = ", ".join(info.provinces)
                 hits = self.retriever.search(question, depth, year=year)
                 t1 = time.perf_counter()
                 return self._timed(refusal(
                     question, hits, f"Các báo cáo đã nạp không có báo cáo nào về {missing}."),
                     t0, t1)
-            docs = named
         if year is None and info.years:
-            dated = [d for d in docs if d.year in info.years
-                     or any(str(y) in d.text for y in info.years)]
+            dated = self.kb.doc_ids_about(info.provinces if about is not None else (),
+                                          info.years)
             if not dated:
                 hits = self.retriever.search(question, depth, province=province)
                 t1 = time.perf_counter()
                 years = ", ".join(map(str, info.years))
                 return self._timed(refusal(
                     question, hits, f"Các báo cáo đã nạp không có số liệu năm {years}."), t0, t1)
-            docs = dated
-        doc_ids = None if len(docs) == len(self.kb.documents) else [d.id for d in docs]
+            about = dated
+        doc_ids = None if about is None or len(about) == len(self.kb.documents) else about
         hits = self.retriever.search(question, depth, province=province, year=year,
                                      doc_ids=doc_ids)
         t1 = time.perf_counter()

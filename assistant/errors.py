@@ -48,3 +48,12 @@ class LLMError(AssistantError):
     def __init__(self, message: str, kind: str = "error") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class VectorStoreError(AssistantError):
+    """The external vector store (Milvus) is missing, unreachable or out of step with the
+    knowledge base folder."""
+
+
+class BulkEmbedError(AssistantError):
+    """Bulk embedding on Ray failed: Ray missing, the cluster unreachable, a worker crashed."""

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import logging
 import re
 import unicodedata
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from assistant.errors import BadFileError
+from assistant.formats import MAX_UNZIPPED_BYTES, docx_text, html_text, pdf_text
 from assistant.provinces import find_provinces
 from assistant.text import normalize
 from assistant.types import Document
@@ -26,7 +25,9 @@ log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".pdf": "pdf",
              ".docx": "docx"}
-MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a DOCX that inflates beyond this is refused
+MIB = 1024 * 1024
+__all__ = ["MAX_UNZIPPED_BYTES", "SUPPORTED", "Rejected", "clean_text", "decode",
+           "detect_metadata", "iter_files", "load_document", "load_documents"]
 
 
 @dataclass
@@ -49,7 +50,7 @@ def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
             yield p
 
 
-def load_document(path: Path | str, max_bytes: int = 20 * 1024 * 1024) -> Document:
+def load_document(path: Path | str, max_bytes: int = 20 * MIB) -> Document:
     """Read one file as a cleaned Document, or raise BadFileError with a one-line reason."""
     path = Path(path)
     fmt = SUPPORTED.get(path.suffix.lower())
@@ -57,27 +58,25 @@ def load_document(path: Path | str, max_bytes: int = 20 * 1024 * 1024) -> Docume
         raise BadFileError(f"unsupported file type {path.suffix or '(none)'!r}; "
                            f"use one of {', '.join(sorted(SUPPORTED))}")
     try:
+        path.as_posix().encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise BadFileError("the file name is not valid UTF-8; rename the file") from err
+    try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise BadFileError(f"file is too large ({size / 1e6:.1f} MB, limit "
-                               f"{max_bytes / 1e6:.1f} MB)")
+            raise BadFileError(f"file is too large ({size / MIB:.1f} MB, limit "
+                               f"{max_bytes / MIB:.1f} MB)")
         raw = path.read_bytes()
     except OSError as err:
         raise BadFileError(f"cannot read file: {err.strerror or err}") from err
     if not raw.strip():
         raise BadFileError("file is empty")
-    meta: dict[str, str | None] = {}
-    if fmt in ("txt", "md"):
-        text = decode(raw)
-    elif fmt == "html":
-        text, meta = _html_text(decode(raw))
-    elif fmt == "pdf":
-        text, meta = _pdf_text(raw)
-    else:
-        text, meta = _docx_text(raw)
+    text, meta = _extract(raw, fmt)
     text = clean_text(normalize(text))
     if not text.strip():
-        raise BadFileError("no text found in the file")
+        raise BadFileError("no text found in the PDF (scanned pages? run OCR first)"
+                           if fmt == "pdf" else "no text found in the file (only spaces, "
+                           "markup or invisible characters)")
     resolved = path.resolve().as_posix()
     return Document(
         id=resolved, path=resolved, text=text, format=fmt,
@@ -87,8 +86,26 @@ def load_document(path: Path | str, max_bytes: int = 20 * 1024 * 1024) -> Docume
     )
 
 
+def _extract(raw: bytes, fmt: str) -> tuple[str, dict[str, str | None]]:
+    """The file's text and metadata by format. Any failure of a parser becomes a
+    BadFileError: one hostile file never stops a batch."""
+    try:
+        if fmt in ("txt", "md"):
+            return decode(raw), {}
+        if fmt == "html":
+            return html_text(decode(raw))
+        if fmt == "pdf":
+            return pdf_text(raw)
+        return docx_text(raw)
+    except BadFileError:
+        raise
+    except Exception as err:  # a parser bug (or MemoryError) must not abort the batch
+        log.warning("unexpected %s reading a %s file", type(err).__name__, fmt, exc_info=True)
+        raise BadFileError(f"unreadable {fmt.upper()} file ({type(err).__name__})") from err
+
+
 def load_documents(
-    paths: Iterable[Path | str], max_bytes: int = 20 * 1024 * 1024
+    paths: Iterable[Path | str], max_bytes: int = 20 * MIB
 ) -> tuple[list[Document], list[Rejected]]:
     """Load every supported file under ``paths``; bad files are returned with their reason."""
     docs, rejected = [], []
@@ -109,7 +126,9 @@ _VI_HINT = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u0300\u0301\u0303\u0309\u03
 
 
 def decode(raw: bytes) -> str:
-    """Bytes -> str: BOMs, UTF-8, UTF-16 without BOM, then legacy Windows-1258."""
+    """Bytes -> str: BOMs, UTF-8 (mojibake repaired, a few corrupt bytes tolerated), UTF-16
+    without BOM, then legacy Windows-1258. Stray NULs pass (normalize drops them); text with
+    many control bytes is binary."""
     for bom, enc in _BOMS:
         if raw.startswith(bom):
             try:
@@ -127,19 +146,54 @@ def decode(raw: bytes) -> str:
             text = raw.decode("utf-16-be")
             if _looks_like_text(text):
                 return text
-    if b"\x00" in sample or _control_share(sample) > 0.05:
+    if _control_share(sample) > 0.05:
         raise BadFileError("binary content, not text")
     try:
-        return raw.decode("utf-8")
+        return unmojibake(raw.decode("utf-8"))
     except UnicodeDecodeError:
         pass
+    text = _mostly_utf8(raw)
+    if text is not None:
+        return text
     try:
         text = raw.decode("cp1258")
     except UnicodeDecodeError as err:
         raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)") from err
-    if not _VI_HINT.search(text):
+    if not _VI_HINT.search(text) and any(ch.isalpha() for ch in text):
         raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)")
     return text
+
+
+def _mostly_utf8(raw: bytes, tolerance: float = 0.02) -> str | None:
+    """UTF-8 with a few corrupt bytes (at most ``tolerance`` of its non-ASCII bytes), each
+    replaced by U+FFFD; None when the bytes are not UTF-8 (e.g. Windows-1258, where almost
+    every non-ASCII byte is invalid UTF-8)."""
+    high = len(raw) - len(raw.translate(None, bytes(range(128))))
+    text = raw.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    return text if high and bad <= high * tolerance else None
+
+
+# Characters that Windows-1252 decodes bytes 0x80-0x9F to, back to those bytes (as latin-1).
+_CP1252_BACK = {ord(bytes([b]).decode("cp1252")): b for b in range(0x80, 0xA0)
+                if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+# UTF-8 lead bytes of Vietnamese letters read as Windows-1252/latin-1: "Ã¡", "Ä‘", "áº¯", "á»‡"
+_MOJIBAKE = re.compile("[ÃÄÆ][\u0080-\u00bf\u0152-\u0192\u02c6-\u02dc\u2013-\u2122]|á[º»]")
+
+
+def unmojibake(text: str) -> str:
+    """Repair UTF-8 that was read as Windows-1252 or latin-1 and saved again as UTF-8
+    (``"BÃ¡o cÃ¡o"`` -> ``"Báo cáo"``). The text is kept as it is unless all of it round-trips.
+
+    >>> unmojibake("NÄƒm 2020, Báº¯c Giang")
+    'Năm 2020, Bắc Giang'
+    """
+    if not _MOJIBAKE.search(text):
+        return text
+    try:
+        return text.translate(_CP1252_BACK).encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
 
 
 def _looks_like_text(text: str) -> bool:
@@ -152,72 +206,6 @@ def _looks_like_text(text: str) -> bool:
 def _control_share(sample: bytes) -> float:
     bad = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
     return bad / max(len(sample), 1)
-
-
-# --- formats --------------------------------------------------------------------------------
-
-
-def _html_text(html: str) -> tuple[str, dict[str, str | None]]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    meta: dict[str, str | None] = {}
-
-    def content(**attrs: str) -> str | None:
-        tag = soup.find("meta", attrs=attrs)
-        value = tag.get("content") if tag else None
-        return value.strip() if isinstance(value, str) and value.strip() else None
-
-    og_title = content(property="og:title")
-    meta["title"] = og_title or (soup.title.get_text(" ", strip=True) if soup.title else None)
-    meta["published"] = content(property="article:published_time") or content(name="pubdate")
-    canonical = soup.find("link", rel="canonical")
-    href = canonical.get("href") if canonical else None
-    meta["url"] = content(property="og:url") or (href if isinstance(href, str) else None)
-    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "form", "iframe",
-                     "svg", "template", "head"]):
-        tag.decompose()
-    body = soup.body or soup
-    return body.get_text("\n"), meta
-
-
-def _pdf_text(raw: bytes) -> tuple[str, dict[str, str | None]]:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
-            raise BadFileError("PDF is encrypted")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
-        title = str(info.title) if info and info.title else None
-    except BadFileError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError) as err:
-        raise BadFileError(f"corrupt or unreadable PDF ({type(err).__name__})") from err
-    return "\n\n".join(pages), {"title": title}
-
-
-def _docx_text(raw: bytes) -> tuple[str, dict[str, str | None]]:
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as z:
-            if sum(i.file_size for i in z.infolist()) > MAX_UNZIPPED_BYTES:
-                raise BadFileError("DOCX inflates to more than 200 MB (zip bomb?)")
-        d = docx.Document(io.BytesIO(raw))
-    except BadFileError:
-        raise
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, OSError) as err:
-        raise BadFileError(f"corrupt or unreadable DOCX ({type(err).__name__})") from err
-    parts = [p.text for p in d.paragraphs]
-    for table in d.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text.strip() for cell in row.cells))
-    title = d.core_properties.title or None
-    return "\n\n".join(parts), {"title": title}
 
 
 # --- cleaning -------------------------------------------------------------------------------

@@ -25,6 +25,20 @@ def _build(corpus: list[list[str]]) -> bm25s.BM25:
     return retriever
 
 
+def _scores(retriever: bm25s.BM25, token_ids: list[int], n: int) -> np.ndarray:
+    """The sum of the tokens' precomputed BM25 columns: what ``get_scores`` returns, with one
+    ``bincount`` instead of bm25s's ``np.add.at`` (~10x slower on posting lists of millions)."""
+    m = retriever.scores
+    indptr, indices, data = m["indptr"], m["indices"], m["data"]
+    spans = [(int(indptr[t]), int(indptr[t + 1])) for t in token_ids]
+    rows = np.concatenate([indices[a:b] for a, b in spans])
+    weights = np.concatenate([data[a:b] for a, b in spans])
+    s = np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+    if retriever.nonoccurrence_array is not None:  # BM25L / BM25+: a score for absent tokens
+        s += retriever.nonoccurrence_array[token_ids].sum()
+    return s
+
+
 class LexicalIndex:
     """BM25 scores for every row; rows match the vector index's rows."""
 
@@ -64,7 +78,7 @@ class LexicalIndex:
         q = [t for t in dict.fromkeys(query_tokens) if t in vocab]
         if not q:
             return np.zeros(self.n, np.float32)
-        s = np.asarray(retriever.get_scores(q), dtype=np.float32)
+        s = _scores(retriever, [vocab[t] for t in q], self.n)
         if allowed is not None:
             mask = np.zeros(self.n, bool)
             mask[allowed] = True

@@ -8,7 +8,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.provinces import find_provinces
 from assistant.store import Encoder, KnowledgeBase
-from assistant.types import Hit
+from assistant.types import Hit, SearchFilter
 
 
 class Retriever:
@@ -22,17 +22,22 @@ class Retriever:
         self.encoder = encoder
         self.settings = settings
 
+    def search_filter(self, province: str | None = None, year: int | None = None,
+                      doc_ids: list[str] | None = None) -> SearchFilter | None:
+        """The filters as document fields (province canonical); None when nothing is
+        filtered."""
+        if province is None and year is None and doc_ids is None:
+            return None
+        return SearchFilter(province=_canonical_province(province) if province else None,
+                            year=year, doc_ids=None if doc_ids is None else frozenset(doc_ids))
+
     def allowed_rows(self, province: str | None = None, year: int | None = None,
                      doc_ids: list[str] | None = None) -> np.ndarray | None:
         """Rows of the chunks that pass the filters; None when nothing is filtered."""
-        if province is None and year is None and doc_ids is None:
+        where = self.search_filter(province, year, doc_ids)
+        if where is None:
             return None
-        wanted = _canonical_province(province) if province else None
-        ids = [d.id for d in self.kb.documents.values()
-               if (wanted is None or d.province == wanted)
-               and (year is None or d.year == year)
-               and (doc_ids is None or d.id in doc_ids)]
-        return np.sort(self.kb.rows_for(ids))
+        return self.kb.rows_where(where)
 
     def search(self, query: str, k: int | None = None, province: str | None = None,
                year: int | None = None, doc_ids: list[str] | None = None) -> list[Hit]:
@@ -51,14 +56,15 @@ class Retriever:
         qv = None
         if use_dense:
             qv = self.encoder.embed([query], "query")[0]
-            scores, rows = self.kb.dense_search(qv, depth, allowed)
+            scores, rows = self.kb.dense_search(
+                qv, depth, allowed, self.search_filter(province, year, doc_ids))
             dense = {int(r): (i + 1, float(sc))
                      for i, (sc, r) in enumerate(zip(scores, rows, strict=True))}
         lexical: dict[int, tuple[int, float]] = {}
         bm = None
         if use_bm25:
             bm = self.kb.lexical.scores(query, allowed)
-            top = np.argsort(-bm, kind="stable")[:depth]
+            top = top_rows(bm, depth)
             lexical = {int(r): (i + 1, float(bm[r])) for i, r in enumerate(top) if bm[r] > 0}
 
         if s.fusion == "dense":
@@ -97,6 +103,16 @@ class Retriever:
         if bm is not None and s.bm25_weight > 0:
             total += s.bm25_weight * _z(bm[rows])
         return {int(r): float(v) for r, v in zip(rows, total, strict=True)}
+
+
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest positive ``scores``, best first, ties by row: the order of a
+    stable sort, without sorting every row (a million-chunk index has few matching rows)."""
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
+        rows = rows[scores[rows] >= kth]
+    return rows[np.argsort(-scores[rows], kind="stable")][:k]
 
 
 def _z(x: np.ndarray) -> np.ndarray:

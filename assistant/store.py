@@ -39,10 +39,12 @@ from assistant.errors import (
 from assistant.ingest import Rejected, iter_files, load_document
 from assistant.lexical import LexicalIndex
 from assistant.text import NORMALISER_VERSION, fold, sentence_spans
-from assistant.types import Chunk, Document
-from assistant.vectors import FaissIndex, VectorIndex
+from assistant.types import Chunk, Document, SearchFilter
+from assistant.vectors import FaissIndex, VectorIndex, exact_search
 
 FORMAT_VERSION = 2
+# a filtered search over at most this many vectors is exact even when the index is not
+EXACT_FILTERED = 20_000
 Progress = Callable[[str, int, int], None]
 
 
@@ -117,6 +119,8 @@ class KnowledgeBase:
         for row, c in enumerate(chunks):
             rows.setdefault(c.doc_id, []).append(row)
         self._rows_by_doc = {k: np.asarray(v, np.int64) for k, v in rows.items()}
+        self._rows_where: dict[SearchFilter, np.ndarray] = {}
+        self._about: dict[tuple[tuple[str, ...], tuple[int, ...]], frozenset[str]] = {}
         every = np.arange(len(chunks))
         self._first = np.searchsorted(self.owners, every, "left")
         self._last = np.searchsorted(self.owners, every, "right")
@@ -127,6 +131,37 @@ class KnowledgeBase:
     def rows_for(self, doc_ids: Iterable[str]) -> np.ndarray:
         parts = [self._rows_by_doc[d] for d in doc_ids if d in self._rows_by_doc]
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def doc_ids_about(self, provinces: Iterable[str] = (), years: Iterable[int] = ()
+                      ) -> frozenset[str]:
+        """Ids of the documents about any of ``provinces`` (any province when empty) that are
+        about, or mention, any of ``years`` (any year when empty); remembered per question
+        shape, so a large knowledge base is not scanned on every question."""
+        key = (tuple(provinces), tuple(years))
+        ids = self._about.get(key)
+        if ids is None:
+            wanted_p, wanted_y = set(key[0]), set(key[1])
+            ids = frozenset(
+                d.id for d in self.documents.values()
+                if (not wanted_p or d.province in wanted_p)
+                and (not wanted_y or d.year in wanted_y
+                     or any(str(y) in d.text for y in wanted_y)))
+            if len(self._about) >= 256:
+                self._about.pop(next(iter(self._about)))
+            self._about[key] = ids
+        return ids
+
+    def rows_where(self, where: SearchFilter) -> np.ndarray:
+        """Sorted rows of the chunks of the documents ``where`` lets through; remembered per
+        filter (a knowledge base never changes once built: a new version is a new object)."""
+        rows = self._rows_where.get(where)
+        if rows is None:
+            ids = [d.id for d in self.documents.values() if where.matches(d)]
+            rows = np.sort(self.rows_for(ids))
+            if len(self._rows_where) >= 256:
+                self._rows_where.pop(next(iter(self._rows_where)))
+            self._rows_where[where] = rows
+        return rows
 
     def vector_rows(self, chunk_rows: np.ndarray) -> np.ndarray:
         """The rows of every vector (own and windows') of the given chunk rows, grouped by chunk
@@ -148,14 +183,26 @@ class KnowledgeBase:
         starts = np.cumsum(sizes) - sizes
         return np.maximum.reduceat(self.vectors[self.vector_rows(chunk_rows)] @ query, starts)
 
-    def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
+                     where: SearchFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(scores, chunk rows)`` by :meth:`dense_scores`, through the vector index
         (``allowed``: chunk rows to search)."""
         per_chunk = len(self.owners) / max(len(self.chunks), 1)
         vec_allowed = None if allowed is None else self.vector_rows(allowed)
-        scores, rows = self.vector_index.search(query, int(np.ceil(k * per_chunk)) + k,
-                                                vec_allowed)
+        if where is not None and hasattr(self.vector_index, "search_where"):
+            # the engine filters on the documents' fields itself (Milvus: an expression);
+            # ``where`` lets through exactly the rows in ``allowed``
+            scores, rows = self.vector_index.search_where(
+                query, int(np.ceil(k * per_chunk)) + k, where)
+        elif (vec_allowed is not None and len(vec_allowed) <= EXACT_FILTERED
+              and getattr(self.vector_index, "kind", "flat") != "flat"):
+            # an approximate index may miss a narrow filter's rows: search them exactly
+            scores, at = exact_search(self.vectors[vec_allowed], query,
+                                      int(np.ceil(k * per_chunk)) + k)
+            rows = vec_allowed[at]
+        else:
+            scores, rows = self.vector_index.search(query, int(np.ceil(k * per_chunk)) + k,
+                                                    vec_allowed)
         best: dict[int, float] = {}
         for score, row in zip(scores, rows, strict=True):
             best.setdefault(int(self.owners[row]), float(score))  # best first: keep the max
@@ -176,6 +223,7 @@ class KnowledgeBase:
         index_dir.mkdir(parents=True, exist_ok=True)
         name = f"v-{time.time_ns():020d}"  # sorts in creation order
         tmp = index_dir / f".tmp-{name}"
+        previous = _current_name(index_dir)
         tmp.mkdir()
         try:
             _write_jsonl(tmp / "documents.jsonl", (d.model_dump() for d in self.documents.values()))
@@ -189,6 +237,7 @@ class KnowledgeBase:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "n_chunks": len(self.chunks),
                 "vector_index": self.vector_index.kind,
+                "vector_store": getattr(self.vector_index, "store", {"name": "faiss"}),
                 "documents": {d.id: {"sha256": d.sha256, "title": d.title,
                                      "chunks": int(len(self._rows_by_doc.get(d.id, [])))}
                               for d in self.documents.values()},
@@ -202,13 +251,16 @@ class KnowledgeBase:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _remove_old_versions(index_dir, keep=name)
+        _remove_old_versions(index_dir, keep=name, previous=previous)
         return index_dir / name
 
     @classmethod
-    def load(cls, index_dir: Path, expected: dict[str, Any] | None = None) -> KnowledgeBase:
+    def load(cls, index_dir: Path, expected: dict[str, Any] | None = None,
+             settings: Settings | None = None) -> KnowledgeBase:
         """Load the live version; ``expected`` (see :func:`index_signature`) is checked against
-        the manifest and a mismatch names the fix."""
+        the manifest and a mismatch names the fix. With ``settings``, the vector store they name
+        must be the one the folder uses (and gives the Milvus address and token); without, the
+        manifest's store is opened."""
         folder = live_version(index_dir)
         try:
             manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
@@ -231,7 +283,18 @@ class KnowledgeBase:
             "format", "model", "dim", "normaliser", "chunk_size", "chunk_overlap",
             "context_header", "fold_diacritics", "dense_windows")}
         try:
-            vector_index = FaissIndex.load(folder, manifest.get("vector_index", "flat"))
+            store = manifest.get("vector_store", {"name": "faiss"})
+            if settings is not None and settings.vector_store != store["name"]:
+                raise IndexMismatchError(
+                    f"the knowledge base in {index_dir} keeps its vectors in {store['name']}, "
+                    f"the settings ask for {settings.vector_store}: copy them with `python -m "
+                    f"assistant migrate --to {settings.vector_store} --index {index_dir}`")
+            if store["name"] == "milvus":
+                from assistant.milvus import open_index
+
+                vector_index: VectorIndex = open_index(store, chunks, owners, settings)
+            else:
+                vector_index = FaissIndex.load(folder, manifest.get("vector_index", "flat"))
             lexical = LexicalIndex.load(folder, len(chunks), signature["fold_diacritics"])
         except (OSError, RuntimeError, ValueError) as err:
             raise IndexCorruptError(f"cannot read the indexes in {folder} ({err}); rebuild "
@@ -285,12 +348,14 @@ def write_lock(index_dir: Path) -> Iterator[None]:
 def index_paths(
     paths: list[Path | str], index_dir: Path, settings: Settings, encoder: Encoder,
     rebuild: bool = False, progress: Progress | None = None,
+    embed_passages: Callable[[list[str]], np.ndarray] | None = None,
 ) -> tuple[KnowledgeBase, IndexReport]:
     """Bring the knowledge base in ``index_dir`` up to date with the files under ``paths``.
 
     Only new or changed files are embedded; files deleted from an indexed folder are dropped;
     a file that fails to load keeps its previously indexed version. Documents indexed from other
-    paths are kept.
+    paths are kept. ``embed_passages`` (e.g. :func:`assistant.bulk.ray_embedder`) embeds all new
+    texts in one call instead of the encoder; the vectors go to the store the settings name.
     """
     report = IndexReport()
     signature = index_signature(settings, encoder)
@@ -306,10 +371,14 @@ def index_paths(
         files = list(iter_files(roots))
         docs: dict[str, Document] = {}
         changed: list[Document] = []
+        seen: set[str] = set()
         for i, f in enumerate(files):
             if progress:
                 progress("read", i, len(files))
             doc_id = f.resolve().as_posix()
+            if doc_id in seen:  # the same file named twice ("a/x.txt", "a/b/../x.txt")
+                continue
+            seen.add(doc_id)
             previous = old_docs.get(doc_id)
             try:
                 if previous and _sha256(f) == previous.sha256:
@@ -342,7 +411,7 @@ def index_paths(
         new_chunks = [c for d in changed for c in chunk_document(
             d, settings.chunk_size, settings.chunk_overlap, settings.context_header)]
         new_vectors, new_owners = embed_chunks(new_chunks, encoder, settings.embed_batch_size,
-                                               settings.dense_windows, progress)
+                                               settings.dense_windows, progress, embed_passages)
         report.chunks_embedded = len(new_chunks)
         report.vectors_embedded = len(new_vectors)
 
@@ -366,7 +435,18 @@ def index_paths(
         owners = np.concatenate(owner_parts)
         if progress:
             progress("write", 0, 1)
-        kb = KnowledgeBase(docs, chunks, vectors.astype(np.float32), signature, owners=owners)
+        vector_index: VectorIndex | None = None
+        if settings.vector_store == "faiss":
+            vector_index = FaissIndex.build(vectors, settings.vector_index,
+                                            settings.exact_max_vectors)
+        elif settings.vector_store == "milvus":
+            from assistant.milvus import sync_collection
+
+            vector_index = sync_collection(
+                settings, index_dir, old, docs, chunks, vectors.astype(np.float32), owners,
+                [d.id for d in changed] + report.removed, progress)
+        kb = KnowledgeBase(docs, chunks, vectors.astype(np.float32), signature,
+                           vector_index=vector_index, owners=owners)
         kb.save(index_dir)
         if progress:
             progress("write", 1, 1)
@@ -391,7 +471,9 @@ def chunk_windows(chunk: Chunk, size: int) -> list[tuple[int, int]]:
 
 
 def embed_chunks(chunks: list[Chunk], encoder: Encoder, batch: int, window: int = 0,
-                 progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 progress: Progress | None = None,
+                 embed_passages: Callable[[list[str]], np.ndarray] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectors of each chunk (its indexed text) and of its sentence windows (header + window),
     with each vector's owning chunk position. Windows give a long chunk a vector for each of
     its parts, so a question about one sentence finds it."""
@@ -404,8 +486,14 @@ def embed_chunks(chunks: list[Chunk], encoder: Encoder, batch: int, window: int 
             texts.append(f"{c.header}\n{c.text[a:b]}" if c.header else c.text[a:b])
             owners.append(i)
     out = []
+    bulk = False
+    if embed_passages is not None and texts:  # one call: the bulk embedder spreads the work
+        bulk = True
+        if progress:
+            progress("embed", 0, len(texts))
+        out.append(embed_passages(texts))
     step = batch * 4  # the encoder sorts each call's texts by length: hand it several batches
-    for i in range(0, len(texts), step):
+    for i in range(0, 0 if bulk else len(texts), step):
         if progress:
             progress("embed", i, len(texts))
         out.append(encoder.embed(texts[i : i + step], "passage"))
@@ -460,9 +548,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _remove_old_versions(index_dir: Path, keep: str) -> None:
-    """Drop leftovers of crashed builds and all versions but the live one and the one before
-    it (a reader may still be loading that)."""
-    versions = sorted(p for p in index_dir.glob("v-*") if p.is_dir() and p.name != keep)
-    for p in [*versions[:-1], *index_dir.glob(".tmp-*")]:
-        shutil.rmtree(p, ignore_errors=True)
+def _current_name(index_dir: Path) -> str | None:
+    """The version ``CURRENT`` names, or None (no index yet, or an unreadable ``CURRENT``)."""
+    try:
+        name = json.loads((index_dir / "CURRENT").read_text("utf-8"))["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _remove_old_versions(index_dir: Path, keep: str, previous: str | None = None) -> None:
+    """Drop leftovers of crashed builds (``.tmp-*`` folders, and versions that never went live
+    because a writer died between renaming its folder and swapping ``CURRENT``) and every
+    version but the live one and ``previous``, the one live before it (a reader may still be
+    loading that)."""
+    keep_names = {keep, previous}
+    for p in [*index_dir.glob("v-*"), *index_dir.glob(".tmp-*")]:
+        if p.name not in keep_names:
+            shutil.rmtree(p, ignore_errors=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Document(BaseModel):
@@ -38,6 +38,22 @@ class Chunk(BaseModel):
 
     def indexed_text(self) -> str:
         return f"{self.header}\n{self.text}" if self.header else self.text
+
+
+class SearchFilter(BaseModel):
+    """Which documents a search may return; a field left None does not filter. The vector store
+    applies it inside its engine (FAISS: allowed rows; Milvus: a filter expression)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    province: str | None = None  # the canonical name, as in Document.province
+    year: int | None = None
+    doc_ids: frozenset[str] | None = None
+
+    def matches(self, doc: Document) -> bool:
+        return ((self.province is None or doc.province == self.province)
+                and (self.year is None or doc.year == self.year)
+                and (self.doc_ids is None or doc.id in self.doc_ids))
 
 
 class Hit(BaseModel):

@@ -10,10 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bm25s
 import numpy as np
 
 from assistant import Assistant, KnowledgeBase, Settings, index_paths, load_encoder
 from assistant.config import BUNDLED_REPORTS, PROJECT_ROOT
+from assistant.lexical import LexicalIndex
+from assistant.vectors import FaissIndex
 
 
 def sample_assistant(settings: Settings, folder: Path) -> Assistant:
@@ -24,31 +27,74 @@ def sample_assistant(settings: Settings, folder: Path) -> Assistant:
     return Assistant(settings, kb, encoder)
 
 
+def replicate_lexical(base: LexicalIndex, reps: int) -> LexicalIndex:
+    """The BM25 index of ``reps`` copies of ``base``'s rows, without tokenising them again:
+    each token's precomputed column is tiled and rescaled to the idf of the larger corpus (the
+    term-frequency part is the same: copies have the same lengths). Equals building from the
+    copied texts (tests/test_bench.py)."""
+
+    def tile(r: bm25s.BM25 | None) -> bm25s.BM25 | None:
+        if r is None:
+            return None
+        m = r.scores
+        n = int(m["num_docs"])
+        indptr = np.asarray(m["indptr"], np.int64)
+        df = np.diff(indptr)
+        ratio = (np.log1p((reps * n - reps * df + 0.5) / (reps * df + 0.5))
+                 / np.log1p((n - df + 0.5) / (df + 0.5)))
+        token = np.repeat(np.arange(len(df)), df)  # the token of each entry (CSC order)
+        data = np.asarray(m["data"], np.float32) * ratio[token].astype(np.float32)
+        indices = np.asarray(m["indices"], np.int64)
+        new_indices = np.empty(len(indices) * reps, np.int32)
+        new_data = np.empty(len(indices) * reps, np.float32)
+        # entry i of token t's column goes to copy j's block of that column
+        at = reps * indptr[token] + (np.arange(len(indices)) - indptr[token])
+        for j in range(reps):
+            new_indices[at + j * df[token]] = indices + j * n
+            new_data[at + j * df[token]] = data
+        copy = bm25s.BM25(k1=r.k1, b=r.b, delta=r.delta, method=r.method, idf_method=r.idf_method)
+        copy.vocab_dict = r.vocab_dict
+        copy.scores = {"data": new_data, "indices": new_indices, "indptr": indptr * reps,
+                       "num_docs": n * reps}
+        copy.nonoccurrence_array = r.nonoccurrence_array
+        return copy
+
+    return LexicalIndex(tile(base.exact), tile(base.folded), base.n * reps)
+
+
 def scaled(bot: Assistant, n_chunks: int, seed: int = 0) -> Assistant:
     """``bot``'s knowledge base copied until it holds ``n_chunks`` chunks: each copy's documents
-    get new ids and its vectors a little noise (so no two are equal); BM25 is rebuilt."""
+    get new ids and its vectors a little noise (so no two are equal); BM25 is the exact index
+    of the copies (:func:`replicate_lexical`); the vector index is the type the default
+    settings choose for that many vectors."""
     kb = bot.kb
     reps = max(1, n_chunks // len(kb.chunks))
     rng = np.random.default_rng(seed)
-    docs, chunks, vectors, owners = {}, [], [], []
+    docs, chunks = {}, []
+    vectors = np.empty((reps * len(kb.vectors), kb.vectors.shape[1]), np.float32)
     for j in range(reps):
         for d in kb.documents.values():
             docs[f"{d.id}~{j}"] = d.model_copy(update={"id": f"{d.id}~{j}",
                                                        "path": f"{d.path}~{j}"})
         chunks += [c.model_copy(update={"id": f"{c.doc_id}~{j}:{c.start}",
                                         "doc_id": f"{c.doc_id}~{j}"}) for c in kb.chunks]
-        noisy = kb.vectors + (0.0 if j == 0 else 0.03) * rng.standard_normal(
-            kb.vectors.shape, dtype=np.float32)
-        vectors.append(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
-        owners.append(kb.owners + j * len(kb.chunks))
-    big = KnowledgeBase(docs, chunks, np.concatenate(vectors).astype(np.float32), kb.signature,
-                        owners=np.concatenate(owners))
+        part = vectors[j * len(kb.vectors):(j + 1) * len(kb.vectors)]
+        part[:] = kb.vectors
+        if j:
+            part += 0.03 * rng.standard_normal(part.shape, dtype=np.float32)
+            part /= np.linalg.norm(part, axis=1, keepdims=True)
+    owners = (kb.owners[None, :] + len(kb.chunks) * np.arange(reps)[:, None]).ravel()
+    s = bot.settings
+    index = FaissIndex.build(vectors, s.vector_index, s.exact_max_vectors)
+    big = KnowledgeBase(docs, chunks, vectors, kb.signature, vector_index=index,
+                        lexical=replicate_lexical(kb.lexical, reps), owners=owners)
     return Assistant(bot.settings, big, bot.encoder)
 
 
 def ask_latency(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[str, Any]:
     """p50/p95 milliseconds of ``bot.ask`` (query embedding, hybrid search, answer)."""
-    bot.ask(questions[0])
+    for q in questions:  # warm: each question's document filter is remembered after its
+        bot.ask(q)       # first use (a scan of the documents, see KnowledgeBase.doc_ids_about)
     times = []
     for _ in range(repeat):
         for q in questions:
@@ -58,7 +104,22 @@ def ask_latency(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[s
     times.sort()
     return {"p50_ms": round(times[len(times) // 2], 1),
             "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
-            "n": len(times), "chunks": len(bot.kb.chunks), "vectors": len(bot.kb.vectors)}
+            "n": len(times), "chunks": len(bot.kb.chunks), "vectors": len(bot.kb.vectors),
+            "index": bot.kb.vector_index.kind}
+
+
+def dense_recall(bot: Assistant, questions: list[str], k: int = 10) -> float:
+    """Mean share of the exact top-``k`` chunks (best vector per chunk, every vector scored)
+    that the knowledge base's dense search returns through its vector index."""
+    kb = bot.kb
+    every = np.arange(len(kb.chunks))
+    shares = []
+    for q in questions:
+        qv = bot.encoder.embed([q], "query")[0]
+        exact = every[np.argsort(-kb.dense_scores(qv, every), kind="stable")[:k]]
+        _, found = kb.dense_search(qv, k)
+        shares.append(len(set(found.tolist()) & set(exact.tolist())) / k)
+    return round(float(np.mean(shares)), 3)
 
 
 _START = """

@@ -17,7 +17,7 @@ if [ "${1:-}" = "--dev" ]; then
     # built wheel in its cache (~/.cache/pip), so later set-ups take seconds. GGML_NATIVE=OFF:
     # a portable AVX2 build (the native one crashes in ggml's AMX matmul on AMX CPUs, and a
     # cached wheel must run on whatever machine reuses it)
-    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" pip install -e ".[dev,llm-server]"
+    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" pip install -e ".[dev,llm-server,milvus,ray]"
     if ! command -v chromium >/dev/null 2>&1; then
         if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
         $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null \

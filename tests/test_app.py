@@ -6,101 +6,18 @@ its index from the bundled reports; later ones start from a copy of it.
 """
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from bench.running import BTS, RunningApp, free_port, launch_app, stop_app
+
 ROOT = Path(__file__).resolve().parent.parent
-BTS = "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"
 UNANSWERABLE = "Năm 2020 Bắc Giang có bao nhiêu sân bay vũ trụ?"
 REFUSAL = "Không tìm thấy thông tin này trong các báo cáo đã nạp."
-START_TIMEOUT_S = 600
-
-
-@dataclass
-class RunningApp:
-    url: str
-    index_dir: Path
-    data_dir: Path
-    log: Path
-    process: subprocess.Popen
-    auth: tuple[str, str] | None = None
-    ready_s: float = 0.0  # from start to the first answer
-
-    def client(self, auth: bool = True):
-        from gradio_client import Client
-
-        return Client(self.url, auth=self.auth if auth else None, verbose=False,
-                      download_files=False, analytics_enabled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def launch_app(tmp: Path, cache: Path, auth: tuple[str, str] | None = None) -> RunningApp:
-    """Start ``python app.py`` on a free loopback port with its own index and data folders;
-    returns once it has answered the BTS question through ``/ask``."""
-    index_dir, data_dir = tmp / "index", tmp / "data"
-    data_dir.mkdir(parents=True)
-    if cache.is_dir():
-        shutil.copytree(cache, index_dir)
-    port = free_port()
-    args = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
-            "--index", str(index_dir), "--data", str(data_dir)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
-    env["PYTHONUNBUFFERED"] = "1"
-    if auth:
-        env["ASSISTANT_AUTH"] = ":".join(auth)
-    log = tmp / "app.log"
-    started = time.perf_counter()
-    with open(log, "wb") as out:
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    app = RunningApp(f"http://127.0.0.1:{port}", index_dir, data_dir, log, process, auth)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {process.returncode}:\n"
-                                   + log.read_text(errors="replace")[-3000:])
-            try:
-                if httpx.get(app.url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("app.py did not start:\n" + log.read_text()[-3000:])
-            time.sleep(0.3)
-        answer = app.client().predict(BTS, api_name="/ask")  # waits for the index
-        assert "1.422" in answer["answer"], answer
-        app.ready_s = time.perf_counter() - started
-        if not cache.is_dir():
-            shutil.copytree(index_dir, cache)
-    except BaseException:
-        stop_app(app)
-        raise
-    return app
-
-
-def stop_app(app: RunningApp) -> None:
-    app.process.terminate()
-    try:
-        app.process.wait(20)
-    except subprocess.TimeoutExpired:
-        app.process.kill()
-        app.process.wait()
 
 
 def index_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:

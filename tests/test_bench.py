@@ -59,3 +59,20 @@ def test_targets_pick_the_fastest_backend_that_keeps_quality() -> None:
     text = render(results)
     assert "| onnx-int8 | 35 |" in text and "fp32 matrix product 150.0" in text
     assert "Note: a note" in text
+
+
+def test_replicated_bm25_equals_the_index_of_the_copied_texts() -> None:
+    from assistant.lexical import LexicalIndex
+    from bench.e2e import replicate_lexical
+
+    texts = ["Năm 2020 Bắc Giang có 1.422 trạm BTS.",
+             "Bình Dương có 2.105 trạm BTS và 66 bưu cục.",
+             "Tỷ lệ dịch vụ công trực tuyến mức độ 4 đạt 98,5%.",
+             "Quảng Bình có 1.200 tên miền .vn"]
+    copied = LexicalIndex.build(texts * 3)
+    tiled = replicate_lexical(LexicalIndex.build(texts), 3)
+    assert tiled.n == copied.n == 12
+    for query in ("trạm BTS Bắc Giang", "tram bts binh duong", "tên miền .vn", "98,5%"):
+        np.testing.assert_allclose(tiled.scores(query), copied.scores(query), rtol=1e-5,
+                                   atol=1e-6)
+        assert tiled.scores(query).max() > 0

@@ -1,0 +1,1 @@
+"""Reliability figures: crashes, hostile files, concurrent users, hostile documents, access."""

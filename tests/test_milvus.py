@@ -1,0 +1,270 @@
+"""Milvus (Milvus Lite, a local .db file) as the vector store: the same hits and answers as FAISS,
+filters run inside Milvus, document updates and deletions follow the content hashes, and
+``migrate`` copies a FAISS knowledge base's vectors without embedding them again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO_QA, load_qa
+
+from assistant import Assistant, IndexMismatchError, KnowledgeBase, Settings, index_paths
+from assistant.config import BUNDLED_REPORTS
+from assistant.retrieve import Retriever
+from assistant.store import index_signature, live_version
+from assistant.types import SearchFilter
+
+pytest.importorskip("pymilvus")
+pytest.importorskip("milvus_lite")
+
+from assistant import milvus  # noqa: E402
+
+PAIRS = [("Bắc Giang", 2020), ("Bắc Kạn", 2019), ("Bình Dương", 2022), ("Quảng Bình", 2022)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_clients():
+    yield
+    milvus.close_all()
+
+
+def milvus_settings(tmp_path: Path, name: str = "index", **kw) -> Settings:
+    return Settings(index_dir=tmp_path / name, vector_store="milvus",
+                    milvus_uri=str(tmp_path / "kb.db"), **kw)
+
+
+def collection_rows(kb: KnowledgeBase) -> dict[str, dict]:
+    """Every row of the knowledge base's collection, by key."""
+    index = kb.vector_index
+    assert isinstance(index, milvus.MilvusIndex)
+    rows = index.client().query(index.target.collection, filter='pk != ""', limit=16_384,
+                                output_fields=["pk", "vector", "doc_id", "province", "year",
+                                               "chunk_id"])
+    return {r["pk"]: r for r in rows}
+
+
+def doc_count(kb: KnowledgeBase, doc_id: str) -> int:
+    index = kb.vector_index
+    rows = index.client().query(index.target.collection, filter=f"doc_id == {json.dumps(doc_id)}",
+                                output_fields=["count(*)"])
+    return int(rows[0]["count(*)"])
+
+
+# --- the real model on the bundled reports: FAISS and Milvus side by side ------------------
+
+
+@pytest.fixture(scope="module")
+def stores(real_encoder, tmp_path_factory) -> dict[str, Assistant]:
+    """The bundled reports indexed on FAISS and on Milvus Lite, the Milvus one reopened from
+    its folder (as the app and eval open it)."""
+    tmp = tmp_path_factory.mktemp("stores")
+    faiss_settings = Settings(index_dir=tmp / "faiss")
+    kb, _ = index_paths([BUNDLED_REPORTS], faiss_settings.index_dir, faiss_settings,
+                        real_encoder)
+    settings = milvus_settings(tmp)
+    _, report = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, real_encoder)
+    assert len(report.added) == 5 and not report.rejected
+    return {"faiss": Assistant(faiss_settings, kb, real_encoder),
+            "milvus": Assistant.open(settings, real_encoder)}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("store", ["faiss", "milvus"])
+def test_reports_qa_same_top5_and_answers(stores, store):
+    bot, ref = stores[store], stores["faiss"]
+    assert bot.kb.vector_index.kind == ("milvus" if store == "milvus" else ref.kb.vector_index.kind)
+    rows = load_qa(REPO_QA)
+    assert len(rows) == 17
+    for row in rows:
+        got, want = bot.ask(row["question"]), ref.ask(row["question"])
+        assert [h.chunk.id for h in got.hits[:5]] == [h.chunk.id for h in want.hits[:5]], row["id"]
+        assert got.answer == want.answer and got.refused == want.refused, row["id"]
+        if row["answerable"]:
+            assert any(a in got.answer for a in row["answers"]), row["id"]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("store", ["faiss", "milvus"])
+@pytest.mark.parametrize(("province", "year"), PAIRS)
+def test_filtered_search_matches_faiss(stores, store, province, year):
+    bot, ref = stores[store], stores["faiss"]
+    for question in ("số trạm BTS", "dịch vụ công trực tuyến mức độ 4", "an toàn thông tin"):
+        hits = bot.retriever.search(question, 10, province=province, year=year)
+        want = ref.retriever.search(question, 10, province=province, year=year)
+        assert hits and all((h.doc.province, h.doc.year) == (province, year) for h in hits)
+        assert [(h.chunk.id, round(h.score, 5)) for h in hits] == \
+            [(h.chunk.id, round(h.score, 5)) for h in want]
+    # the dense retriever alone: Milvus filters by expression, FAISS by allowed rows
+    qv = bot.encoder.embed(["trạm BTS"], "query")[0]
+    where = SearchFilter(province=province, year=year)
+    allowed = bot.retriever.allowed_rows(province, year)
+    scores, rows = bot.kb.dense_search(qv, 8, allowed, where)
+    ref_scores, ref_rows = ref.kb.dense_search(qv, 8, allowed)
+    # equal scores (duplicate sentences) may come in either order: FAISS's heap decides there
+    assert sorted(rows.tolist()) == sorted(ref_rows.tolist())
+    want = dict(zip(ref_rows.tolist(), ref_scores.tolist(), strict=True))
+    assert all(abs(want[r] - v) <= 1e-5 for r, v in zip(rows.tolist(), scores, strict=True))
+    np.testing.assert_allclose(scores, ref_scores, atol=1e-5)  # the same ranking
+    assert set(rows.tolist()) <= set(allowed.tolist())
+
+
+@pytest.mark.model
+def test_milvus_knowledge_base_on_disk(stores):
+    kb = stores["milvus"].kb
+    folder = live_version(stores["milvus"].settings.index_dir)
+    assert "index.faiss" not in {p.name for p in folder.iterdir()}  # the vectors are in Milvus
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    store = manifest["vector_store"]
+    assert (store["name"], store["index"]) == ("milvus", "FLAT")
+    assert store["uri"].endswith("kb.db") and store["collection"].startswith("kb_")
+    rows = collection_rows(kb)
+    assert len(rows) == len(kb.vectors) == len(kb.vector_index)
+    first = rows[f"{kb.chunks[0].id}#0"]
+    doc = kb.documents[kb.chunks[0].doc_id]
+    assert (first["doc_id"], first["province"], first["year"]) == (doc.id, doc.province, doc.year)
+    np.testing.assert_allclose(first["vector"], kb.vectors[0], atol=1e-7)
+
+
+def test_expression():
+    assert milvus.expression(SearchFilter(province="Bắc Giang", year=2020)) == \
+        'province == "Bắc Giang" and year == 2020'
+    assert milvus.expression(SearchFilter(doc_ids=frozenset({'/r/b"x.txt', "/r/a.txt"}))) == \
+        'doc_id in ["/r/a.txt", "/r/b\\"x.txt"]'
+    assert milvus.expression(SearchFilter()) == ""
+
+
+# --- the fake encoder: updates, deletions, migration, settings ----------------------------
+
+
+def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_encoder,
+                                                monkeypatch):
+    settings = milvus_settings(tmp_path)
+    kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
+    rows = collection_rows(kb)
+    assert len(rows) == len(kb.vectors) > len(kb)
+    qb = str((reports_copy / "quang-binh-2022.txt").resolve())
+    bn = str((reports_copy / "bac-ninh-15-nam.txt").resolve())
+    bg = str((reports_copy / "bac-giang-2020.txt").resolve())
+    n_bn = len(kb.vector_rows(kb.rows_for([bn])))
+    assert doc_count(kb, bn) == n_bn > 0
+    bg_keys = {k for k, r in rows.items() if r["doc_id"] == bg}
+
+    inserted: list[int] = []
+    real_insert = milvus.insert_vectors
+
+    def spy(*args, **kw):
+        inserted.append(n := real_insert(*args, **kw))
+        return n
+
+    monkeypatch.setattr(milvus, "insert_vectors", spy)
+    with open(reports_copy / "quang-binh-2022.txt", "a", encoding="utf-8") as fh:
+        fh.write("\n\nNăm 2022, Quảng Bình lắp đặt 42 trạm quan trắc tự động.\n")
+    (reports_copy / "bac-ninh-15-nam.txt").unlink()
+    kb2, report = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
+    assert [Path(p).name for p in report.updated] == ["quang-binh-2022.txt"]
+    assert [Path(p).name for p in report.removed] == ["bac-ninh-15-nam.txt"]
+    n_qb = len(kb2.vector_rows(kb2.rows_for([qb])))
+    assert inserted == [n_qb] == [report.vectors_embedded]  # only the updated document
+    assert doc_count(kb2, bn) == 0
+    assert doc_count(kb2, qb) == n_qb
+    rows2 = collection_rows(kb2)
+    assert len(rows2) == len(kb2.vectors) == len(kb.vectors) - n_bn - len(
+        kb.vector_rows(kb.rows_for([qb]))) + n_qb
+    assert {k for k, r in rows2.items() if r["doc_id"] == bg} == bg_keys  # untouched
+    # the same hits as FAISS over the same vectors
+    on_faiss = KnowledgeBase(kb2.documents, kb2.chunks, kb2.vectors, kb2.signature,
+                             owners=kb2.owners)
+    for q in ("Quảng Bình trạm quan trắc", "Bắc Ninh", "chính quyền điện tử"):
+        a = Retriever(kb2, fake_encoder, settings).search(q, 5)
+        b = Retriever(on_faiss, fake_encoder, settings).search(q, 5)
+        assert [h.chunk.id for h in a] == [h.chunk.id for h in b]
+        assert all(h.doc.id != bn for h in a)
+
+    # reopened from the folder (released, as a fresh process finds it): loaded and counted
+    kb2.vector_index.client().release_collection(kb2.vector_index.target.collection)
+    loaded = KnowledgeBase.load(settings.index_dir, index_signature(settings, fake_encoder),
+                                settings)
+    assert loaded.vector_index.store == kb2.vector_index.store
+    assert [h.chunk.id for h in Retriever(loaded, fake_encoder, settings).search("trạm BTS")] \
+        == [h.chunk.id for h in Retriever(kb2, fake_encoder, settings).search("trạm BTS")]
+
+    inserted.clear()
+    kb3, report = index_paths([reports_copy], settings.index_dir, settings, fake_encoder,
+                              rebuild=True)
+    assert inserted == [len(kb3.vectors)] and len(collection_rows(kb3)) == len(kb3.vectors)
+
+
+class PassageEncoderMustNotRun:
+    """Wraps an encoder; embedding passages (what migrating must not do) raises."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+
+    def embed(self, texts, kind="passage", **kw):
+        if kind == "passage":
+            raise AssertionError(f"embedded {len(texts)} passages")
+        return self.inner.embed(texts, kind, **kw)
+
+
+def test_migrate_copies_vectors_without_embedding(reports_copy, tmp_path, fake_encoder,
+                                                  monkeypatch, capsys):
+    from assistant import core
+    from assistant.cli import main
+
+    faiss_settings = Settings(index_dir=tmp_path / "index")
+    kb, _ = index_paths([reports_copy], faiss_settings.index_dir, faiss_settings, fake_encoder)
+    guarded = PassageEncoderMustNotRun(fake_encoder)
+    monkeypatch.setattr(core, "load_encoder", lambda settings: guarded)
+
+    uri = tmp_path / "migrated.db"
+    assert main(["migrate", "--to", "milvus", "--uri", str(uri), "--index",
+                 str(faiss_settings.index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"moved {len(kb.vectors)} vectors of {len(kb)} chunks without embedding" in out
+    settings = Settings(index_dir=faiss_settings.index_dir, vector_store="milvus",
+                        milvus_uri=str(uri))
+    moved = Assistant.open(settings, guarded).kb
+    rows = collection_rows(moved)
+    assert len(rows) == len(kb.vectors)
+    keys = milvus.vector_keys(kb.chunks, kb.owners)
+    np.testing.assert_array_equal(np.array([rows[k]["vector"] for k in keys], np.float32),
+                                  kb.vectors)
+    for q in ("Bắc Giang có bao nhiêu trạm BTS?", "hộp thư điện tử"):
+        a = Retriever(kb, guarded, faiss_settings).search(q, 5)
+        b = Retriever(moved, guarded, settings).search(q, 5, province="Bắc Giang")
+        c = Retriever(kb, guarded, faiss_settings).search(q, 5, province="Bắc Giang")
+        assert [h.chunk.id for h in Retriever(moved, guarded, settings).search(q, 5)] == \
+            [h.chunk.id for h in a]
+        assert [h.chunk.id for h in b] == [h.chunk.id for h in c]
+
+    # the folder now says milvus: FAISS settings are told how to go back, and going back works
+    with pytest.raises(IndexMismatchError, match="migrate --to faiss"):
+        Assistant.open(faiss_settings, guarded)
+    assert main(["migrate", "--to", "faiss", "--index", str(faiss_settings.index_dir)]) == 0
+    back = Assistant.open(faiss_settings, guarded).kb
+    assert back.vector_index.kind != "milvus"
+    np.testing.assert_array_equal(back.vectors, kb.vectors)
+
+
+def test_cli_index_with_milvus_and_errors(reports_copy, tmp_path, fake_encoder, monkeypatch,
+                                          capsys):
+    from assistant import core
+    from assistant.cli import main
+
+    monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
+    index = tmp_path / "kb"
+    assert main(["index", str(reports_copy), "--index", str(index), "--store", "milvus",
+                 "--uri", str(tmp_path / "cli.db"), "--collection", "reports_test"]) == 0
+    out = capsys.readouterr().out
+    assert "5 added" in out and "vectors in milvus collection reports_test at" in out
+    assert main(["index", str(reports_copy), "--index", str(index), "--store", "milvus",
+                 "--uri", "ftp://nowhere"]) == 2
+    assert "must be a Milvus Lite file" in capsys.readouterr().err
+    assert main(["migrate", "--to", "milvus", "--index", str(index), "--uri",
+                 str(tmp_path / "x.db"), "--collection", "9bad"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Milvus collection name '9bad' is invalid")
+    assert "Traceback" not in err
