@@ -26,14 +26,16 @@ def _build(corpus: list[list[str]]) -> bm25s.BM25:
 
 
 def _scores(retriever: bm25s.BM25, token_ids: list[int], n: int) -> np.ndarray:
-    """The sum of the tokens' precomputed BM25 columns: what ``get_scores`` returns, with one
-    ``bincount`` instead of bm25s's ``np.add.at`` (~10x slower on posting lists of millions)."""
+    """The sum of the tokens' precomputed BM25 columns: what ``get_scores`` returns (same float32
+    sums, same order), with one vectorised add per token instead of ``np.add.at`` (~10x slower
+    on posting lists of millions). A column lists each row at most once, so ``s[rows] += w``
+    adds every entry."""
     m = retriever.scores
     indptr, indices, data = m["indptr"], m["indices"], m["data"]
-    spans = [(int(indptr[t]), int(indptr[t + 1])) for t in token_ids]
-    rows = np.concatenate([indices[a:b] for a, b in spans])
-    weights = np.concatenate([data[a:b] for a, b in spans])
-    s = np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+    s = np.zeros(n, np.float32)
+    for t in token_ids:
+        a, b = int(indptr[t]), int(indptr[t + 1])
+        s[indices[a:b]] += data[a:b]
     if retriever.nonoccurrence_array is not None:  # BM25L / BM25+: a score for absent tokens
         s += retriever.nonoccurrence_array[token_ids].sum()
     return s

@@ -109,15 +109,28 @@ def ask_latency(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[s
 
 
 def dense_recall(bot: Assistant, questions: list[str], k: int = 10) -> float:
-    """Mean share of the exact top-``k`` chunks (best vector per chunk, every vector scored)
-    that the knowledge base's dense search returns through its vector index."""
+    """Mean share of the exact top-``k`` chunks (best vector per chunk, every allowed vector
+    scored) that the knowledge base's dense search returns through its vector index, with the
+    document filter ``ask`` applies to each question (province and year it names); questions
+    no document passes are left out."""
+    from assistant.answer import analyse
+
     kb = bot.kb
-    every = np.arange(len(kb.chunks))
     shares = []
     for q in questions:
+        info = analyse(q)
+        rows = None
+        if info.provinces or info.years:
+            about = kb.doc_ids_about(info.provinces, info.years)
+            if not about:
+                continue
+            if len(about) < len(kb.documents):
+                rows = np.sort(kb.rows_for(about))
+        candidates = np.arange(len(kb.chunks)) if rows is None else rows
         qv = bot.encoder.embed([q], "query")[0]
-        exact = every[np.argsort(-kb.dense_scores(qv, every), kind="stable")[:k]]
-        _, found = kb.dense_search(qv, k)
+        scores = kb.dense_scores(qv, candidates)
+        exact = candidates[np.argsort(-scores, kind="stable")[:k]]
+        _, found = kb.dense_search(qv, k, rows)
         shares.append(len(set(found.tolist()) & set(exact.tolist())) / k)
     return round(float(np.mean(shares)), 3)
 

@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and name not in args.only:
                 continue
             log(name)
+            (Path(tmp) / name).mkdir()
             t0 = time.perf_counter()
             try:
                 out = scenario()
@@ -135,7 +136,8 @@ def figure(name: str, r: dict[str, Any]) -> tuple[str, str, str]:
                 f"{r['files']} / {r['crashes']} / {r['silent_drops']} ({r['indexed']} indexed, "
                 f"{r['rejected']} rejected with a reason; peak RSS {r['peak_rss_mb']} MB)")
     if name == "users":
-        return (f"{r['users']} concurrent users + 1 upload, {r['seconds']} s: requests / errors",
+        return (f"{r['users']} concurrent users + 1 upload, {r['crowd_seconds']} s: "
+                "requests / errors",
                 "0 errors, answers as for one user",
                 f"{r['requests']} / {r['errors']}; p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms; "
                 f"{r['identical']} identical, {r['different']} different; upload "

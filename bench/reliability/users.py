@@ -111,7 +111,7 @@ def _crowd(app: Any, questions: list[str], users: int, seconds: float,
     wall = time.perf_counter() - started
     after = client.predict("Năm 2023 câu lạc bộ Tin học trẻ Lai Châu tổ chức bao nhiêu buổi "
                            "sinh hoạt chuyên đề?", api_name="/ask")
-    return {"users": users, "seconds": round(wall, 1), "questions": len(questions),
+    return {"users": users, "crowd_seconds": round(wall, 1), "questions": len(questions),
             "requests": len(latencies) + len(errors), "errors": len(errors),
             "error_examples": sorted(set(errors))[:5],
             "p50_ms": _percentile(latencies, 0.5), "p95_ms": _percentile(latencies, 0.95),
