@@ -44,7 +44,8 @@ class Retriever:
         """Top-``k`` hits for ``query``, best first, each with its scores and ranks."""
         k = k or self.settings.top_k
         s = self.settings
-        allowed = self.allowed_rows(province, year, doc_ids)
+        where = self.search_filter(province, year, doc_ids)
+        allowed = None if where is None else self.kb.rows_where(where)
         if len(self.kb) == 0 or (allowed is not None and len(allowed) == 0):
             return []
         n = len(self.kb) if allowed is None else len(allowed)
@@ -56,8 +57,7 @@ class Retriever:
         qv = None
         if use_dense:
             qv = self.encoder.embed([query], "query")[0]
-            scores, rows = self.kb.dense_search(
-                qv, depth, allowed, self.search_filter(province, year, doc_ids))
+            scores, rows = self.kb.dense_search(qv, depth, allowed, where)
             dense = {int(r): (i + 1, float(sc))
                      for i, (sc, r) in enumerate(zip(scores, rows, strict=True))}
         lexical: dict[int, tuple[int, float]] = {}

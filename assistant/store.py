@@ -187,22 +187,20 @@ class KnowledgeBase:
                      where: SearchFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(scores, chunk rows)`` by :meth:`dense_scores`, through the vector index
         (``allowed``: chunk rows to search)."""
-        per_chunk = len(self.owners) / max(len(self.chunks), 1)
-        vec_allowed = None if allowed is None else self.vector_rows(allowed)
+        depth = int(np.ceil(k * len(self.owners) / max(len(self.chunks), 1))) + k
         if where is not None and hasattr(self.vector_index, "search_where"):
             # the engine filters on the documents' fields itself (Milvus: an expression);
             # ``where`` lets through exactly the rows in ``allowed``
-            scores, rows = self.vector_index.search_where(
-                query, int(np.ceil(k * per_chunk)) + k, where)
-        elif (vec_allowed is not None and len(vec_allowed) <= EXACT_FILTERED
-              and getattr(self.vector_index, "kind", "flat") != "flat"):
-            # an approximate index may miss a narrow filter's rows: search them exactly
-            scores, at = exact_search(self.vectors[vec_allowed], query,
-                                      int(np.ceil(k * per_chunk)) + k)
-            rows = vec_allowed[at]
+            scores, rows = self.vector_index.search_where(query, depth, where)
         else:
-            scores, rows = self.vector_index.search(query, int(np.ceil(k * per_chunk)) + k,
-                                                    vec_allowed)
+            vec_allowed = None if allowed is None else self.vector_rows(allowed)
+            if (vec_allowed is not None and len(vec_allowed) <= EXACT_FILTERED
+                    and getattr(self.vector_index, "kind", "flat") != "flat"):
+                # an approximate index may miss a narrow filter's rows: search them exactly
+                scores, at = exact_search(self.vectors[vec_allowed], query, depth)
+                rows = vec_allowed[at]
+            else:
+                scores, rows = self.vector_index.search(query, depth, vec_allowed)
         best: dict[int, float] = {}
         for score, row in zip(scores, rows, strict=True):
             best.setdefault(int(self.owners[row]), float(score))  # best first: keep the max

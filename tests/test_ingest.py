@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from assistant import BadFileError, load_document, load_documents
 from assistant.config import BUNDLED_REPORTS
 from assistant.ingest import clean_text, decode, detect_metadata
+from bench.reliability.filegen import cp1258
 
 VI = "Năm 2020, toàn tỉnh Bắc Giang có 1.422 trạm BTS; tỷ lệ đạt 45,7%."
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -98,24 +98,9 @@ def _write(path: Path, data: bytes | str) -> Path:
     return path
 
 
-def _cp1258(text: str) -> bytes:
-    """Windows-1258 as legacy Vietnamese software wrote it: letters such as ă, ơ precomposed,
-    tone marks as separate combining characters."""
-    out = b""
-    for ch in text:
-        try:
-            out += ch.encode("cp1258")
-        except UnicodeEncodeError:
-            d = unicodedata.normalize("NFD", ch)
-            tone = next(c for c in d if c in "\u0300\u0301\u0303\u0309\u0323")
-            base = unicodedata.normalize("NFC", d.replace(tone, ""))
-            out += base.encode("cp1258") + tone.encode("cp1258")
-    return out
-
-
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1258"])
 def test_text_encodings(tmp_path, encoding):
-    raw = _cp1258(VI) if encoding == "cp1258" else VI.encode(encoding)
+    raw = cp1258(VI) if encoding == "cp1258" else VI.encode(encoding)
     doc = load_document(_write(tmp_path / "r.txt", raw))
     assert doc.text == VI
     assert doc.province == "Bắc Giang" and doc.year == 2020
