@@ -16,7 +16,13 @@ import numpy as np
 
 from assistant.text import fold, has_diacritics, tokens
 
+try:  # y += A @ x for a CSC matrix A: a column of BM25 scores added into y in place
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
+except ImportError:  # a private module of scipy (a dependency of bm25s): numpy instead
+    _csc_matvec = None
+
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+_ONE = np.ones(1, np.float32)
 
 
 def _build(corpus: list[list[str]]) -> bm25s.BM25:
@@ -25,17 +31,30 @@ def _build(corpus: list[list[str]]) -> bm25s.BM25:
     return retriever
 
 
+def _add_column(s: np.ndarray, rows: np.ndarray, data: np.ndarray) -> None:
+    """``s[rows] += data`` (each row at most once), through scipy's compiled sparse
+    matrix-vector product when it takes these arrays: one pass, ~4x faster than numpy's
+    gather-add-scatter on a posting list of a million rows, the same float32 sums."""
+    if _csc_matvec is not None and len(rows):
+        try:
+            ends = np.array([0, len(rows)], rows.dtype)
+            _csc_matvec(len(s), 1, ends, rows, data, _ONE, s)
+            return
+        except (TypeError, ValueError):  # unexpected dtypes: numpy below
+            pass
+    s[rows] += data
+
+
 def _scores(retriever: bm25s.BM25, token_ids: list[int], n: int) -> np.ndarray:
     """The sum of the tokens' precomputed BM25 columns: what ``get_scores`` returns (same float32
-    sums, same order), with one vectorised add per token instead of ``np.add.at`` (~10x slower
-    on posting lists of millions). A column lists each row at most once, so ``s[rows] += w``
-    adds every entry."""
+    sums, same order), one column at a time instead of ``np.add.at`` (~40x slower on posting
+    lists of millions)."""
     m = retriever.scores
     indptr, indices, data = m["indptr"], m["indices"], m["data"]
     s = np.zeros(n, np.float32)
     for t in token_ids:
         a, b = int(indptr[t]), int(indptr[t + 1])
-        s[indices[a:b]] += data[a:b]
+        _add_column(s, indices[a:b], data[a:b])
     if retriever.nonoccurrence_array is not None:  # BM25L / BM25+: a score for absent tokens
         s += retriever.nonoccurrence_array[token_ids].sum()
     return s

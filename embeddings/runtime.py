@@ -41,8 +41,12 @@ class OnnxEmbedder(Embedder):
         self._workers = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                             else os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-embed")
+        # ONNX Runtime's SkipLayerNormalization kernel (residual add + layer norm, fused at load)
+        # is ~6x slower per element than the plain LayerNormalization it replaces: keeping them
+        # apart makes the int8 model ~10-15% faster (no effect on fp32), same vectors to 1e-5.
         self._session = ort.InferenceSession(str(folder / FILES[backend]), options,
-                                             providers=["CPUExecutionProvider"])
+                                             providers=["CPUExecutionProvider"],
+                                             disabled_optimizers=["SkipLayerNormFusion"])
         self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tok.no_truncation()
         self._tok.no_padding()

@@ -67,6 +67,22 @@ def test_a_large_collection_gets_a_calibrated_ivf_index_that_survives_a_round_tr
         assert list(again.search(q, 10)[1]) == list(index.search(q, 10)[1])
 
 
+def test_ivf_splits_one_question_across_cores_with_the_same_results(tmp_path):
+    base = clustered(20_000)
+    index = FaissIndex.build(base, exact_max=10_000)
+    ivf = faiss.extract_index_ivf(index.index)
+    assert ivf.parallel_mode == 1
+    index.save(tmp_path)
+    assert faiss.extract_index_ivf(FaissIndex.load(tmp_path, "ivf").index).parallel_mode == 1
+    queries = clustered(20, seed=11)
+    by_lists = [index.search(q, 10) for q in queries]
+    ivf.parallel_mode = 0  # faiss's default: one thread per query
+    for q, (scores, rows) in zip(queries, by_lists, strict=True):
+        s0, r0 = index.search(q, 10)
+        assert list(rows) == list(r0)
+        np.testing.assert_allclose(scores, s0, rtol=1e-6)
+
+
 def test_a_small_collection_stays_exact_even_when_ivf_is_asked_for():
     assert FaissIndex.build(clustered(500), "ivf").kind == "flat"
 
