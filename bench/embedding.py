@@ -143,6 +143,13 @@ def throughput(backend: Backend, texts: list[str], lengths: list[int],
             "roofline_share": round(gflops / roofline, 3), "vectors": vectors}
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median time among ``runs`` of one backend, listing every run's
+    passages/s."""
+    middle = sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+    return {**middle, "runs_passages_per_s": [r["passages_per_s"] for r in runs]}
+
+
 def cosine_to(reference: np.ndarray, vectors: np.ndarray) -> dict[str, float]:
     cos = (reference * vectors).sum(axis=1) / (
         np.linalg.norm(reference, axis=1) * np.linalg.norm(vectors, axis=1))

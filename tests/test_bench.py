@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.cli import render, targets
+from bench.embedding import median_run
 from bench.search import bench_size, synthetic
 
 
@@ -59,6 +60,20 @@ def test_targets_pick_the_fastest_backend_that_keeps_quality() -> None:
     text = render(results)
     assert "| onnx-int8 | 35 |" in text and "fp32 matrix product 150.0" in text
     assert "Note: a note" in text
+    news = {k: dict(v) for k, v in rows.items()}
+    news["onnx-int8"] = _row(25, 0.996)  # 2.5x its own baseline
+    results["embedding"]["corpora"]["news-2017"] = {"passages": 400, "mean_tokens": 101.0,
+                                                    "rows": news}
+    rows["onnx-int8"]["cosine_to_fp32"]["mean"] = 0.996
+    found = {t["target"]: (t["measured"], t["met"]) for t in targets(results)}
+    assert found["the same on news-2017 (onnx-int8)"] == (2.5, False)
+
+
+def test_a_backend_is_rated_by_its_median_run() -> None:
+    runs = [{"seconds": s, "passages_per_s": round(300 / s, 1)} for s in (5.0, 4.0, 9.0)]
+    assert median_run(runs) == {"seconds": 5.0, "passages_per_s": 60.0,
+                                "runs_passages_per_s": [60.0, 75.0, 33.3]}
+    assert median_run(runs[:1])["passages_per_s"] == 60.0
 
 
 def test_replicated_bm25_equals_the_index_of_the_copied_texts() -> None:
