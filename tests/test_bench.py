@@ -91,3 +91,22 @@ def test_replicated_bm25_equals_the_index_of_the_copied_texts() -> None:
         np.testing.assert_allclose(tiled.scores(query), copied.scores(query), rtol=1e-5,
                                    atol=1e-6)
         assert tiled.scores(query).max() > 0
+
+
+def test_stage_times_cover_the_ask_and_leave_nothing_patched(tmp_path, real_encoder) -> None:
+    from assistant import Assistant, Settings, index_paths
+    from assistant.config import BUNDLED_REPORTS
+    from bench.stages import NESTED, STAGES, stage_times
+
+    settings = Settings(index_dir=tmp_path / "index")
+    kb, _ = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, real_encoder)
+    bot = Assistant(settings, kb, real_encoder)
+    before = bot.ask("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?").answer
+    ms = stage_times(bot, ["Năm 2020 Bắc Giang có bao nhiêu trạm BTS?",
+                           "Bình Dương có bao nhiêu dịch vụ công trực tuyến?"], repeat=1)
+    assert set(ms) == {*STAGES, "ask", "other"}
+    assert ms["embed"] > 0 and ms["bm25"] > 0 and ms["answer"] > 0
+    assert 0 < ms["vector_search"] <= ms["dense_search"]
+    assert sum(v for k, v in ms.items() if k in STAGES and k not in NESTED) <= ms["ask"] + 0.5
+    assert "embed" not in vars(real_encoder) and "scores" not in vars(bot.kb.lexical)
+    assert bot.ask("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?").answer == before
