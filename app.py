@@ -346,20 +346,18 @@ class LoginGate:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         gradio_app = scope.get("app")
-        if (scope["type"] in ("http", "websocket") and getattr(gradio_app, "auth", None)
-                and not self.OPEN.match(scope["path"])
-                and not self._logged_in(scope, gradio_app)):
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
+        if scope["type"] in ("http", "websocket") and getattr(gradio_app, "auth", None):
+            page = scope["type"] == "http" and scope["path"] == "/"  # the login page
+            if ((page or not self.OPEN.match(scope["path"]))
+                    and not self._logged_in(scope, gradio_app)):
+                if page:
+                    await self._login_page(scope, receive, send)
+                elif scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                else:
+                    await JSONResponse({"detail": "Not authenticated"}, status_code=401)(
+                        scope, receive, send)
                 return
-            response = JSONResponse({"detail": "Not authenticated"}, status_code=401)
-            await response(scope, receive, send)
-            return
-        if (scope["type"] == "http" and scope["path"] == "/"
-                and getattr(gradio_app, "auth", None)
-                and not self._logged_in(scope, gradio_app)):
-            await self._login_page(scope, receive, send)
-            return
         await self.app(scope, receive, send)
 
     API_INFO = re.compile(rb"<script>\s*window\.gradio_api_info\s*=.*?</script>", re.DOTALL)

@@ -429,7 +429,7 @@ def index_paths(
         parts.append(new_vectors)
         owner_parts.append(new_owners + len(chunks))
         chunks.extend(new_chunks)
-        vectors = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)
+        vectors = np.concatenate(parts).astype(np.float32, copy=False)
         owners = np.concatenate(owner_parts)
         if progress:
             progress("write", 0, 1)
@@ -441,10 +441,10 @@ def index_paths(
             from assistant.milvus import sync_collection
 
             vector_index = sync_collection(
-                settings, index_dir, old, docs, chunks, vectors.astype(np.float32), owners,
+                settings, index_dir, old, docs, chunks, vectors, owners,
                 [d.id for d in changed] + report.removed, progress)
-        kb = KnowledgeBase(docs, chunks, vectors.astype(np.float32), signature,
-                           vector_index=vector_index, owners=owners)
+        kb = KnowledgeBase(docs, chunks, vectors, signature, vector_index=vector_index,
+                           owners=owners)
         kb.save(index_dir)
         if progress:
             progress("write", 1, 1)
@@ -484,17 +484,16 @@ def embed_chunks(chunks: list[Chunk], encoder: Encoder, batch: int, window: int 
             texts.append(f"{c.header}\n{c.text[a:b]}" if c.header else c.text[a:b])
             owners.append(i)
     out = []
-    bulk = False
     if embed_passages is not None and texts:  # one call: the bulk embedder spreads the work
-        bulk = True
         if progress:
             progress("embed", 0, len(texts))
         out.append(embed_passages(texts))
-    step = batch * 4  # the encoder sorts each call's texts by length: hand it several batches
-    for i in range(0, 0 if bulk else len(texts), step):
-        if progress:
-            progress("embed", i, len(texts))
-        out.append(encoder.embed(texts[i : i + step], "passage"))
+    else:
+        step = batch * 4  # the encoder sorts each call's texts by length: several batches a call
+        for i in range(0, len(texts), step):
+            if progress:
+                progress("embed", i, len(texts))
+            out.append(encoder.embed(texts[i : i + step], "passage"))
     if progress:
         progress("embed", len(texts), len(texts))
     vectors = np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)

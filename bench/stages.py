@@ -41,6 +41,8 @@ def timed(bot: Assistant) -> Iterator[dict[str, float]]:
         (kb, "dense_search", "dense_search"), (kb.vector_index, "search", "vector_search"),
         (kb.lexical, "scores", "bm25"), (kb, "dense_scores", "fusion"),
         (core_module, "compose", "answer")]
+    if hasattr(kb.vector_index, "search_where"):  # Milvus filters by expression
+        targets.append((kb.vector_index, "search_where", "vector_search"))
     saved = []
     for obj, name, label in targets:
         own = vars(obj)  # an instance's or module's own attributes
