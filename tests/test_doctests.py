@@ -1,0 +1,13 @@
+"""The examples in the docstrings of the text-level modules are run as tests."""
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["assistant.numbers", "assistant.dates"])
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0
+    assert result.failed == 0
