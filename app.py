@@ -7,12 +7,15 @@ can check in one click.
 
 Settings also come from the environment (``ASSISTANT_HOST``, ``ASSISTANT_PORT``,
 ``ASSISTANT_INDEX_DIR``, ``ASSISTANT_DATA_DIR``, ``ASSISTANT_AUTH``...); the command line wins.
-Programs call the ``/ask`` endpoint with ``gradio_client`` (same JSON as ``ask --json``).
+Programs call the ``/ask`` endpoint with ``gradio_client`` (same JSON as ``ask --json``), or
+the plain HTTP routes of ``assistant/api.py``: ``POST /api/ask`` and the OpenAI-compatible
+``POST /v1/embeddings``, behind the same login.
 
 The UI only: conversation logic lives in ``assistant/chat.py``, retrieval in ``assistant``.
 """
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
@@ -27,6 +30,7 @@ from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
+from assistant import api
 from assistant.chat import (
     SOURCE_HINT,
     STAGES_VI,
@@ -49,6 +53,7 @@ from assistant.chat import (
     vietnamese_error,
 )
 from assistant.config import Settings
+from assistant.indicator_ui import build_tab as build_indicator_tab
 
 log = logging.getLogger("app")
 
@@ -160,7 +165,7 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
                               "error": vietnamese_error(err)}]
             yield "", chat_messages(turns), turns, gr.skip()
             return
-        words = [] if generated else md_text(answer["answer"]).split(" ")
+        words = [] if generated or answer.get("table") else md_text(answer["answer"]).split(" ")
         for i in range(3, len(words), 3):  # extractive: the reply appears progressively
             yield gr.skip(), pending(" ".join(words[:i]) + " ▌"), gr.skip(), gr.skip()
             time.sleep(0.03)
@@ -198,7 +203,7 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
     def upload(files: list[str] | None,
                progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008 - Gradio's idiom
         """Add documents (txt, md, html, pdf, docx) to the knowledge base; per-file results."""
-        shares = {"check": (0.0, 0.1), "read": (0.1, 0.2), "embed": (0.2, 0.95),
+        shares = {"check": (0.0, 0.1), "read": (0.1, 0.2), "ocr": (0.1, 0.2), "embed": (0.2, 0.95),
                   "write": (0.95, 1.0)}
 
         def report(stage: str, done: int, total: int) -> None:
@@ -254,11 +259,32 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
                 log.warning("/ask failed: %s", err, exc_info=True)
             raise gr.Error(vietnamese_error(err)) from None
 
+    def indicators(indicator: str | None = None, province: str | None = None,
+                   year: int | None = None, status: str | None = None) -> dict:
+        """The indicator facts read from the reports, filtered: {"count", "facts": [{indicator,
+        label, province, year, value, text, unit, status (result|target), doc, start, end,
+        sentence}]} (same JSON as `python -m assistant indicators --format json`)."""
+        from assistant.indicator_cli import facts_json
+
+        try:
+            bot = engine.wait(timeout=WAIT_FOR_START_S)
+            return facts_json(bot.kb, indicator or None, province or None, year or None,
+                              status or None)
+        except Exception as err:  # noqa: BLE001
+            if not isinstance(err, ChatError):
+                log.warning("/indicators failed: %s", err, exc_info=True)
+            raise gr.Error(vietnamese_error(err) if not str(err).startswith("unknown") else
+                           "Không có chỉ số hoặc tỉnh này.") from None
+
     with gr.Blocks(title="Trợ lý báo cáo CNTT-TT", analytics_enabled=False) as demo:
         gr.Markdown("## Trợ lý hỏi đáp báo cáo CNTT-TT các tỉnh\nMọi con số trong câu trả lời "
                     "được trích nguyên văn từ báo cáo; nhấn vào [1], [2]… để kiểm tra nguồn.")
         status = gr.Markdown(engine.status(), elem_id="status")
         turns = gr.State([])
+        # two tabs, the chat's content left at its indentation: "Hỏi đáp", then "Chỉ số"
+        tabs, chat_tab = contextlib.ExitStack(), contextlib.ExitStack()
+        tabs.enter_context(gr.Tabs(elem_id="tabs"))
+        chat_tab.enter_context(gr.Tab("Hỏi đáp", id="hoi-dap", elem_id="tab-hoi-dap"))
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
@@ -290,13 +316,18 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
                                 container=True, padding=True)
                 with gr.Accordion("Tải tài liệu lên kho", open=False, elem_id="upload-box"):
                     files = gr.File(
-                        label=f"Tệp txt, md, html, pdf, docx (tối đa "
+                        label="Tệp txt, md, html, pdf (cả bản quét), docx, doc, odt, xlsx, xls, "
+                              f"ods (tối đa "
                               f"{app_settings.max_upload_mb:g} MB mỗi tệp, "
                               f"{app_settings.max_upload_files} tệp mỗi lần)",
                         file_count="multiple", type="filepath", elem_id="upload-files")
                     add = gr.Button("Nạp vào kho", variant="primary", elem_id="upload-button")
                     upload_result = gr.Markdown(elem_id="upload-result")
                     upload_json = gr.JSON(visible=False)
+        chat_tab.close()
+        with gr.Tab("Chỉ số", id="chi-so", elem_id="tab-chi-so") as indicators_page:
+            indicators_tab = build_indicator_tab(engine)
+        tabs.close()
         timer = gr.Timer(1.0)
 
         chat_io: dict[str, Any] = dict(  # the reply itself shows progress
@@ -323,7 +354,12 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> A
                    show_progress="hidden")
         demo.load(poll, outputs=[status, timer, province, year], api_visibility="private",
                   show_progress="hidden")
+        for event in (demo.load, indicators_page.select):  # the facts, once the index is up
+            event(indicators_tab["refresh"], inputs=indicators_tab["inputs"],
+                  outputs=indicators_tab["outputs"], api_visibility="private",
+                  show_progress="hidden")
         gr.api(ask, api_name="ask")
+        gr.api(indicators, api_name="indicators")
     return demo
 
 
@@ -349,7 +385,8 @@ class LoginGate:
         if scope["type"] in ("http", "websocket") and getattr(gradio_app, "auth", None):
             page = scope["type"] == "http" and scope["path"] == "/"  # the login page
             if ((page or not self.OPEN.match(scope["path"]))
-                    and not self._logged_in(scope, gradio_app)):
+                    and not self._logged_in(scope, gradio_app)
+                    and not api.header_login(scope, gradio_app.auth)):
                 if page:
                     await self._login_page(scope, receive, send)
                 elif scope["type"] == "websocket":
@@ -444,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
             show_error=False, theme=theme, css=CSS,
             # no OpenAPI schema or docs pages; anonymous requests stop at the login page
             app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None,
-                        "middleware": [Middleware(LoginGate)]})
+                        "middleware": [Middleware(LoginGate)],
+                        # /api/ask and /v1/embeddings, matched before Gradio's own routes
+                        "routes": api.routes(engine)})
     except OSError as err:
         print(f"error: cannot listen on {app_settings.host}:{app_settings.port} ({err})",
               file=sys.stderr)

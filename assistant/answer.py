@@ -9,10 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any
 
+import numpy as np
+
+from assistant.dates import years_in
+from assistant.filler import strip_filler
 from assistant.provinces import find_provinces
-from assistant.text import clause_spans, fold, has_diacritics, sentence_spans, words
+from assistant.qtypes import MULTI, REQUIRED, question_type
+from assistant.ranker import AnswerWeights, Query, Unit, question_row, score_units, units
+from assistant.ranker import weights as ranker_weights
+from assistant.text import fold, has_diacritics, words
 from assistant.types import Answer, Citation, Document, Hit
 
 REFUSAL = "Không tìm thấy thông tin này trong các báo cáo đã nạp."
@@ -23,16 +30,15 @@ _STOP_WORDS = (
     "có bao nhiêu mấy là gì nào ai đâu sao không thì của ở và với các những một được đã đang "
     "sẽ cho tại trên trong về từ đến này đó thế như hay hoặc ra vào lên xuống bị bởi vì nếu khi "
     "rồi còn nữa cũng đều mỗi rất làm hơn nhất theo tỉnh thành phố năm hiện nay địa bàn toàn "
-    "số lượng bằng chừng kia ấy à ư nhé vậy"
+    "số lượng bằng chừng kia ấy à ư nhé vậy ạ người bao giờ tại sao hãy cho biết"
 )
 _STOP = set(_STOP_WORDS.split())
 _STOP_FOLDED = {fold(w) for w in _STOP}
 _QUANTITY = re.compile(r"\b(bao nhieu|may|ty le|phan tram|so luong|thu may|xep thu)\b")
 _PERCENT = re.compile(r"\b(ty le|phan tram)\b")
-_NUMBER = re.compile(r"\d+(?:[.,/]\d+)*%?")
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Targets and plans, not results: "phấn đấu đạt 14%" does not say what was achieved.
 _PLAN = re.compile(r"\b(phan dau|muc tieu|chi tieu|ke hoach|du kien|dinh huong|se)\b")
+NUMERIC = frozenset({"quantity", "percent", "money", "rank"})
 
 
 @dataclass
@@ -47,25 +53,33 @@ class QuestionInfo:
     years: list[int]
     planned: bool = False  # asks about targets or plans, not results
     plain: bool = False  # typed without any diacritics: match words by their folded form
+    qtype: str = "other"  # what kind of answer it asks for (assistant.qtypes)
+    search: str = ""  # the question without conversational padding
+    sequence: tuple[str, ...] = ()  # every syllable, in order, in the form content is matched
 
 
 def analyse(question: str) -> QuestionInfo:
-    """Content words, the expected kind of answer, provinces and years named in a question."""
-    provinces = list(dict.fromkeys(p for p, _, _ in find_provinces(question)))
-    masked = question
-    for _, a, b in find_provinces(question):
+    """Content words, the expected kind of answer, provinces and years named in a question.
+
+    Conversational padding ("Chào bạn, ... cho mình hỏi ... vậy ạ?") is cut first.
+    """
+    search = strip_filler(question)
+    found = find_provinces(search)
+    provinces = list(dict.fromkeys(p for p, _, _ in found))
+    masked = search
+    for _, a, b in found:
         masked = masked[:a] + " " * (b - a) + masked[b:]
     typed = words(masked)
     folded = [fold(w) for w in typed]
-    years = [int(y) for y in _YEAR.findall(question)]
+    years = years_in(search)
     joined = " ".join(folded)
     percent = bool(_PERCENT.search(joined))
     skip = {i for i in range(len(folded) - 1) if percent and folded[i : i + 2] == ["phan", "tram"]}
     skip |= {i + 1 for i in skip}
-    plain = not has_diacritics(question)
+    plain = not has_diacritics(search)
     stop, forms = (_STOP_FOLDED, folded) if plain else (_STOP, typed)
     content = [w for i, (w, f) in enumerate(zip(forms, folded, strict=True))
-               if w not in stop and not _YEAR.fullmatch(w) and i not in skip]
+               if w not in stop and not re.fullmatch(r"(?:19|20)\d\d", w) and i not in skip]
     unit: list[str] = []
     m = re.search(r"\b(?:bao nhieu|may)\s+((?:\S+\s*){1,2})", joined)
     if m:
@@ -73,148 +87,138 @@ def analyse(question: str) -> QuestionInfo:
     return QuestionInfo(
         text=question, content=list(dict.fromkeys(content)),
         bigrams=set(zip(folded, folded[1:], strict=False)) - {(a, b) for a, b in zip(
-            folded, folded[1:], strict=False) if a in _STOP and b in _STOP},
+            folded, folded[1:], strict=False) if a in _STOP_FOLDED and b in _STOP_FOLDED},
         unit=unit, quantity=bool(_QUANTITY.search(joined)), percent=percent,
         planned=bool(_PLAN.search(joined)), plain=plain,
-        provinces=provinces, years=years,
+        provinces=provinces, years=years, qtype=question_type(search), search=search,
+        sequence=tuple(forms),
     )
 
 
-@dataclass
-class Candidate:
-    hit: Hit
-    start: int
-    end: int
-    score: float
-    covered: set[str]
-
-
-@lru_cache(maxsize=256)
-def _sentences(text: str) -> tuple[tuple[int, int], ...]:
-    return tuple(sentence_spans(text))
-
-
-def _score(q: QuestionInfo, text: str, doc_year: int | None,
-           weights: dict[str, float]) -> tuple[float, set[str]]:
-    typed = words(text)
-    folded = [fold(w) for w in typed]
-    # a question typed with diacritics matches words exactly ("phần" is not "phấn", "tinh" is
-    # not "tỉnh"); one typed without any matches words whatever their marks
-    present = set(folded) if q.plain else set(typed)
-    covered = {w for w in q.content if w in present}
-    coverage = _coverage(covered, weights)
-    pairs = set(zip(folded, folded[1:], strict=False))
-    bigram = len(q.bigrams & pairs) / max(len(q.bigrams), 1)
-    score = coverage + 0.5 * bigram
-    if q.years:
-        # a sentence led by another year answers another question ("Năm 2021 phấn đấu ...")
-        years = [int(y) for y in _YEAR.findall(text)]
-        if years:
-            score += 0.2 if years[0] in q.years else -0.3
-        elif doc_year in q.years:
-            score += 0.1
-    if not q.planned and _PLAN.search(" ".join(folded)):
-        score -= 0.2
-    if q.quantity:
-        numbers = [n for n in _NUMBER.findall(text) if not _YEAR.fullmatch(n)]
-        if not numbers:
-            return 0.0, covered
-        score += 0.2
-        if q.percent and any(n.endswith("%") for n in numbers):
-            score += 0.5
-        elif q.unit and _number_before_unit(folded, q.unit):
-            score += 0.4
-    return score, covered
-
-
-def _other_year(q: QuestionInfo, doc_year: int | None, sentence: str) -> bool:
+def _other_year(q: QuestionInfo, doc: Document, sentence: str) -> bool:
     """A sentence of a report about another year, which does not name the year asked about:
     it cannot answer "Năm 2020 ...?" ("khảo sát 20 trạm" in a 2022 report is not a 2020 count).
+    A report whose period includes the year asked about ("15 năm" 2008-2023) can answer it.
     """
-    if not q.years or doc_year is None or doc_year in q.years:
+    if not q.years or (doc.year is None and doc.period_start is None) or any(
+            doc.covers(y) for y in q.years):
         return False
-    return not any(int(y) in q.years for y in _YEAR.findall(sentence))
+    return not any(y in q.years for y in years_in(sentence))
 
 
-def _coverage(covered: set[str], weights: dict[str, float]) -> float:
-    """Share of the question's content words present, each weighted by its rarity (IDF)."""
-    total = sum(weights.values())
-    return sum(weights[w] for w in covered) / total if total else 0.0
+@dataclass
+class Ranked:
+    """The candidates of one group of hits, best first, and the answer model's verdict."""
+
+    query: Query
+    units: list[Unit]
+    row: dict[str, float]  # the answer model's inputs (empty without candidates)
+    answer_prob: float
 
 
-def _number_before_unit(folded: list[str], unit: list[str]) -> bool:
-    """A number followed (within three words) by the unit the question asks about."""
-    for i, w in enumerate(folded):
-        if _NUMBER.fullmatch(w) and unit[0] in folded[i + 1 : i + 4]:
-            return True
-    return False
+def query_of(q: QuestionInfo, idf: Callable[[str], float] | None,
+             vector: np.ndarray | None) -> Query:
+    """The features' view of a question: IDF weights, known two-syllable words, answer type."""
+    weights = {w: (idf(w) if idf else 1.0) for w in q.content}
+    phrases: list[tuple[str, str]] = []
+    if idf is not None:
+        unseen = idf("\u0000unseen\u0000")
+        seq = q.sequence
+        for a, b in zip(seq, seq[1:], strict=False):
+            if a in weights and b in weights and idf(f"{a}_{b}") < unseen:
+                phrases.append((a, b))
+    compound = None
+    if idf is not None:
+        def compound(a: str, b: str) -> bool:
+            pair = idf(f"{a}_{b}")
+            return pair < unseen and pair <= min(idf(a), idf(b)) + 0.3
+
+    return Query(content=q.content, plain=q.plain, weights=weights, phrases=phrases,
+                 sequence=q.sequence, compound=compound,
+                 bigrams=q.bigrams, qtype=q.qtype, years=q.years, unit=q.unit,
+                 planned=q.planned, folded=[fold(x) for x in words(q.search)], vector=vector)
 
 
-def candidates(q: QuestionInfo, hits: list[Hit],
-               weights: dict[str, float] | None = None) -> list[Candidate]:
-    """Score every sentence and ``;``-clause of the hits, best first."""
-    weights = weights or dict.fromkeys(q.content, 1.0)
-    out: list[Candidate] = []
-    seen: set[tuple[str, int, int]] = set()
-    for rank, hit in enumerate(hits):
-        text = hit.doc.text
-        for a, b in _sentences(text):
-            if b <= hit.chunk.start or a >= hit.chunk.end or (hit.doc.id, a, b) in seen:
-                continue
-            seen.add((hit.doc.id, a, b))
-            if _other_year(q, hit.doc.year, text[a:b]):
-                continue
-            s_score, s_cov = _score(q, text[a:b], hit.doc.year, weights)
-            units = [(a, b, s_score, s_cov)]
-            clauses = clause_spans(text, a, b)
-            if len(clauses) > 1:
-                for ca, cb in clauses:
-                    c_score, c_cov = _score(q, text[ca:cb], hit.doc.year, weights)
-                    # a clause wins when it keeps the answer and loses little context
-                    units.append((ca, cb, c_score + 0.05, c_cov))
-            ua, ub, u_score, u_cov = max(units, key=lambda u: u[2])
-            out.append(Candidate(hit, ua, ub, u_score - 0.02 * rank, u_cov))
-    out.sort(key=lambda c: -c.score)
-    return out
+def rank(q: QuestionInfo, hits: list[Hit], idf: Callable[[str], float] | None = None,
+         encoder: Any | None = None, vector: np.ndarray | None = None,
+         weights: AnswerWeights | None = None) -> Ranked:
+    """Score every candidate quote of ``hits`` for question ``q`` (see :mod:`assistant.ranker`).
+
+    Candidates without an answer of the asked type (no number for "bao nhiêu", no name for
+    "ai") and sentences of another year's report are left out.
+    """
+    w = weights or ranker_weights()
+    if vector is None and encoder is not None:
+        vector = np.asarray(encoder.embed([q.search], "query")[0], np.float32)
+    query = query_of(q, idf, vector)
+    cands = [u for u in units(hits, q.qtype, q.qtype in NUMERIC)
+             if not _other_year(q, u.hit.doc, u.text)]
+    score_units(query, cands, encoder if vector is not None else None, w.choice)
+    # an answer of the asked type must be in the quote: a number for "bao nhiêu" always; in
+    # the provinces' reports also a name for "ai" and a date for "khi nào"
+    reports = any(u.hit.doc.province for u in cands)
+    if q.qtype in NUMERIC or (reports and q.qtype in REQUIRED):
+        need = 1.0 if q.qtype == "person" else 0.5
+        cands = [u for u in cands if u.values["type"] >= need]
+    cands.sort(key=lambda u: (-u.prob, u.rank, u.start))
+    if not cands:
+        return Ranked(query, [], {}, 0.0)
+    row = question_row(cands[0], cands[1] if len(cands) > 1 else None, hits,
+                       q.qtype in REQUIRED)
+    if w.answer is None:
+        p = 1.0 if cands[0].values["coverage"] >= 0.34 else 0.0
+    else:
+        p = float(w.answer.prob(np.array([[row[f] for f in w.answer.features]]))[0])
+    return Ranked(query, cands, row, p)
 
 
-def compose(question: str, hits: list[Hit], min_overlap: float = 0.34,
-            idf: Callable[[str], float] | None = None) -> Answer:
+def compose(question: str, hits: list[Hit], idf: Callable[[str], float] | None = None,
+            encoder: Any | None = None, weights: AnswerWeights | None = None,
+            threshold: float | None = None, vector: np.ndarray | None = None) -> Answer:
     """The extractive answer to ``question`` from ``hits`` (already filtered and ranked).
 
-    ``idf`` weighs question words by rarity in the knowledge base (rare words matter more).
+    ``idf`` weighs question words by rarity in the knowledge base (rare words matter more);
+    ``encoder`` gives the dense similarity of the question to each candidate sentence;
+    ``threshold`` overrides the answer model's fitted one (``Settings.answer_threshold``).
     """
     q = analyse(question)
-    weights = {w: (idf(w) if idf else 1.0) for w in q.content}
     if not hits:
         return refusal(question, hits)
+    w = weights or ranker_weights()
+    cut = w.threshold if threshold is None else threshold
     groups = [[h for h in hits if h.doc.province == p] for p in q.provinces]
     groups = [g for g in groups if g] if len(q.provinces) > 1 else [hits]
-    chosen: list[Candidate] = []
+    chosen: list[Unit] = []
     for group in groups or [hits]:
-        ranked = candidates(q, group, weights)
-        if not ranked:
+        ranked = rank(q, group, idf, encoder, vector, w)
+        if not ranked.units or ranked.answer_prob < cut:
             continue
-        best = ranked[0]
-        coverage = _coverage(best.covered, weights)
-        if coverage < min_overlap or best.score <= 0:
-            continue
-        chosen.append(best)
-        # a second sentence when it covers what the first misses (multi-part questions)
-        for other in ranked[1:4]:
-            if (other.score >= 0.8 * best.score and other.covered - best.covered
-                    and not _overlaps(other, best)):
-                chosen.append(other)
+        best = ranked.units[0]
+        picked = [best]
+        most = w.max_quotes if q.qtype in MULTI else 2
+        for other in ranked.units[1:8]:
+            if len(picked) >= most:
                 break
+            if other.prob < w.second * best.prob or any(_overlaps(other, u) for u in picked):
+                continue
+            # a further quote when the choice model finds it nearly as likely to hold the
+            # answer (more items of a list, steps of a "how", the other half of a fact)
+            picked.append(other)
+        chosen.extend(picked)
     if not chosen:
         return refusal(question, hits)
     citations: list[Citation] = []
     parts: list[str] = []
-    for cand in chosen:
+    for unit in chosen:
         n = len(citations) + 1
-        citations.append(citation(n, cand.hit, cand.start, cand.end, cand.score))
-        quote = cand.hit.doc.text[cand.start : cand.end].rstrip(" .;:,")
-        parts.append(f"Theo báo cáo {_source(cand.hit.doc)}: {quote} [{n}].")
+        citations.append(citation(n, unit.hit, unit.start, unit.end, unit.prob))
+        quote = ", ".join(line.strip() for line in unit.text.splitlines() if line.strip())
+        quote = quote.rstrip(" .;:,")
+        source = _source(unit.hit.doc)
+        if parts and chosen[len(citations) - 2].hit.doc.id == unit.hit.doc.id:
+            parts.append(f"{quote[:1].upper()}{quote[1:]} [{n}].")
+        else:
+            parts.append(f"Theo báo cáo {source}: {quote} [{n}].")
     return Answer(question=question, answer=" ".join(parts), refused=False,
                   citations=citations, hits=hits)
 
@@ -233,7 +237,8 @@ def citation(n: int, hit: Hit, start: int, end: int, score: float) -> Citation:
     d = hit.doc
     return Citation(n=n, doc=d.path, title=d.title, province=d.province, year=d.year,
                     published=d.published, source_url=d.source_url, chunk_id=hit.chunk.id,
-                    start=start, end=end, quote=d.text[start:end], score=round(score, 4))
+                    start=start, end=end, quote=d.text[start:end], score=round(score, 4),
+                    page=d.page_at(start), location=d.location_at(start))
 
 
 def _source(doc: Document) -> str:
@@ -244,5 +249,5 @@ def _source(doc: Document) -> str:
     return f"«{doc.title}»"
 
 
-def _overlaps(a: Candidate, b: Candidate) -> bool:
+def _overlaps(a: Unit, b: Unit) -> bool:
     return a.hit.doc.id == b.hit.doc.id and a.start < b.end and b.start < a.end

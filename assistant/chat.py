@@ -223,7 +223,12 @@ def answer_markdown(turn: int, answer: dict[str, Any], asked: str | None = None)
         parts.append(f"*Câu hỏi được hiểu là:* «{md_text(asked)}»")
     if answer.get("notice"):
         parts.append(f"ℹ️ *{md_text(answer['notice'])}*")
-    parts.append(answer_body(turn, answer))
+    if answer.get("table"):  # an answer from the indicator table
+        from assistant.indicator_ui import table_body
+
+        parts.append(table_body(turn, answer))
+    else:
+        parts.append(answer_body(turn, answer))
     parts += check_notes(answer)
     sources = sources_of(answer)
     if sources:
@@ -273,10 +278,13 @@ def answer_body(turn: int, answer: dict[str, Any]) -> str:
 
 
 def source_label(c: dict[str, Any]) -> str:
-    """ "Title — Bắc Giang, 2020"."""
+    """ "Title — Bắc Giang, 2020, trang 3" (the page of a PDF, the sheet or section)."""
     where = ", ".join(str(x) for x in (c.get("province"), c.get("year")) if x)
-    return f"{c.get('title') or Path(c.get('doc', '')).name} — {where}" if where else (
+    label = f"{c.get('title') or Path(c.get('doc', '')).name} — {where}" if where else (
         c.get("title") or Path(c.get("doc", "")).name)
+    place = ", ".join(x for x in (f"trang {c['page']}" if c.get("page") else None,
+                                  c.get("location")) if x)
+    return f"{label}, {place}" if place else label
 
 
 @dataclass
@@ -305,6 +313,10 @@ def passage(documents: dict[str, Any], chunks: Callable[[str], Iterable[Any]],
         if chunk.id == c.get("chunk_id"):
             a, b = min(a, chunk.start), max(b, chunk.end)
             break
+    for t_start, t_end, _ in getattr(doc, "tables", ()):  # a row is shown in its table
+        if t_start <= start < t_end:
+            a, b = min(a, t_start), max(b, t_end)
+            break
     return Passage(doc.text[a:start], quote, doc.text[end:b])
 
 
@@ -312,7 +324,8 @@ def source_html(c: dict[str, Any], p: Passage, refused: bool = False) -> str:
     """The "Nguồn" panel for one citation; all document text is HTML-escaped."""
     e = html.escape
     rows = [("Tỉnh", c.get("province")), ("Năm", c.get("year")),
-            ("Ngày đăng", c.get("published")), ("Tệp", Path(c.get("doc", "")).name)]
+            ("Ngày đăng", c.get("published")), ("Tệp", Path(c.get("doc", "")).name),
+            ("Trang", c.get("page")), ("Vị trí", c.get("location"))]
     meta = "".join(f"<dt>{k}</dt><dd>{e(str(v))}</dd>" for k, v in rows if v)
     url = c.get("source_url")
     if url:
@@ -345,7 +358,15 @@ SOURCE_HINT = ('<div class="nguon-empty">Nhấn vào một trích dẫn như <b>
 # --- errors in Vietnamese -------------------------------------------------------------------
 
 _REASONS = [
-    (r"unsupported file type", "định dạng không được hỗ trợ (chỉ nhận txt, md, html, pdf, docx)"),
+    (r"unsupported file type", "định dạng không được hỗ trợ (chỉ nhận txt, md, html, pdf, docx, "
+                               "doc, odt, xlsx, xls, ods)"),
+    (r"no OCR engine|no Vietnamese data", "PDF dạng ảnh nhưng máy chủ chưa cài công cụ nhận dạng "
+                                          "chữ (tesseract-ocr, tesseract-ocr-vie)"),
+    (r"OCR could not read", "PDF dạng ảnh: không nhận dạng được chữ trên các trang"),
+    (r"needs Debian's antiword", "tệp .doc cần công cụ antiword hoặc catdoc trên máy chủ; hoặc "
+                                 "lưu lại thành .docx"),
+    (r"unreadable (DOC|ODT|XLSX|XLS|ODS)\b", "tệp văn phòng bị hỏng hoặc không đọc được"),
+    (r"more than .* cells", "bảng tính quá lớn"),
     (r"file is too large", "tệp quá lớn"),
     (r"file is empty", "tệp rỗng"),
     (r"binary content", "nội dung nhị phân, không phải văn bản"),
@@ -355,7 +376,7 @@ _REASONS = [
     (r"unreadable PDF", "PDF bị hỏng hoặc không đọc được"),
     (r"zip bomb|inflates", "DOCX giải nén quá lớn"),
     (r"unreadable DOCX", "DOCX bị hỏng hoặc không đọc được"),
-    (r"no text found in the PDF", "không tìm thấy chữ trong tệp PDF (PDF dạng ảnh?)"),
+    (r"no text found in the PDF", "không tìm thấy chữ trong tệp PDF (kể cả khi nhận dạng ảnh)"),
     (r"no text found", "không tìm thấy chữ trong tệp (chỉ có khoảng trắng hoặc thẻ định dạng)"),
     (r"cannot read file", "không đọc được tệp"),
 ]
@@ -479,7 +500,8 @@ def receive_uploads(bot: Any, files: list[tuple[Path, str]], uploads_dir: Path,
         staged = target.with_name(f".incoming-{uuid.uuid4().hex[:8]}-{target.name}")
         try:
             staged.write_bytes(Path(tmp).read_bytes())
-            load_document(staged, max_bytes)  # reject unreadable files before keeping them
+            # reject unreadable files before keeping them (a scanned PDF is OCR'd here, once)
+            load_document(staged, max_bytes, progress=progress)
         except BadFileError as err:
             staged.unlink(missing_ok=True)
             result.reason = vietnamese_reason(str(err))
@@ -591,7 +613,8 @@ def new_turn(question: str, asked: str, answer: dict[str, Any]) -> dict[str, Any
 # --- the assistant, loaded in the background ------------------------------------------------
 
 STAGES_VI = {"model": "nạp mô hình nhúng", "read": "đọc tài liệu", "embed": "nhúng các đoạn",
-             "write": "ghi chỉ mục", "check": "kiểm tra tệp", "load": "nạp chỉ mục"}
+             "write": "ghi chỉ mục", "check": "kiểm tra tệp", "load": "nạp chỉ mục",
+             "ocr": "nhận dạng chữ (OCR), trang"}
 
 
 class Engine:

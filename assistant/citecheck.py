@@ -17,12 +17,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.text import sentence_spans
+from assistant.dates import DateMention, parse_dates
+from assistant.numbers import parse_number, parse_numbers
+from assistant.text import normalize, sentence_spans
 
 # [1]  [1, 2]  [1;2]  [1-3]  [1–3]; full-width brackets too
 _MARKER = re.compile(r"[\[［]\s*(\d{1,4}(?:\s*[-–,;]\s*\d{1,4})*)\s*[\]］]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+\])+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])(?:\s+|$)")
 MAX_RANGE = 20  # "[1-9999]" is not a citation
 
@@ -85,25 +86,45 @@ def clean_markers(text: str, k: int) -> tuple[str, list[int]]:
 
 
 def numbers_in(text: str) -> set[str]:
-    """The numbers of ``text`` (citation markers and list enumerators excluded), as written.
+    """The numbers and dates of ``text`` (citation markers and list enumerators excluded), as
+    written (see :mod:`assistant.numbers` and :mod:`assistant.dates`); the numbers inside a
+    date ("15/01/2021", "tháng 7 năm 2017") count as that date, a year alone as a number.
 
     >>> sorted(numbers_in("1. Có 1.422 trạm (tăng 12,5%) năm 2020 [3]"))
-    ['1.422', '12,5', '2020']
+    ['1.422', '12,5%', '2020']
+    >>> sorted(numbers_in("ngày 15/01/2021 chi 1,5 tỷ đồng"))
+    ['1,5 tỷ đồng', '15/01/2021']
     """
-    text = _MARKER.sub(" ", _ENUMERATOR.sub(" ", text))
-    return set(_NUMBER.findall(text))
-
-
-def _digits(number: str) -> str:
-    return re.sub(r"\D", "", number)
+    text = normalize(_MARKER.sub(" ", _ENUMERATOR.sub(" ", text)))
+    dates = [d for d in parse_dates(text) if d.kind != "year"]
+    found = {d.text for d in dates}
+    found |= {n.text for n in parse_numbers(text)
+              if not any(d.start <= n.start < d.end for d in dates)}
+    return found
 
 
 def supported(number: str, passage_numbers: set[str]) -> bool:
-    """``number`` appears in a passage, as written or with other separators ("1422" = "1.422")."""
+    """``number`` (one of :func:`numbers_in`) appears in a passage with the same value,
+    whatever its separators ("1422" = "1.422"; "14,22" is not "1.422"); a date is the same
+    day, month or period however it is written.
+
+    >>> supported("1422", {"1.422"}), supported("14,22", {"1.422"}), supported("45,7%", {"45,7"})
+    (True, False, True)
+    """
     if number in passage_numbers:
         return True
-    digits = _digits(number)
-    return any(_digits(p) == digits for p in passage_numbers)
+    dates = [d for d in parse_dates(number) if d.kind != "year"]
+    if dates:
+        key = _date_key(dates[0])
+        return any(_date_key(d) == key for p in passage_numbers for d in parse_dates(p))
+    claimed = parse_number(number)
+    if claimed is None:
+        return False
+    return any(claimed.same_value(n) for p in passage_numbers for n in parse_numbers(p))
+
+
+def _date_key(d: DateMention) -> tuple[tuple[int, int], tuple[int, int], int | None]:
+    return d.first, d.last, d.day
 
 
 def sentences(text: str) -> list[str]:

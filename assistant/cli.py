@@ -1,5 +1,5 @@
-"""Command line: ``python -m assistant index|ask|info|migrate``. Errors print one English line
-and exit non-zero; no traceback reaches the user."""
+"""Command line: ``python -m assistant index|ask|info|migrate|indicators``. Errors print one
+English line and exit non-zero; no traceback reaches the user."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from assistant.about import add_version, plain
 from assistant.config import BUNDLED_REPORTS, Settings
 from assistant.errors import AssistantError
 
@@ -16,11 +17,13 @@ EXIT_USAGE, EXIT_ERROR = 2, 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m assistant", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m assistant", description=plain(__doc__))
+    add_version(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p_index = sub.add_parser("index", help="index files or folders (txt, md, html, pdf, docx)")
+    p_index = sub.add_parser("index", help="index files or folders (txt, md, html, pdf, docx, "
+                             "doc, odt, xlsx, xls, ods)")
     p_index.add_argument("paths", nargs="*", type=Path,
                          help="files or folders (default: <data>/reports, else the bundled "
                               f"reports in {BUNDLED_REPORTS}, plus <data>/uploads)")
@@ -53,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     p_migrate.add_argument("--index", type=Path, help="knowledge base folder")
     _store_options(p_migrate, "--to", "the store to move the vectors to", required=True)
 
+    from assistant.indicator_cli import add_parser as add_indicators
+
+    add_indicators(sub)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -67,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return _index(settings, args.paths or default_sources(settings), args.rebuild,
                           args.ray or bool(args.ray_address), args.ray_address)
+        if args.command == "indicators":
+            from assistant.indicator_cli import run as indicators
+
+            return indicators(settings, args)
         if args.command == "migrate":
             return _migrate(settings)
         if args.command == "ask":
@@ -126,8 +137,9 @@ def _index(settings: Settings, paths: list[Path], rebuild: bool, ray: bool = Fal
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="chunk" if stage == "embed"
-                                     else "file", file=sys.stderr, leave=False)
+            unit = {"embed": "chunk", "ocr": "page"}.get(stage, "file")
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
+                                     leave=False)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -187,7 +199,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
             print("removed citations to passages that do not exist: "
                   + " ".join(f"[{n}]" for n in answer.check.removed))
     for c in answer.citations or answer.related:
-        where = ", ".join(str(x) for x in (c.province, c.year) if x)
+        where = ", ".join(str(x) for x in (c.province, c.year, c.page and f"trang {c.page}",
+                                           c.location) if x)
         print(f"\n[{c.n}] {c.title} ({where}) {c.doc} [{c.start}:{c.end}]\n    {c.quote[:400]}")
     return 0
 

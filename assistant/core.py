@@ -21,6 +21,7 @@ from assistant.errors import (
     IndexNotFoundError,
     QuestionTooLongError,
 )
+from assistant.ranker import weights as ranker_weights
 from assistant.store import (
     Encoder,
     IndexReport,
@@ -99,6 +100,18 @@ class Assistant:
         self.retriever = Retriever(kb, self.encoder, self.settings)
         return report
 
+    def indicators(self, indicator: str | None = None, province: str | None = None,
+                   year: int | None = None, target: bool | None = None) -> list[dict]:
+        """Indicator facts of the reports as rows (the CLI's and the API's JSON), filtered.
+
+        >>> # bot.indicators("bts_stations")[0]["text"]
+        >>> # '1.422'
+        """
+        from assistant.facts import fact_row
+
+        return [fact_row(f, self.kb.documents)
+                for f in self.kb.facts.query(indicator, province, year, target)]
+
     def ask(self, question: str, k: int | None = None, province: str | None = None,
             year: int | None = None) -> Answer:
         """Answer ``question`` from the reports, with citations, or refuse."""
@@ -126,6 +139,11 @@ class Assistant:
             raise QuestionTooLongError(
                 f"the question is longer than {MAX_QUESTION_CHARS} characters; shorten it")
         k = k or self.settings.top_k
+        from assistant.compare import answer_question
+
+        across = answer_question(self, question, k, province, year)  # comparisons, rankings
+        if across is not None:
+            return self._timed(across, t0, time.perf_counter())
         depth = max(k, self.settings.answer_hits)
         info = analyse(question)
         about: frozenset[str] | None = None  # the documents the question's names allow
@@ -133,7 +151,7 @@ class Assistant:
             about = self.kb.doc_ids_about(info.provinces)
             if not about:
                 missing = ", ".join(info.provinces)
-                hits = self.retriever.search(question, depth, year=year)
+                hits = self.retriever.search(info.search, depth, year=year)
                 t1 = time.perf_counter()
                 return self._timed(refusal(
                     question, hits, f"Các báo cáo đã nạp không có báo cáo nào về {missing}."),
@@ -142,21 +160,22 @@ class Assistant:
             dated = self.kb.doc_ids_about(info.provinces if about is not None else (),
                                           info.years)
             if not dated:
-                hits = self.retriever.search(question, depth, province=province)
+                hits = self.retriever.search(info.search, depth, province=province)
                 t1 = time.perf_counter()
                 years = ", ".join(map(str, info.years))
                 return self._timed(refusal(
                     question, hits, f"Các báo cáo đã nạp không có số liệu năm {years}."), t0, t1)
             about = dated
         doc_ids = None if about is None or len(about) == len(self.kb.documents) else about
-        hits = self.retriever.search(question, depth, province=province, year=year,
+        hits = self.retriever.search(info.search, depth, province=province, year=year,
                                      doc_ids=doc_ids)
         t1 = time.perf_counter()
         read = hits[: self.settings.answer_hits]
 
         def extractive() -> Answer:
-            return compose(question, read, self.settings.min_answer_overlap,
-                           idf=self.kb.lexical.idf)
+            return compose(question, read, idf=self.kb.lexical.idf, encoder=self.encoder,
+                           weights=ranker_weights(self.settings.answer_weights),
+                           threshold=self.settings.answer_threshold)
 
         if self.settings.answerer == "llm":
             from assistant.llm import generate

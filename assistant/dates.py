@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from assistant.text import fold, normalize
 
@@ -163,3 +163,11 @@ def years_in(text: str, bare: bool = True) -> list[int]:
             if not any(d.start <= m.start() < d.end for d in mentions):
                 found.append((m.start(), int(m.group(1))))
     return list(dict.fromkeys(y for _, y in sorted(found)))
+
+
+def document_period(text: str, title: str | None = None, published: str | None = None) -> Any:
+    """The period and publication date of a document: see :func:`assistant.periods.document_period`
+    (re-exported here; ``periods`` builds on this module)."""
+    from assistant.periods import document_period as period
+
+    return period(text, title, published)

@@ -35,7 +35,12 @@ Meta = dict[str, str | None]
 # --- HTML ---------------------------------------------------------------------------------------
 
 _DROPPED_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "form", "iframe",
-                 "svg", "template", "head")
+                 "svg", "template", "head", "aside")
+# Containers of site furniture by their class, id or role: sidebars, menus, breadcrumbs, widgets
+# of other news ("sidebar", "menu-top", "role=navigation", "box-tin-lien-quan").
+_FURNITURE = re.compile(r"(^|[\s_-])(sidebar|side-bar|menu|navbar|breadcrumbs?|widget|banner"
+                        r"|tin-?lien-?quan|related|quang-?cao|advert)s?($|[\s_-])", re.I)
+_CONTENT = re.compile(r"content|article|detail|noi-?dung|post|entry|body", re.I)
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                    "param", "source", "track", "wbr"})
 _IMPLIED_END = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody",
@@ -112,8 +117,20 @@ def _tree_html_text(html: str) -> tuple[str, Meta]:
     meta["url"] = content(property="og:url") or (href if isinstance(href, str) else None)
     for tag in soup(list(_DROPPED_TAGS)):
         tag.decompose()
+    for tag in soup.find_all(_is_furniture):
+        tag.decompose()
     body = soup.body or soup
     return body.get_text("\n"), meta
+
+
+def _is_furniture(tag: Any) -> bool:
+    """A sidebar, menu or widget container (never ``body``, ``main`` or ``article``)."""
+    if tag.name in ("body", "main", "article", "html") or getattr(tag, "attrs", None) is None:
+        return False
+    if tag.get("role") in ("navigation", "complementary", "banner"):
+        return True
+    names = " ".join([*(tag.get("class") or []), tag.get("id") or ""])
+    return bool(_FURNITURE.search(names)) and not _CONTENT.search(names)
 
 
 # --- PDF ----------------------------------------------------------------------------------------

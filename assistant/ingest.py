@@ -12,19 +12,28 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
+from assistant.docx import docx_blocks
 from assistant.errors import BadFileError
-from assistant.formats import MAX_UNZIPPED_BYTES, docx_text, html_text, pdf_text
+from assistant.formats import MAX_UNZIPPED_BYTES, html_text
+from assistant.layout import Block, assemble, fix_legacy
+from assistant.legacy import fix_text, looks_legacy_bytes
+from assistant.ocr import Progress
+from assistant.office import doc_text, odt_blocks
+from assistant.pdf import pdf_blocks
+from assistant.periods import document_period
 from assistant.provinces import find_provinces
+from assistant.tables import sheet_blocks
 from assistant.text import normalize
 from assistant.types import Document
 
 log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".pdf": "pdf",
-             ".docx": "docx"}
+             ".docx": "docx", ".doc": "doc", ".odt": "odt", ".xlsx": "xlsx", ".xls": "xls",
+             ".ods": "ods"}
+pdf_text = pdf_blocks  # the PDF reader (tests replace it by this name)
 MIB = 1024 * 1024
 __all__ = ["MAX_UNZIPPED_BYTES", "SUPPORTED", "Rejected", "clean_text", "decode",
            "detect_metadata", "iter_files", "load_document", "load_documents"]
@@ -50,8 +59,10 @@ def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
             yield p
 
 
-def load_document(path: Path | str, max_bytes: int = 20 * MIB) -> Document:
-    """Read one file as a cleaned Document, or raise BadFileError with a one-line reason."""
+def load_document(path: Path | str, max_bytes: int = 20 * MIB,
+                  progress: Progress | None = None) -> Document:
+    """Read one file as a cleaned Document, or raise BadFileError with a one-line reason.
+    ``progress("ocr", page, pages)`` follows the OCR of a scanned PDF page by page."""
     path = Path(path)
     fmt = SUPPORTED.get(path.suffix.lower())
     if fmt is None:
@@ -71,23 +82,28 @@ def load_document(path: Path | str, max_bytes: int = 20 * MIB) -> Document:
         raise BadFileError(f"cannot read file: {err.strerror or err}") from err
     if not raw.strip():
         raise BadFileError("file is empty")
-    text, meta = _extract(raw, fmt)
-    text = clean_text(normalize(text))
+    extracted, meta = _extract(raw, fmt, progress)
+    if isinstance(extracted, str):  # legacy TCVN3/VNI lines back to Unicode, then cleaned
+        layout: dict = {"text": clean_text(normalize(fix_text(extracted)[0]))}
+    else:  # blocks that know their page, sheet or section (assistant/layout.py)
+        layout = assemble(fix_legacy(extracted), lambda t: clean_text(normalize(t)))
+    text = layout.pop("text")
     if not text.strip():
-        raise BadFileError("no text found in the PDF (scanned pages? run OCR first)"
+        raise BadFileError("no text found in the PDF (OCR found no text on its pages)"
                            if fmt == "pdf" else "no text found in the file (only spaces, "
                            "markup or invisible characters)")
     resolved = path.resolve().as_posix()
     return Document(
         id=resolved, path=resolved, text=text, format=fmt,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=hashlib.sha256(raw).hexdigest(), **layout,
         **detect_metadata(text, title=meta.get("title"), published=meta.get("published"),
                           source_url=meta.get("url")),
     )
 
 
-def _extract(raw: bytes, fmt: str) -> tuple[str, dict[str, str | None]]:
-    """The file's text and metadata by format. Any failure of a parser becomes a
+def _extract(raw: bytes, fmt: str, progress: Progress | None = None
+             ) -> tuple[str | list[Block], dict[str, str | None]]:
+    """The file's text (or blocks) and metadata by format. Any failure of a parser becomes a
     BadFileError: one hostile file never stops a batch."""
     try:
         if fmt in ("txt", "md"):
@@ -95,8 +111,14 @@ def _extract(raw: bytes, fmt: str) -> tuple[str, dict[str, str | None]]:
         if fmt == "html":
             return html_text(decode(raw))
         if fmt == "pdf":
-            return pdf_text(raw)
-        return docx_text(raw)
+            return pdf_text(raw, progress) if progress else pdf_text(raw)
+        if fmt == "doc":
+            return doc_text(raw)
+        if fmt == "odt":
+            return odt_blocks(raw)
+        if fmt in ("xlsx", "xls", "ods"):
+            return sheet_blocks(raw, fmt)
+        return docx_blocks(raw)
     except BadFileError:
         raise
     except Exception as err:  # a parser bug (or MemoryError) must not abort the batch
@@ -155,6 +177,8 @@ def decode(raw: bytes) -> str:
     text = _mostly_utf8(raw)
     if text is not None:
         return text
+    if looks_legacy_bytes(raw):  # TCVN3 or VNI bytes: as Windows-1252, converted later
+        return raw.decode("cp1252", "replace")
     try:
         text = raw.decode("cp1258")
     except UnicodeDecodeError as err:
@@ -253,9 +277,7 @@ def clean_text(text: str) -> str:
 
 # --- metadata -------------------------------------------------------------------------------
 
-_YEAR = re.compile(r"\b(?:năm|Năm|NĂM)\s+((?:19|20)\d\d)\b")
 _DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-]((?:19|20)\d\d)\b")
-_ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)")
 _DATELINE = re.compile(r"\d{1,2}:\d{2}|^\(?(thứ|cập nhật|ngày đăng|đăng ngày|ngày)\b", re.I)
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _TOPIC = re.compile(r"thông tin|truyền thông|cntt|chuyển đổi số|bưu chính|viễn thông", re.I)
@@ -265,31 +287,18 @@ def detect_metadata(
     text: str, title: str | None = None, published: str | None = None,
     source_url: str | None = None,
 ) -> dict:
-    """Title, province, report year, publication date (ISO) and source address of a text."""
+    """Title, province, report year and period (:mod:`assistant.periods`), publication date
+    (ISO) and source address of a text."""
     title = normalize(title).strip() if title else _guess_title(text)
     head = text[:3000]
     provinces = [p for p, _, _ in find_provinces(title, capitalised=True)]
     if not provinces:
         counts = Counter(p for p, _, _ in find_provinces(head, capitalised=True))
         provinces = [p for p, _ in counts.most_common(1)]
-    pub = _parse_date(published) if published else None
-    pub = pub or _parse_date(text[:600])
+    period = document_period(text, title, published)
     return {"title": title, "province": provinces[0] if provinces else None,
-            "year": _guess_year(title, head, pub), "published": pub,
-            "source_url": source_url or _source_url(text)}
-
-
-def _guess_year(title: str, head: str, published: str | None) -> int | None:
-    """The year a report is about: named in the title, else the publication year (a report
-    published in January-March is about the year before), else the most mentioned year."""
-    years = _YEAR.findall(title)
-    if years:
-        return int(years[0])
-    if published:
-        y, m = int(published[:4]), int(published[5:7])
-        return y - 1 if m <= 3 else y
-    counts = Counter(int(y) for y in re.findall(r"\b((?:19|20)\d\d)\b", head))
-    return max(counts, key=lambda y: (counts[y], y)) if counts else None
+            "year": period.year, "period_start": period.start, "period_end": period.end,
+            "published": period.published, "source_url": source_url or _source_url(text)}
 
 
 def _source_url(text: str) -> str | None:
@@ -302,19 +311,6 @@ def _source_url(text: str) -> str | None:
         if m:
             return m.group()
     return None
-def _parse_date(s: str) -> str | None:
-    m = _ISO_DATE.search(s)
-    if m:
-        y, mo, d = map(int, m.groups())
-    else:
-        m = _DATE.search(s)
-        if not m:
-            return None
-        d, mo, y = map(int, m.groups())
-    try:
-        return date(y, mo, d).isoformat()
-    except ValueError:
-        return None
 
 
 def _is_dateline(line: str) -> bool:

@@ -2,8 +2,9 @@
 
 One collection row per vector: a chunk's own vector and one per sentence window, keyed
 ``f"{chunk_id}#{n}"`` (``n`` = 0 for the chunk's own vector), with the document's ``doc_id``,
-``province`` and ``year`` beside it, so a province/year filter runs inside Milvus as an
-expression (``province == "Bắc Giang" and year == 2020``). The knowledge base folder keeps the
+``province``, ``year`` and period (``period_start``, ``period_end``) beside it, so a
+province/year filter runs inside Milvus as an expression (``province == "Bắc Giang" and
+period_start <= 2020 and period_end >= 2020``). The knowledge base folder keeps the
 chunks, the BM25 index and a copy of the vectors (exact scores for fusion); its manifest names
 the collection. ``uri`` is a Milvus Lite file (``./kb.db``) or a server (``http://host:19530``).
 """
@@ -181,7 +182,7 @@ class MilvusIndex:
     def search_where(self, query: np.ndarray, k: int, where: SearchFilter
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(scores, rows)`` among the documents ``where`` lets through, filtered
-        inside Milvus by the rows' province, year and doc_id fields."""
+        inside Milvus by the rows' province, period and doc_id fields."""
         return self._search(query, k, expression(where))
 
     def _search(self, query: np.ndarray, k: int, expr: str) -> tuple[np.ndarray, np.ndarray]:
@@ -223,14 +224,17 @@ class MilvusIndex:
 def expression(where: SearchFilter) -> str:
     """A Milvus boolean expression for ``where`` ('' when it lets everything through).
 
+    A year filter keeps the documents whose period (``period_start``..``period_end``, the
+    year alone when a document has no period) includes the year.
+
     >>> expression(SearchFilter(province="Bắc Giang", year=2020))
-    'province == "Bắc Giang" and year == 2020'
+    'province == "Bắc Giang" and period_start <= 2020 and period_end >= 2020'
     """
     parts = []
     if where.province is not None:
         parts.append(f"province == {_string(where.province)}")
     if where.year is not None:
-        parts.append(f"year == {int(where.year)}")
+        parts.append(f"period_start <= {int(where.year)} and period_end >= {int(where.year)}")
     if where.doc_ids is not None:
         parts.append(f"doc_id in {_list(sorted(where.doc_ids))}")
     return " and ".join(parts)
@@ -276,11 +280,13 @@ def create_collection(client: Any, target: MilvusTarget, dim: int) -> None:
     schema.add_field("doc_id", DataType.VARCHAR, max_length=STRING_MAX)
     schema.add_field("province", DataType.VARCHAR, max_length=256)  # "" when unknown
     schema.add_field("year", DataType.INT64)  # 0 when unknown
+    schema.add_field("period_start", DataType.INT64)  # the years the document covers; 0: none
+    schema.add_field("period_end", DataType.INT64)
     params = client.prepare_index_params()
     params.add_index(field_name="vector", index_type=target.index, metric_type="IP",
                      params={"M": 32, "efConstruction": 128} if target.index == "HNSW"
                      else {"nlist": 1024} if target.index == "IVF_FLAT" else {})
-    for name in ("doc_id", "province", "year"):
+    for name in ("doc_id", "province", "year", "period_start", "period_end"):
         params.add_index(field_name=name, index_type="INVERTED")
     client.create_collection(target.collection, schema=schema, index_params=params,
                              consistency_level="Strong")
@@ -302,11 +308,19 @@ def insert_vectors(client: Any, target: MilvusTarget, documents: dict[str, Docum
             doc = documents[chunk.doc_id]
             batch.append({"pk": keys[r], "vector": vectors[r], "chunk_id": chunk.id,
                           "doc_id": chunk.doc_id, "province": doc.province or "",
-                          "year": int(doc.year or 0)})
+                          "year": int(doc.year or 0), **_period_fields(doc)})
         client.insert(target.collection, batch)
     if progress:
         progress("milvus", len(rows), len(rows))
     return len(rows)
+
+
+def _period_fields(doc: Document) -> dict[str, int]:
+    """``period_start``/``period_end`` of a row: the document's period, else its year, else 0
+    (no year filter lets it through), as :meth:`Document.covers` decides."""
+    if doc.period_start is not None and doc.period_end is not None:
+        return {"period_start": int(doc.period_start), "period_end": int(doc.period_end)}
+    return {"period_start": int(doc.year or 0), "period_end": int(doc.year or 0)}
 
 
 def delete_documents(client: Any, target: MilvusTarget, doc_ids: Sequence[str]) -> None:

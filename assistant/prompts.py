@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.config import PROJECT_ROOT
+from assistant.config import BUNDLED_PROMPTS
 from assistant.errors import PromptError
 
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
+PROMPTS_DIR = BUNDLED_PROMPTS
 _VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 

@@ -36,8 +36,11 @@ from assistant.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from assistant.facts import FactTable
+from assistant.indicators import vocabulary_version
 from assistant.ingest import Rejected, iter_files, load_document
 from assistant.lexical import LexicalIndex
+from assistant.periods import METADATA_VERSION
 from assistant.text import NORMALISER_VERSION, fold, sentence_spans
 from assistant.types import Chunk, Document, SearchFilter
 from assistant.vectors import FaissIndex, VectorIndex, exact_search
@@ -82,6 +85,7 @@ def index_signature(settings: Settings, encoder: Encoder) -> dict[str, Any]:
         "model": encoder.name,
         "dim": int(encoder.dim),
         "normaliser": NORMALISER_VERSION,
+        "metadata": METADATA_VERSION,  # how documents' year, period, province are found
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "context_header": settings.context_header,
@@ -97,8 +101,9 @@ class KnowledgeBase:
                  vectors: np.ndarray, signature: dict[str, Any],
                  vector_index: VectorIndex | None = None,
                  lexical: LexicalIndex | None = None,
-                 owners: np.ndarray | None = None) -> None:
+                 owners: np.ndarray | None = None, facts: FactTable | None = None) -> None:
         self.documents = documents
+        self._facts = facts  # None: extracted from the documents on first use
         self.chunks = chunks
         self.vectors = vectors
         # owners[v] is the chunk row of vector v: a chunk's own vector, then its windows' ones
@@ -144,7 +149,7 @@ class KnowledgeBase:
             ids = frozenset(
                 d.id for d in self.documents.values()
                 if (not wanted_p or d.province in wanted_p)
-                and (not wanted_y or d.year in wanted_y
+                and (not wanted_y or any(d.covers(y) for y in wanted_y)
                      or any(str(y) in d.text for y in wanted_y)))
             if len(self._about) >= 256:
                 self._about.pop(next(iter(self._about)))
@@ -208,6 +213,13 @@ class KnowledgeBase:
         return (np.array([v for _, v in top], np.float32),
                 np.array([r for r, _ in top], np.int64))
 
+    @property
+    def facts(self) -> FactTable:
+        """The indicator facts of the documents (:mod:`assistant.facts`)."""
+        if self._facts is None:
+            self._facts = FactTable.build(self.documents.values())
+        return self._facts
+
     def provinces(self) -> list[str]:
         return sorted({d.province for d in self.documents.values() if d.province}, key=fold)
 
@@ -230,10 +242,13 @@ class KnowledgeBase:
             np.save(tmp / "owners.npy", self.owners)
             self.vector_index.save(tmp)
             self.lexical.save(tmp)
+            self.facts.save(tmp)
             manifest = {
                 **self.signature,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "n_chunks": len(self.chunks),
+                "n_facts": len(self.facts),
+                "facts_version": self.facts.version,
                 "vector_index": self.vector_index.kind,
                 "vector_store": getattr(self.vector_index, "store", {"name": "faiss"}),
                 "documents": {d.id: {"sha256": d.sha256, "title": d.title,
@@ -277,8 +292,8 @@ class KnowledgeBase:
         if len(vectors) != len(owners) or (len(owners) and owners[-1] >= len(chunks)):
             raise IndexCorruptError(f"{folder}: {len(vectors)} vectors for {len(chunks)} chunks;"
                                     " rebuild the index with --rebuild")
-        signature = {k: manifest[k] for k in (
-            "format", "model", "dim", "normaliser", "chunk_size", "chunk_overlap",
+        signature = {k: manifest.get(k) for k in (
+            "format", "model", "dim", "normaliser", "metadata", "chunk_size", "chunk_overlap",
             "context_header", "fold_diacritics", "dense_windows")}
         try:
             store = manifest.get("vector_store", {"name": "faiss"})
@@ -294,11 +309,14 @@ class KnowledgeBase:
             else:
                 vector_index = FaissIndex.load(folder, manifest.get("vector_index", "flat"))
             lexical = LexicalIndex.load(folder, len(chunks), signature["fold_diacritics"])
+            facts = FactTable.load(folder)
+            if facts is not None and facts.version != vocabulary_version():
+                facts = None  # another vocabulary: extracted again on first use
         except (OSError, RuntimeError, ValueError) as err:
             raise IndexCorruptError(f"cannot read the indexes in {folder} ({err}); rebuild "
                                     "with --rebuild") from err
         return cls({d.id: d for d in docs}, chunks, vectors, signature, vector_index, lexical,
-                   owners)
+                   owners, facts)
 
 
 def live_version(index_dir: Path) -> Path:
@@ -383,7 +401,7 @@ def index_paths(
                     docs[doc_id] = previous
                     report.unchanged.append(doc_id)
                     continue
-                doc = load_document(f, settings.max_file_bytes)
+                doc = load_document(f, settings.max_file_bytes, progress=progress)
             except BadFileError as err:
                 report.rejected.append(Rejected(str(f), str(err)))
                 if previous:
@@ -443,8 +461,10 @@ def index_paths(
             vector_index = sync_collection(
                 settings, index_dir, old, docs, chunks, vectors, owners,
                 [d.id for d in changed] + report.removed, progress)
+        facts = FactTable.build(docs.values(), old.facts if old is not None else None,
+                                kept_ids)  # facts of unchanged documents are kept
         kb = KnowledgeBase(docs, chunks, vectors, signature, vector_index=vector_index,
-                           owners=owners)
+                           owners=owners, facts=facts)
         kb.save(index_dir)
         if progress:
             progress("write", 1, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import sys
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,11 +17,55 @@ class Document(BaseModel):
     title: str
     text: str
     sha256: str  # of the raw file bytes
-    format: str  # txt, md, html, pdf, docx
+    format: str  # txt, md, html, pdf, docx, doc, odt, xlsx, xls, ods
     province: str | None = None
-    year: int | None = None
+    year: int | None = None  # the primary year (labels); filters ask covers(year)
+    period_start: int | None = None  # the years the document covers (assistant/periods.py)
+    period_end: int | None = None
     published: str | None = None  # ISO date YYYY-MM-DD
     source_url: str | None = None
+    # where each part of ``text`` comes from (assistant/layout.py), all by offsets into ``text``:
+    pages: list[tuple[int, int]] = []  # (offset, page number): a PDF page starts there
+    sections: list[tuple[int, str]] = []  # (offset, label): a sheet, a heading ("": none)
+    tables: list[tuple[int, int, str]] = []  # (start, end, header row) of each table
+    ocr: list[tuple[int, float]] = []  # (page number, mean word confidence 0-100) of OCR'd pages
+
+    def page_at(self, offset: int) -> int | None:
+        """The PDF page ``text[offset]`` is on (1-based), or None."""
+        i = bisect.bisect_right(self.pages, (offset, sys.maxsize)) - 1
+        return self.pages[i][1] if i >= 0 else None
+
+    def section_at(self, offset: int) -> str | None:
+        """The sheet, heading or table ``text[offset]`` is in, or None."""
+        i = bisect.bisect_right(self.sections, (offset, "\U0010ffff")) - 1
+        return self.sections[i][1] or None if i >= 0 else None
+
+    def table_at(self, offset: int) -> str | None:
+        """The header row of the table ``text[offset]`` is in, or None."""
+        for start, end, header in self.tables:
+            if start <= offset < end:
+                return header
+        return None
+
+    def location_at(self, offset: int) -> str | None:
+        """Where a citation points, besides its page: "Trang tính Viễn thông, bảng «Chỉ tiêu |
+        2020 | 2021»"."""
+        table = self.table_at(offset)
+        parts = [self.section_at(offset), f"bảng «{table}»" if table else None]
+        return ", ".join(p for p in parts if p) or None
+
+    def covers(self, year: int) -> bool:
+        """The document's period (else its year) includes ``year``."""
+        if self.period_start is not None and self.period_end is not None:
+            return self.period_start <= year <= self.period_end
+        return self.year == year
+
+    def period(self) -> str | None:
+        """"2020", "2008–2023", or None when unknown."""
+        start, end = self.period_start, self.period_end
+        if start is not None and end is not None and start != end:
+            return f"{start}–{end}"
+        return str(self.year) if self.year else None
 
     def label(self) -> str:
         """Short human label: "Bắc Giang, 2020"."""
@@ -52,7 +98,7 @@ class SearchFilter(BaseModel):
 
     def matches(self, doc: Document) -> bool:
         return ((self.province is None or doc.province == self.province)
-                and (self.year is None or doc.year == self.year)
+                and (self.year is None or doc.covers(self.year))
                 and (self.doc_ids is None or doc.id in self.doc_ids))
 
 
@@ -83,6 +129,8 @@ class Citation(BaseModel):
     end: int
     quote: str
     score: float
+    page: int | None = None  # the PDF page of the quote ("trang N")
+    location: str | None = None  # the sheet, heading or table of the quote
 
 
 class CitationCheck(BaseModel):
@@ -105,12 +153,13 @@ class Answer(BaseModel):
     notice: str | None = None  # Vietnamese, shown above the answer (e.g. why the LLM was not used)
     fallback: str | None = None  # why the LLM answer was replaced: unreachable, timeout, ...
     check: CitationCheck | None = None  # of a generated answer
+    table: dict | None = None  # an answer from the indicator table (assistant/compare.py)
 
     def to_json_dict(self) -> dict:
         """The public JSON shape of ``ask --json`` and the app's API. ``answerer``, ``notice``,
         ``fallback`` and ``check`` appear only when set (language-model mode)."""
         data = self.model_dump(mode="json", exclude={"hits"})
-        for key in ("notice", "fallback", "check"):
+        for key in ("notice", "fallback", "check", "table"):
             if data[key] is None:
                 del data[key]
         if data["answerer"] == "extractive" and "fallback" not in data:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Settings
+from assistant.about import plain
 from assistant.config import BUNDLED_REPORTS, PROJECT_ROOT
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -25,7 +26,7 @@ def log(msg: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=plain(__doc__))
     parser.add_argument("--quick", action="store_true",
                         help="fewer news texts and queries, no 1M-vector or 100k-chunk runs")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")

@@ -18,6 +18,7 @@ from typing import Any
 
 from assistant import Assistant, Settings
 from assistant import core as core_module
+from assistant.about import plain
 
 STAGES = {  # label -> what it covers
     "embed": "the query vector",
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.cli import _questions
     from bench.e2e import sample_assistant, scaled
 
-    parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.stages", description=plain(__doc__))
     parser.add_argument("--chunks", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:

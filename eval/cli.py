@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import AssistantError, Settings
+from assistant.about import add_version, plain
 from assistant.store import Encoder
 from eval.corpus import CACHE_DIR
 from eval.datasets import load_qa_set
@@ -27,7 +28,8 @@ EXIT_USAGE, EXIT_ERROR = 2, 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m eval", description=plain(__doc__))
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="score Q&A sets: retrieval, answers, citations, refusals")
     run.add_argument("--qa", type=Path, action="append", required=True,

@@ -19,7 +19,7 @@ from typing import Any
 
 from assistant import Document, KnowledgeBase, Settings, index_paths
 from assistant.chunking import chunk_document
-from assistant.config import PROJECT_ROOT
+from assistant.config import PROJECT_ROOT, SOURCE_TREE
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from assistant.ingest import iter_files
 from assistant.store import Encoder, Progress, embed_chunks, index_signature, write_lock
@@ -27,7 +27,9 @@ from assistant.text import normalize
 from eval.datasets import Passage
 from eval.errors import EvalError
 
-CACHE_DIR = PROJECT_ROOT / "eval" / "cache"
+# eval/cache in the repository; installed from a wheel, the user's cache folder
+CACHE_DIR = (PROJECT_ROOT / "eval" / "cache" if SOURCE_TREE
+             else Path.home() / ".cache" / "ict-assistant" / "eval")
 # Modules whose code decides the chunks, metadata, BM25 tokens or vectors stored in an index.
 INDEX_CODE = ("assistant.text", "assistant.ingest", "assistant.chunking", "assistant.provinces",
               "assistant.lexical", "embeddings.model", "embeddings.convert")

@@ -17,31 +17,33 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
+from assistant.numbers import canonical
 from assistant.text import normalize
 
 Span = tuple[str, int, int]  # (doc_id, start, end): end exclusive
 Item = list[Span]  # alternatives: covering any one covers the item
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-
-
 # --- answers --------------------------------------------------------------------------------
 
 
 def normalise_answer(text: str) -> str:
-    """NFC, case-folded, single spaces; numbers without separators ("1.422" -> "1422").
+    """NFC, case-folded, single spaces; every number written by its value
+    (:func:`assistant.numbers.canonical`: "1.422" -> "1422", "14,22" -> "14_22").
 
     >>> normalise_answer("Tổng  cộng\\u00a01.422,5 TRẠM")
-    'tổng cộng 14225 trạm'
+    'tổng cộng 1422_5 trạm'
     """
-    text = " ".join(normalize(text).casefold().split())
-    return _NUMBER.sub(lambda m: re.sub(r"[.,]", "", m.group()), text)
+    return canonical(" ".join(normalize(text).casefold().split()))
 
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
     """True when ``text`` contains one of ``answers`` after :func:`normalise_answer`.
 
-    A number must match whole: "72" is in "72-75%" but not in "1722" or "72,5".
+    Numbers are compared by value and match whole: "72" is in "72-75%" but not in "1722" or
+    "72,5"; "14,22" is not "1.422".
+
+    >>> contains_answer("đạt 14,22%", ["1.422"]), contains_answer("đạt 72-75%", ["72"])
+    (False, True)
     """
     hay = normalise_answer(text)
     for answer in answers:
@@ -50,9 +52,9 @@ def contains_answer(text: str, answers: Iterable[str]) -> bool:
             continue
         pattern = re.escape(needle)
         if needle[0].isdigit():
-            pattern = r"(?<!\d)" + pattern
+            pattern = r"(?<![\d_])" + pattern  # "_" is a canonical decimal point
         if needle[-1].isdigit():
-            pattern += r"(?!\d)"
+            pattern += r"(?![\d_])"
         if re.search(pattern, hay):
             return True
     return False

@@ -1,9 +1,11 @@
-"""Write a run's results: ``results.json``, ``report.md`` (tables) and ``hit_at_k.png``."""
+"""Write a run's results: ``results.json``, ``report.md`` (tables) and ``hit_at_k.png`` (the
+chart needs matplotlib, the ``eval`` extra; without it the chart is skipped with one line)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,15 +28,34 @@ COLUMNS = [  # (header, block, key)
 
 def write_all(out: Path, sets: dict[str, dict[str, Any]], runs: list[SetRun],
               command: str = "") -> list[Path]:
-    """Write the three files into ``out``; returns their paths."""
+    """Write the three files into ``out`` (the chart only when matplotlib is installed; else one
+    line on stderr says how to get it); returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.json"
     results.write_text(json.dumps({"sets": sets}, ensure_ascii=False, indent=1) + "\n", "utf-8")
-    report = out / "report.md"
-    report.write_text(markdown(sets, runs, command), "utf-8")
     chart = out / "hit_at_k.png"
-    hit_chart(sets, chart)
-    return [results, report, chart]
+    charted = can_chart()
+    if charted:
+        hit_chart(sets, chart)
+    else:
+        chart.unlink(missing_ok=True)  # never a stale chart beside new results
+        print(CHART_SKIPPED, file=sys.stderr)
+    report = out / "report.md"
+    report.write_text(markdown(sets, runs, command, chart=charted), "utf-8")
+    return [results, report, chart] if charted else [results, report]
+
+
+CHART_SKIPPED = ("note: hit_at_k.png skipped: matplotlib is not installed "
+                 "(pip install 'ict-report-assistant[eval]' or pip install matplotlib)")
+
+
+def can_chart() -> bool:
+    """Whether matplotlib is importable (the ``eval`` extra)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def write_outcomes(path: Path, runs: list[SetRun]) -> Path:
@@ -47,7 +68,8 @@ def write_outcomes(path: Path, runs: list[SetRun]) -> Path:
     return path
 
 
-def markdown(sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str = "") -> str:
+def markdown(sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str = "",
+             chart: bool = True) -> str:
     lines = ["# Evaluation report", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
@@ -59,7 +81,8 @@ def markdown(sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str =
                   f"(overlap {c['chunk_overlap']}). Retrieval counts answerable questions only; "
                   "latency is per question (retrieval + answering).", ""]
     lines += ["## Summary", "", *summary_table(sets), ""]
-    lines += ["![hit@k](hit_at_k.png)", ""]
+    lines += (["![hit@k](hit_at_k.png)", ""] if chart else
+              ["(No hit@k chart: matplotlib is not installed; `pip install matplotlib`.)", ""])
     groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for name, entry in sets.items():
         groups.setdefault(entry["config"]["set"], []).append((name, entry))

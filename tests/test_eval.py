@@ -29,6 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
     ("Toàn tỉnh có 1.422 trạm BTS.", ["1422"], True),
     ("tăng trưởng 13,02%", ["13,02"], True),
     ("tăng trưởng 13,02%", ["13"], False),  # a number matches whole
+    ("tăng trưởng 13,02%", ["1302"], False),  # ... by its value: 13,02 is not 1302
+    ("có 14,22 trạm", ["1.422"], False),
+    ("có 1.422 trạm", ["14,22"], False),
+    ("đạt 72,5%", ["72"], False),
+    ("đạt 72,50%", ["72,5"], True),
+    ("tổng 1.422,5 tỷ", ["1422,5"], True),
     ("có 1722 trạm", ["72"], False),
     ("đạt 72-75%", ["72"], True),
     ("ĐỨNG THỨ\u00a021/63   tỉnh", ["thứ 21/63 tỉnh"], True),  # case, NBSP, spaces
@@ -41,7 +47,7 @@ def test_contains_answer(text: str, answers: list[str], expected: bool) -> None:
 
 
 def test_normalise_answer() -> None:
-    assert metrics.normalise_answer("  Tổng\u00a0 1.422,5\nTRẠM ") == "tổng 14225 trạm"
+    assert metrics.normalise_answer("  Tổng\u00a0 1.422,5\nTRẠM ") == "tổng 1422_5 trạm"
     # NFD input becomes NFC
     assert metrics.normalise_answer("Hoa\u0300") == "hoà"
 

@@ -66,11 +66,23 @@ def test_text_is_nfc_without_odd_spaces(reports):
     ("quang-binh-2022.txt", "Ngành Thông tin -Truyền thông Quảng Bình chủ động đổi mới để đáp "
      "ứng nhu cầu, nhiệm vụ được giao", "Quảng Bình", 2022, "2023-02-07"),
     ("bac-ninh-15-nam.txt", "Kỷ niệm ngày thành lập Sở Thông tin và Truyền thông tỉnh Bắc Ninh",
-     "Bắc Ninh", 2010, None),
+     "Bắc Ninh", 2023, None),
 ])
 def test_metadata_of_the_sample_reports(reports, name, title, province, year, published):
     d = reports[name]
     assert (d.title, d.province, d.year, d.published) == (title, province, year, published)
+
+
+@pytest.mark.parametrize(("name", "period"), [
+    ("bac-giang-2020.txt", (2020, 2020)), ("bac-kan-2019.txt", (2019, 2019)),
+    ("binh-duong-2022.txt", (2022, 2022)), ("quang-binh-2022.txt", (2022, 2022)),
+    # "15 năm xây dựng và phát triển" of the Sở formed in 2008 from the Sở Bưu chính Viễn thông
+    ("bac-ninh-15-nam.txt", (2008, 2023)),
+])
+def test_period_of_the_sample_reports(reports, name, period):
+    d = reports[name]
+    assert (d.period_start, d.period_end) == period
+    assert d.covers(period[0]) and d.covers(period[1]) and not d.covers(period[1] + 1)
 
 
 def test_source_address_is_found(reports):
@@ -188,7 +200,8 @@ def _bad_docx() -> bytes:
     ("broken.pdf", b"%PDF-1.4\n1 0 obj garbage", "PDF"),
     ("broken.docx", b"PK\x03\x04 truncated", "DOCX"),
     ("other.docx", _bad_docx(), "DOCX"),
-    ("table.xlsx", b"data", "unsupported"),
+    ("table.xlsx", b"data", "XLSX"),
+    ("slides.pptx", b"data", "unsupported"),
     ("only-menu.html", b"<html><body><nav>Menu</nav><script>x()</script></body></html>",
      "no text"),
 ])

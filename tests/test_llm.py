@@ -78,7 +78,7 @@ def test_parse_markers_in_their_forms() -> None:
 
 def test_numbers_and_sentences() -> None:
     assert numbers_in("2. Có 1.422 trạm, tăng 12,5% so với năm 2019 [3][4].") == {
-        "1.422", "12,5", "2019"}
+        "1.422", "12,5%", "2019"}
     assert numbers_in("1.") == set()  # a list number cut off at the end of a reply
     assert sentences("Có 5 trạm. [1] Có 7 xã [2][3]. Năm 2020 có 9 bưu cục.") == [
         "Có 5 trạm. [1]", "Có 7 xã [2][3].", "Năm 2020 có 9 bưu cục."]

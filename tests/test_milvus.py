@@ -130,7 +130,7 @@ def test_milvus_knowledge_base_on_disk(stores):
 
 def test_expression():
     assert milvus.expression(SearchFilter(province="Bắc Giang", year=2020)) == \
-        'province == "Bắc Giang" and year == 2020'
+        'province == "Bắc Giang" and period_start <= 2020 and period_end >= 2020'
     assert milvus.expression(SearchFilter(doc_ids=frozenset({'/r/b"x.txt', "/r/a.txt"}))) == \
         'doc_id in ["/r/a.txt", "/r/b\\"x.txt"]'
     assert milvus.expression(SearchFilter()) == ""

@@ -187,7 +187,7 @@ def test_one_writer_at_a_time(reports_copy, settings, fake_encoder):
 def test_filters_by_province_and_year(reports_copy, settings, fake_encoder):
     kb, _ = _build([reports_copy], settings, fake_encoder)
     assert kb.provinces() == ["Bắc Giang", "Bắc Kạn", "Bắc Ninh", "Bình Dương", "Quảng Bình"]
-    assert kb.years() == [2010, 2019, 2020, 2022]
+    assert kb.years() == [2019, 2020, 2022, 2023]
     r = Retriever(kb, fake_encoder, settings)
     hits = r.search("trạm BTS", 10, province="Bình Dương")
     assert hits and {h.doc.province for h in hits} == {"Bình Dương"}

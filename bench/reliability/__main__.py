@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assistant.about import plain
 from bench.machine import machine
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "reliability.json"
@@ -77,7 +78,7 @@ def plan(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=plain(__doc__))
     parser.add_argument("--quick", action="store_true",
                         help="10 crash trials and 20 s of concurrent users instead of 50 and 60 s")
     parser.add_argument("--only", action="append", choices=SCENARIOS, help="run only these")

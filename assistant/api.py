@@ -1,0 +1,113 @@
+"""The app's plain HTTP API, served by its FastAPI beside Gradio (not through Gradio's queue):
+
+- ``POST /api/ask``: body ``{"question": "...", "k": 5, "province": "...", "year": 2020}`` (all
+  but ``question`` optional), answer: the JSON of ``python -m assistant ask --json``;
+- ``POST /v1/embeddings``, ``GET /v1/models``: OpenAI-compatible embeddings with the index's own
+  model and backend (``embeddings.server``).
+
+With a login, a request needs the Gradio login cookie or ``Authorization: Bearer user:password``
+(or HTTP Basic). Errors are JSON ``{"error": {"message", "type", "param", "code"}}``: 400 for
+bad input, 401 without the login, 503 while the assistant starts, 500 otherwise.
+
+    curl -s http://127.0.0.1:7860/api/ask -H 'Content-Type: application/json' \\
+        -d '{"question": "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"}'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from assistant.errors import AssistantError, QuestionError
+from embeddings.server import RequestError, check_login, error_response, read_body
+from embeddings.server import routes as embedding_routes
+
+log = logging.getLogger(__name__)
+
+PREFIXES = ("/api/", "/v1/")
+START_WAIT_S = 60.0  # a request during the first start waits this long, then gets a 503
+FIELDS = {"question": str, "k": int, "province": str, "year": int}
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(PREFIXES)
+
+
+def header_login(scope: Mapping[str, Any], auth: Any) -> bool:
+    """Whether an API request carries the app's login in its ``Authorization`` header.
+    ``auth`` is Gradio's: a dict user -> password, or a function ``(user, password) -> bool``."""
+    if not auth or not is_api_path(scope.get("path", "")):
+        return False
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+               for k, v in scope.get("headers", [])}
+    return check_login(headers, auth)
+
+
+def parse_ask(body: bytes) -> dict[str, Any]:
+    """The keyword arguments of ``Assistant.ask`` from a ``/api/ask`` body."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise RequestError(f"the body is not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise RequestError('the body must be a JSON object such as {"question": "..."}')
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise RequestError(f"unknown field(s) {', '.join(unknown)}; the fields are "
+                           f"{', '.join(FIELDS)}", param=unknown[0])
+    out: dict[str, Any] = {}
+    for name, kind in FIELDS.items():
+        value = data.get(name)
+        if value is None or (name in ("province", "year") and value == ""):
+            continue
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise RequestError(f"'{name}' must be a whole number", param=name)
+        if kind is str and not isinstance(value, str):
+            raise RequestError(f"'{name}' must be a string", param=name)
+        out[name] = value
+    if not str(out.get("question", "")).strip():
+        raise RequestError("'question' is missing or empty; ask a question about the reports",
+                           param="question")
+    if "k" in out and not 1 <= out["k"] <= 100:
+        raise RequestError("'k' must be between 1 and 100", param="k")
+    return out
+
+
+def routes(engine: Any) -> list[Any]:
+    """The API routes over the app's :class:`assistant.chat.Engine` (mounted by ``app.py``)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def bot() -> Any:
+        try:
+            return engine.wait(timeout=START_WAIT_S)
+        except Exception as err:  # noqa: BLE001 - ChatError: starting, or failed to start
+            raise RequestError("the assistant is starting or could not start; retry in a "
+                               "minute", status=503, kind="server_error",
+                               code="unavailable") from err
+
+    def answer(kwargs: dict[str, Any]) -> dict[str, Any]:
+        return bot().ask(**kwargs).to_json_dict()
+
+    async def ask(request: Request) -> Any:
+        try:
+            kwargs = parse_ask(await read_body(request))
+            return JSONResponse(await run_in_threadpool(answer, kwargs))
+        except QuestionError as err:  # empty after normalising, too long
+            return error_response(RequestError(str(err), param="question"))
+        except RequestError as err:
+            return error_response(err)
+        except AssistantError as err:
+            log.warning("/api/ask failed: %s", err)
+            return error_response(RequestError(str(err), status=500, kind="server_error"))
+        except Exception as err:  # noqa: BLE001 - a JSON error, never a traceback
+            log.warning("/api/ask failed: %s", err, exc_info=True)
+            return error_response(RequestError(f"the question failed ({type(err).__name__})",
+                                               status=500, kind="server_error"))
+
+    return [Route("/api/ask", ask, methods=["POST"]),
+            *embedding_routes(lambda: bot().encoder)]

@@ -1,0 +1,389 @@
+"""Learned sentence choice: candidate quotes (sentences, clauses, name-and-title blocks) from
+the hits, their features, and two small logistic models read from ``answer_weights.json``.
+
+- the *choice* model scores each candidate: does it hold the answer?
+- the *answer* model scores the question given its best candidate: answer or refuse?
+
+Both are fitted on training data only by ``python -m eval.fit_answer`` (see that module); the
+features are named in :data:`FEATURES` and :data:`QUESTION_FEATURES`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.dates import years_in
+from assistant.numbers import parse_numbers
+from assistant.qtypes import has_title, is_name_line, matches_type
+from assistant.text import clause_spans, fold, sentence_spans, words
+from assistant.types import Hit
+
+WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
+
+FEATURES = (
+    "dense", "dense_gap", "coverage", "coverage_gap", "bigrams", "missing", "type",
+    "type_missing", "type_strict", "rank", "fused", "clause", "block", "length", "position",
+    "year", "plan", "unit", "ngram", "ngram_gap", "context", "same_doc",
+)
+QUESTION_FEATURES = ("choice", "share", "dense", "coverage", "missing", "type", "hit_dense",
+                     "bigrams", "required", "margin", "ngram", "context")
+
+_STRICT = frozenset({"person", "date", "place", "percent", "money", "rank", "quantity"})
+_PLAN = re.compile(r"\b(phan dau|muc tieu|chi tieu|ke hoach|du kien|dinh huong)\b")
+_LIST_CLAUSE = re.compile(r"[,;]\s+")
+
+
+@dataclass
+class Unit:
+    """One candidate quote: ``hit.doc.text[start:end]``."""
+
+    hit: Hit
+    rank: int  # 0-based rank of the best hit it came from
+    start: int
+    end: int
+    kind: str  # "sentence", "clause" (part of a sentence), "block" (name line + title line)
+    covered: set[str] = field(default_factory=set)
+    values: dict[str, float] = field(default_factory=dict)
+    prob: float = 0.0  # share of the question's candidates (softmax), or probability
+    score: float = 0.0  # the choice model's raw score
+
+    @property
+    def text(self) -> str:
+        return self.hit.doc.text[self.start:self.end]
+
+
+@dataclass
+class Model:
+    """A logistic model over named features, inputs standardised by ``mean`` / ``scale``."""
+
+    features: tuple[str, ...]
+    coef: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+    kind: str = "logistic"  # "softmax": the rows are one question's candidates, shares sum to 1
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.where(np.isnan(rows), self.mean, rows)  # a missing input counts as average
+        return ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def prob(self, rows: np.ndarray) -> np.ndarray:
+        z = self.score(rows)
+        if self.kind == "softmax":
+            e = np.exp(z - z.max())
+            return e / e.sum()
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "coef": _r(self.coef),
+                "intercept": round(float(self.intercept), 6), "mean": _r(self.mean),
+                "scale": _r(self.scale), "kind": self.kind}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Model:
+        return cls(tuple(data["features"]), np.asarray(data["coef"], np.float64),
+                   float(data["intercept"]), np.asarray(data["mean"], np.float64),
+                   np.asarray(data["scale"], np.float64), data.get("kind", "logistic"))
+
+
+@dataclass
+class AnswerWeights:
+    """Everything the answerer learned or was tuned with, in one place (one JSON file)."""
+
+    choice: Model | None = None
+    answer: Model | None = None
+    threshold: float = 0.5  # answer when the answer model's probability reaches this
+    second: float = 0.2  # a further quote needs this share of the best one's choice probability
+    max_quotes: int = 3  # for lists, "how" and "why" questions
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> AnswerWeights:
+        path = Path(path) if path else WEIGHTS_FILE
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text("utf-8"))
+        return cls(choice=Model.from_json(data["choice"]) if data.get("choice") else None,
+                   answer=Model.from_json(data["answer"]) if data.get("answer") else None,
+                   threshold=float(data.get("threshold", 0.5)),
+                   second=float(data.get("second", 0.2)),
+                   max_quotes=int(data.get("max_quotes", 3)), meta=data.get("meta", {}))
+
+    def save(self, path: Path | str | None = None) -> None:
+        path = Path(path) if path else WEIGHTS_FILE
+        data = {"choice": self.choice.to_json() if self.choice else None,
+                "answer": self.answer.to_json() if self.answer else None,
+                "threshold": round(self.threshold, 6), "second": self.second,
+                "max_quotes": self.max_quotes, "meta": self.meta}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        tmp.replace(path)
+
+
+_LOADED: dict[str, AnswerWeights] = {}
+
+
+def weights(path: Path | str | None = None) -> AnswerWeights:
+    """The weights in ``path`` (default: the bundled file), read once per process."""
+    key = str(path or WEIGHTS_FILE)
+    if key not in _LOADED:
+        _LOADED[key] = AnswerWeights.load(path)
+    return _LOADED[key]
+
+
+# --- candidates -----------------------------------------------------------------------------
+
+
+def units(hits: Sequence[Hit], qtype: str, numeric: bool) -> list[Unit]:
+    """Every sentence of the hits' chunks, with its clauses and name-and-title blocks."""
+    out: list[Unit] = []
+    seen: set[tuple[str, int, int]] = set()
+    for rank, hit in enumerate(hits):
+        text = hit.doc.text
+        spans = _sentences(text)
+        for i, (a, b) in enumerate(spans):
+            if b <= hit.chunk.start or a >= hit.chunk.end or (hit.doc.id, a, b) in seen:
+                continue
+            seen.add((hit.doc.id, a, b))
+            out.append(Unit(hit, rank, a, b, "sentence"))
+            clauses = clause_spans(text, a, b)
+            if numeric and len(clauses) == 1 and len(parse_numbers(text[a:b])) >= 3:
+                clauses = _comma_clauses(text, a, b)
+            if len(clauses) > 1:
+                out.extend(Unit(hit, rank, ca, cb, "clause") for ca, cb in clauses
+                           if cb - ca >= 12)
+            if qtype == "person":
+                block = _name_block(text, spans, i)
+                if block and (hit.doc.id, *block) not in seen:
+                    seen.add((hit.doc.id, *block))
+                    out.append(Unit(hit, rank, block[0], block[1], "block"))
+    return out
+
+
+def _comma_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """A sentence carrying many figures, cut at commas: each part with a number is a quote."""
+    parts, pos = [], a
+    for m in _LIST_CLAUSE.finditer(text, a, b):
+        parts.append((pos, m.start()))
+        pos = m.end()
+    parts.append((pos, b))
+    return [(x, y) for x, y in parts if parse_numbers(text[x:y])]
+
+
+def _name_block(text: str, spans: tuple[tuple[int, int], ...], i: int) -> tuple[int, int] | None:
+    """A name line with the title line beside it ("Nguyễn Việt Hùng\\nTỉnh ủy viên, Giám đốc
+    Sở..."), either way round."""
+    a, b = spans[i]
+    if is_name_line(text[a:b]):
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(spans) and has_title(text[spans[j][0]:spans[j][1]]) \
+                    and spans[j][1] - spans[j][0] < 120:
+                return min(a, spans[j][0]), max(b, spans[j][1])
+    return None
+
+
+_SENT_CACHE: OrderedDict[str, tuple[tuple[int, int], ...]] = OrderedDict()
+
+
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    key = str(hash(text))
+    found = _SENT_CACHE.get(key)
+    if found is None:
+        found = _SENT_CACHE[key] = tuple(sentence_spans(text))
+        if len(_SENT_CACHE) > 4096:
+            _SENT_CACHE.popitem(last=False)
+    return found
+
+
+# --- features -------------------------------------------------------------------------------
+
+
+@dataclass
+class Query:
+    """What the features need to know about the question."""
+
+    content: list[str]  # content syllables as matched (folded when the question is plain)
+    plain: bool
+    weights: dict[str, float]  # IDF of each content syllable
+    phrases: list[tuple[str, str]]  # neighbouring content syllables that form a known word
+    bigrams: set[tuple[str, str]]  # folded
+    qtype: str
+    years: list[int]
+    unit: list[str]
+    planned: bool
+    folded: list[str] = field(default_factory=list)  # every syllable of the question, folded
+    sequence: tuple[str, ...] = ()  # every syllable of the question, as content is matched
+    # (a, b) -> True when "a b" is a word of its own in the knowledge base (nearly every
+    # occurrence of one of its syllables is in it: "ảo hóa")
+    compound: Callable[[str, str], bool] | None = None
+    vector: np.ndarray | None = None
+
+
+def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
+    """Fill ``values`` and ``covered`` of every candidate (in place)."""
+    total = sum(q.weights.values()) or 1.0
+    top_w = max(q.weights.values(), default=1.0) or 1.0
+    for i, u in enumerate(cands):
+        text = u.text
+        typed = words(text)
+        folded = [fold(w) for w in typed]
+        forms = folded if q.plain else typed
+        present = set(forms)
+        pairs = set(zip(forms, forms[1:], strict=False))
+        got: dict[str, float] = {w: 1.0 for w in q.content if w in present}
+        for a, b in q.phrases:  # "giám đốc" is not covered by "giám sát"
+            if (a, b) not in pairs:
+                for w in (a, b):
+                    if w in got:
+                        got[w] = min(got[w], 0.25)
+        if q.compound is not None:  # "ảo" of "máy chủ ảo" is not the "ảo" of "ảo hóa"
+            for w in list(got):
+                if _only_in_compounds(w, forms, q, q.compound):
+                    got[w] = min(got[w], 0.25)
+        u.covered = {w for w, g in got.items() if g >= 1.0}
+        coverage = sum(q.weights[w] * g for w, g in got.items()) / total
+        missing = [q.weights[w] for w in q.content if got.get(w, 0.0) < 1.0]
+        fpairs = set(zip(folded, folded[1:], strict=False))
+        t = matches_type(q.qtype, text)
+        years = years_in(text)
+        year = 0.0
+        if q.years:
+            year = 1.0 if any(y in q.years for y in years) else (-1.0 if years else 0.0)
+        doc_len = max(len(u.hit.doc.text), 1)
+        around = u.hit.doc.text[max(u.start - 150, 0):u.end + 150]
+        near = {fold(w) for w in words(around)} if q.plain else set(words(around))
+        context = sum(q.weights[w] for w in q.content if w in near) / total
+        u.values = {
+            "dense": float(vectors[i] @ q.vector) if vectors is not None
+            and q.vector is not None else math.nan,
+            "coverage": coverage,
+            "bigrams": len(q.bigrams & fpairs) / max(len(q.bigrams), 1),
+            "missing": max(missing, default=0.0) / top_w,
+            "type": t,
+            "type_missing": float(t == 0.0),
+            "type_strict": t if q.qtype in _STRICT else 0.0,
+            "ngram": _longest_run(q.folded, folded) / max(len(q.folded), 1),
+            "context": context,
+            "same_doc": float(u.hit.doc.id == cands[0].hit.doc.id) if u.rank else 1.0,
+            "rank": 1.0 / (1 + u.rank),
+            "fused": float(u.hit.score),
+            "clause": float(u.kind == "clause"),
+            "block": float(u.kind == "block"),
+            "length": math.log1p(len(text)) / 6.0,
+            "position": u.start / doc_len,
+            "year": year,
+            "plan": float(not q.planned and bool(_PLAN.search(" ".join(folded)))),
+            "unit": float(bool(q.unit) and _number_before_unit(folded, q.unit)),
+        }
+    if cands:
+        best_dense = max(u.values["dense"] for u in cands)  # nan without an encoder
+        best_cov = max(u.values["coverage"] for u in cands)
+        best_run = max(u.values["ngram"] for u in cands)
+        top_doc = min(cands, key=lambda u: u.rank).hit.doc.id
+        for u in cands:
+            u.values["dense_gap"] = u.values["dense"] - best_dense
+            u.values["coverage_gap"] = u.values["coverage"] - best_cov
+            u.values["ngram_gap"] = u.values["ngram"] - best_run
+            u.values["same_doc"] = float(u.hit.doc.id == top_doc)
+
+
+def _only_in_compounds(w: str, forms: list[str], q: Query,
+                       compound: Callable[[str, str], bool]) -> bool:
+    """Every occurrence of ``w`` in the sentence is part of a word the question does not use."""
+    asked = set(q.phrases) | set(zip(q.sequence, q.sequence[1:], strict=False))
+    seen = False
+    for i, x in enumerate(forms):
+        if x != w:
+            continue
+        seen = True
+        pairs = [p for p in ((forms[i - 1], w) if i else None,
+                             (w, forms[i + 1]) if i + 1 < len(forms) else None) if p]
+        if any(p in asked for p in pairs) or not any(
+                p not in asked and compound(*p) for p in pairs):
+            return False
+    return seen
+
+
+def _longest_run(question: list[str], sentence: list[str], longest: int = 8) -> int:
+    """Length of the longest run of the question's syllables found in a row in the sentence."""
+    if not question or not sentence:
+        return 0
+    for n in range(min(longest, len(question), len(sentence)), 1, -1):
+        grams = {tuple(sentence[i:i + n]) for i in range(len(sentence) - n + 1)}
+        if any(tuple(question[i:i + n]) in grams for i in range(len(question) - n + 1)):
+            return n
+    return int(bool(set(question) & set(sentence)))
+
+
+def _number_before_unit(folded: list[str], unit: list[str]) -> bool:
+    return any(w[:1].isdigit() and unit[0] in folded[i + 1:i + 4] for i, w in enumerate(folded))
+
+
+def matrix(cands: list[Unit], names: Sequence[str]) -> np.ndarray:
+    return np.array([[u.values.get(n, 0.0) for n in names] for u in cands], np.float64)
+
+
+def question_row(best: Unit, runner_up: Unit | None, hits: Sequence[Hit],
+                 required: bool) -> dict[str, float]:
+    """The answer model's inputs: how good the best candidate is, and the retrieval behind it."""
+    dense = [h.dense_score for h in hits[:3] if h.dense_score is not None]
+    return {"choice": best.score, "share": best.prob, "dense": best.values["dense"],
+            "coverage": best.values["coverage"], "missing": best.values["missing"],
+            "type": best.values["type"], "hit_dense": max(dense, default=0.0),
+            "bigrams": best.values["bigrams"], "required": float(required),
+            "margin": best.score - (runner_up.score if runner_up else best.score - 5.0),
+            "ngram": best.values["ngram"], "context": best.values["context"]}
+
+
+# --- sentence vectors -----------------------------------------------------------------------
+
+_VEC_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_VEC_CACHE_SIZE = 50_000
+
+
+def unit_vectors(encoder: Any, texts: list[str]) -> np.ndarray:
+    """Passage vectors of ``texts``, computed once per process per text (a few per question)."""
+    name = getattr(encoder, "name", "")
+    todo = list(dict.fromkeys(t for t in texts if (name, t) not in _VEC_CACHE))
+    if todo:
+        for t, v in zip(todo, encoder.embed(todo, "passage"), strict=True):
+            _VEC_CACHE[(name, t)] = np.asarray(v, np.float32)
+        while len(_VEC_CACHE) > _VEC_CACHE_SIZE:
+            _VEC_CACHE.popitem(last=False)
+    return np.stack([_VEC_CACHE[(name, t)] for t in texts]) if texts else np.zeros((0, 1))
+
+
+def score_units(q: Query, cands: list[Unit], encoder: Any | None,
+                model: Model | None) -> None:
+    """Features and choice probability of every candidate (in place)."""
+    vectors = None
+    if encoder is not None and q.vector is not None and cands:
+        vectors = unit_vectors(encoder, [u.text for u in cands])
+    featurise(q, cands, vectors)
+    if not cands:
+        return
+    if model is None:  # no fitted weights: coverage and dense similarity alone
+        for u in cands:
+            dense = u.values["dense"]
+            u.prob = 0.5 * u.values["coverage"] + (0.0 if math.isnan(dense) else 0.5 * dense)
+        return
+    rows = matrix(cands, model.features)
+    scores, probs = model.score(rows), model.prob(rows)
+    for u, z, p in zip(cands, scores, probs, strict=True):
+        u.score, u.prob = float(z), float(p)
+
+
+def _r(a: np.ndarray) -> list[float]:
+    return [round(float(x), 6) for x in a]
+
+
+IdfFn = Callable[[str], float]
