@@ -31,6 +31,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
 from assistant import api
+from assistant.about import add_version
 from assistant.chat import (
     SOURCE_HINT,
     STAGES_VI,
@@ -53,6 +54,7 @@ from assistant.chat import (
     vietnamese_error,
 )
 from assistant.config import Settings
+from assistant.indicator_ui import CSS as INDICATOR_CSS
 from assistant.indicator_ui import build_tab as build_indicator_tab
 
 log = logging.getLogger("app")
@@ -441,6 +443,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Settings, AppSettings]:
     parser.add_argument("--index", type=Path, help="knowledge base folder")
     parser.add_argument("--data", type=Path,
                         help="data folder: reports/, uploads/ and feedback.jsonl live here")
+    add_version(parser)
     parser.add_argument("--auth", metavar="USER:PASSWORD",
                         help="require this login (prefer ASSISTANT_AUTH: the command line is "
                              "visible to other users)")
@@ -478,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             # get a Vietnamese per-file reason; Gradio's own refusal above it is in English
             max_file_size=5 * app_settings.max_upload_bytes, footer_links=["api"],
             run_history=False, enable_monitoring=False, mcp_server=False, ssr_mode=False,
-            show_error=False, theme=theme, css=CSS,
+            show_error=False, theme=theme, css=CSS + INDICATOR_CSS,
             # no OpenAPI schema or docs pages; anonymous requests stop at the login page
             app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None,
                         "middleware": [Middleware(LoginGate)],

@@ -17,7 +17,15 @@ from assistant.dates import years_in
 from assistant.filler import strip_filler
 from assistant.provinces import find_provinces
 from assistant.qtypes import MULTI, REQUIRED, question_type
-from assistant.ranker import AnswerWeights, Query, Unit, question_row, score_units, units
+from assistant.ranker import (
+    AnswerWeights,
+    Query,
+    Unit,
+    question_row,
+    score_units,
+    shorten,
+    units,
+)
 from assistant.ranker import weights as ranker_weights
 from assistant.text import fold, has_diacritics, words
 from assistant.types import Answer, Citation, Document, Hit
@@ -114,6 +122,7 @@ class Ranked:
     units: list[Unit]
     row: dict[str, float]  # the answer model's inputs (empty without candidates)
     answer_prob: float
+    reports: bool = False  # decided by the reports' answer model
 
 
 def query_of(q: QuestionInfo, idf: Callable[[str], float] | None,
@@ -131,7 +140,7 @@ def query_of(q: QuestionInfo, idf: Callable[[str], float] | None,
     if idf is not None:
         def compound(a: str, b: str) -> bool:
             pair = idf(f"{a}_{b}")
-            return pair < unseen and pair <= min(idf(a), idf(b)) + 0.3
+            return pair < unseen and pair <= max(idf(a), idf(b)) + 0.3
 
     return Query(content=q.content, plain=q.plain, weights=weights, phrases=phrases,
                  sequence=q.sequence, compound=compound,
@@ -162,14 +171,15 @@ def rank(q: QuestionInfo, hits: list[Hit], idf: Callable[[str], float] | None = 
         cands = [u for u in cands if u.values["type"] >= need]
     cands.sort(key=lambda u: (-u.prob, u.rank, u.start))
     if not cands:
-        return Ranked(query, [], {}, 0.0)
+        return Ranked(query, [], {}, 0.0, reports)
     row = question_row(cands[0], cands[1] if len(cands) > 1 else None, hits,
                        q.qtype in REQUIRED)
-    if w.answer is None:
+    model = w.answer_reports if reports and w.answer_reports is not None else w.answer
+    if model is None:
         p = 1.0 if cands[0].values["coverage"] >= 0.34 else 0.0
     else:
-        p = float(w.answer.prob(np.array([[row[f] for f in w.answer.features]]))[0])
-    return Ranked(query, cands, row, p)
+        p = float(model.prob(np.array([[row[f] for f in model.features]]))[0])
+    return Ranked(query, cands, row, p, reports and w.answer_reports is not None)
 
 
 def compose(question: str, hits: list[Hit], idf: Callable[[str], float] | None = None,
@@ -185,26 +195,31 @@ def compose(question: str, hits: list[Hit], idf: Callable[[str], float] | None =
     if not hits:
         return refusal(question, hits)
     w = weights or ranker_weights()
-    cut = w.threshold if threshold is None else threshold
     groups = [[h for h in hits if h.doc.province == p] for p in q.provinces]
     groups = [g for g in groups if g] if len(q.provinces) > 1 else [hits]
     chosen: list[Unit] = []
     for group in groups or [hits]:
         ranked = rank(q, group, idf, encoder, vector, w)
+        cut = threshold if threshold is not None else (
+            w.threshold_reports if ranked.reports else w.threshold)
         if not ranked.units or ranked.answer_prob < cut:
             continue
         best = ranked.units[0]
         picked = [best]
-        most = w.max_quotes if q.qtype in MULTI else 2
+        most = w.max_quotes
         for other in ranked.units[1:8]:
             if len(picked) >= most:
                 break
             if other.prob < w.second * best.prob or any(_overlaps(other, u) for u in picked):
                 continue
             # a further quote when the choice model finds it nearly as likely to hold the
-            # answer (more items of a list, steps of a "how", the other half of a fact)
+            # answer (more items of a list, steps of a "how", the other half of a fact); in the
+            # provinces' reports only when it adds question words the quotes so far miss
+            if (ranked.reports and q.qtype not in MULTI
+                    and not other.covered - set().union(*(u.covered for u in picked))):
+                continue
             picked.append(other)
-        chosen.extend(picked)
+        chosen.extend(shorten(ranked.query, u) for u in picked)
     if not chosen:
         return refusal(question, hits)
     citations: list[Citation] = []

@@ -2,6 +2,8 @@
 
 - ``POST /api/ask``: body ``{"question": "...", "k": 5, "province": "...", "year": 2020}`` (all
   but ``question`` optional), answer: the JSON of ``python -m assistant ask --json``;
+- ``GET /api/indicators?indicator=bts_stations&province=&year=&status=result``: the indicator
+  facts read from the reports (``python -m assistant indicators --format json``);
 - ``POST /v1/embeddings``, ``GET /v1/models``: OpenAI-compatible embeddings with the index's own
   model and backend (``embeddings.server``).
 
@@ -109,5 +111,39 @@ def routes(engine: Any) -> list[Any]:
             return error_response(RequestError(f"the question failed ({type(err).__name__})",
                                                status=500, kind="server_error"))
 
+    def facts(query: Mapping[str, str]) -> dict[str, Any]:
+        from assistant.indicator_cli import facts_json
+
+        unknown = sorted(set(query) - {"indicator", "province", "year", "status"})
+        if unknown:
+            raise RequestError(f"unknown parameter(s) {', '.join(unknown)}; the parameters are "
+                               "indicator, province, year, status", param=unknown[0])
+        year = query.get("year") or None
+        if year is not None and not year.isdigit():
+            raise RequestError("'year' must be a whole number", param="year")
+        status = query.get("status") or None
+        if status not in (None, "result", "target"):
+            raise RequestError("'status' must be result or target", param="status")
+        kb = bot().kb
+        try:
+            return facts_json(kb, query.get("indicator") or None, query.get("province") or None,
+                              int(year) if year else None, status)
+        except AssistantError as err:  # an unknown indicator or province
+            raise RequestError(str(err), param="indicator" if "indicator" in str(err)
+                               else "province") from err
+
+    async def indicators(request: Request) -> Any:
+        """``GET /api/indicators?indicator=&province=&year=&status=``: the indicator facts, the
+        JSON of ``python -m assistant indicators --format json``."""
+        try:
+            return JSONResponse(await run_in_threadpool(facts, dict(request.query_params)))
+        except RequestError as err:
+            return error_response(err)
+        except Exception as err:  # noqa: BLE001 - a JSON error, never a traceback
+            log.warning("/api/indicators failed: %s", err, exc_info=True)
+            return error_response(RequestError(f"the request failed ({type(err).__name__})",
+                                               status=500, kind="server_error"))
+
     return [Route("/api/ask", ask, methods=["POST"]),
+            Route("/api/indicators", indicators, methods=["GET"]),
             *embedding_routes(lambda: bot().encoder)]

@@ -363,6 +363,8 @@ _REASONS = [
     (r"no OCR engine|no Vietnamese data", "PDF dạng ảnh nhưng máy chủ chưa cài công cụ nhận dạng "
                                           "chữ (tesseract-ocr, tesseract-ocr-vie)"),
     (r"OCR could not read", "PDF dạng ảnh: không nhận dạng được chữ trên các trang"),
+    (r"pages without text, more than", "PDF dạng ảnh có quá nhiều trang cần nhận dạng; hãy tách "
+                                       "tệp"),
     (r"needs Debian's antiword", "tệp .doc cần công cụ antiword hoặc catdoc trên máy chủ; hoặc "
                                  "lưu lại thành .docx"),
     (r"unreadable (DOC|ODT|XLSX|XLS|ODS)\b", "tệp văn phòng bị hỏng hoặc không đọc được"),

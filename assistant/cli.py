@@ -215,6 +215,7 @@ def _info(settings: Settings, as_json: bool) -> int:
         "documents": len(kb.documents), "chunks": len(kb),
         "provinces": kb.provinces(), "years": kb.years(),
         "files": [{"doc": d.path, "title": d.title, "province": d.province, "year": d.year,
+                   "period": [d.period_start, d.period_end], "published": d.published,
                    "chunks": int(len(kb.rows_for([d.id])))} for d in kb.documents.values()],
     }
     if as_json:
@@ -224,6 +225,9 @@ def _info(settings: Settings, as_json: bool) -> int:
           f"{info['documents']} documents, {info['chunks']} chunks")
     print("provinces: " + ", ".join(info["provinces"]))
     print("years: " + ", ".join(map(str, info["years"])))
-    for f in info["files"]:
-        print(f"  {f['chunks']:4d} chunks  {f['province'] or '-'} {f['year'] or '-'}  {f['doc']}")
+    for d in kb.documents.values():
+        when = d.period() or "-"
+        if d.published:
+            when += f" (published {d.published})"
+        print(f"  {len(kb.rows_for([d.id])):4d} chunks  {d.province or '-'}, {when}  {d.path}")
     return 0

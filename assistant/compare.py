@@ -288,6 +288,10 @@ def answer_question(bot: Any, question: str, k: int | None = None,
     """The answer of :class:`assistant.Assistant` to a question across reports, or None for
     the normal answerer."""
     kb = bot.kb
+    q = read_question(question)
+    provinces = list(dict.fromkeys(p for p, _, _ in find_provinces(question)))
+    if q is None and len(provinces) < 2:
+        return None  # a question about one value: the table is not touched
 
     def chunk_of(doc_id: str, start: int) -> str:
         for r in kb.rows_for([doc_id]):
@@ -296,10 +300,10 @@ def answer_question(bot: Any, question: str, k: int | None = None,
                 return c.id
         return f"{doc_id}:0"
 
-    answer = answer_from_facts(question, kb.facts, kb.documents, chunk_of, province, year)
-    if answer is not None:
-        return answer
-    provinces = list(dict.fromkeys(p for p, _, _ in find_provinces(question)))
+    if q is not None and q.indicator is not None:
+        answer = answer_from_facts(question, kb.facts, kb.documents, chunk_of, province, year)
+        if answer is not None:
+            return answer
     if province is None and len(provinces) >= 2:
         return per_province(lambda q, p: bot.ask(q, k=k, province=p, year=year), question,
                             provinces)

@@ -21,6 +21,7 @@ from assistant.errors import (
     IndexNotFoundError,
     QuestionTooLongError,
 )
+from assistant.provinces import merged_into
 from assistant.ranker import weights as ranker_weights
 from assistant.store import (
     Encoder,
@@ -149,13 +150,11 @@ class Assistant:
         about: frozenset[str] | None = None  # the documents the question's names allow
         if province is None and info.provinces:
             about = self.kb.doc_ids_about(info.provinces)
-            if not about:
-                missing = ", ".join(info.provinces)
+            if not about:  # never answered from another province's report
                 hits = self.retriever.search(info.search, depth, year=year)
                 t1 = time.perf_counter()
-                return self._timed(refusal(
-                    question, hits, f"Các báo cáo đã nạp không có báo cáo nào về {missing}."),
-                    t0, t1)
+                return self._timed(refusal(question, hits, self._no_province(info.provinces)),
+                                   t0, t1)
         if year is None and info.years:
             dated = self.kb.doc_ids_about(info.provinces if about is not None else (),
                                           info.years)
@@ -198,6 +197,17 @@ class Assistant:
         answer = extractive()
         answer.hits = hits[:k]
         return self._timed(answer, t0, t1)
+
+    def _no_province(self, names: list[str]) -> str:
+        """Why a question about ``names`` is refused: no loaded report is about them (and which
+        loaded reports are about a province merged into one of them in 2025)."""
+        reason = f"Các báo cáo đã nạp không có số liệu về {', '.join(names)}."
+        loaded = set(self.kb.provinces())
+        parts = [f"{', '.join(old)} (nay thuộc {name})" for name in names
+                 if (old := [p for p in merged_into(name) if p != name and p in loaded])]
+        if parts:
+            reason += " Có báo cáo về " + "; ".join(parts) + ": hãy hỏi theo tên tỉnh cũ."
+        return reason
 
     @staticmethod
     def _timed(answer: Answer, t0: float, t1: float) -> Answer:

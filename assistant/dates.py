@@ -111,11 +111,21 @@ def _mention(kind: Kind, m: re.Match[str], text: str) -> DateMention | None:
         return None
 
 
-def parse_dates(text: str) -> list[DateMention]:
+# A day and month without a year, after a word that says it is a day: "Ngày 10/2", "sáng 16/5",
+# "chiều 21-6". Read only when the caller knows the year (the document's).
+_DAY_MONTH = re.compile(r"\b(?:ngay|sang|chieu|toi|trua|dem)\s+(\d{1,2})\s*[/-]\s*(\d{1,2})"
+                        r"(?![\d/.-]|\s*[/-]\s*\d)")
+
+
+def parse_dates(text: str, year: int | None = None) -> list[DateMention]:
     """Every date or period in ``text``, in order of position; spans point into ``text``.
+    With ``year`` (the document's), a day and month without a year ("Ngày 10/2") is a day of
+    that year.
 
     >>> [(d.kind, d.first, d.last) for d in parse_dates("quý I/2017 và 6 tháng đầu năm 2022")]
     [('quarter', (2017, 1), (2017, 3)), ('months', (2022, 1), (2022, 6))]
+    >>> [(d.text, d.iso()) for d in parse_dates("Ngày 10/2, Sở TT&TT ... từ ngày 11/2", 2017)]
+    [('Ngày 10/2', '2017-02-10'), ('ngày 11/2', '2017-02-11')]
     """
     text = normalize(text)
     folded = fold(text).lower()
@@ -129,6 +139,17 @@ def parse_dates(text: str) -> list[DateMention]:
             if mention is not None:
                 taken.append((m.start(), m.end()))
                 out.append(mention)
+    if year is not None:
+        for m in _DAY_MONTH.finditer(folded):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            d, mo = int(m.group(1)), int(m.group(2))
+            try:
+                date(year, mo, d)
+            except ValueError:
+                continue
+            out.append(DateMention(text[m.start():m.end()], m.start(), m.end(), "day", year, mo,
+                                   d, (year, mo), (year, mo)))
     return sorted(out, key=lambda d: d.start)
 
 

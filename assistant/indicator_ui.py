@@ -17,6 +17,8 @@ from assistant.indicators import vocabulary
 from assistant.text import fold
 
 ALL = "Tất cả"
+# Gradio's tables use the monospace font, which draws Vietnamese marks apart ("Sô´")
+CSS = "#cs-table, #cs-table * { font-family: var(--font) !important; }\n"
 STATUS = {"Kết quả": False, "Mục tiêu, kế hoạch": True}
 NO_DATA = "không có số liệu trong các báo cáo đã nạp"
 HEADERS = ["Chỉ số", "Tỉnh", "Năm", "Giá trị", "Đơn vị", "Loại", "Tệp", "Câu trong báo cáo"]
@@ -72,13 +74,14 @@ def table_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def chart_frame(rows: list[dict[str, Any]], indicator: str | None) -> Any:
-    """A pandas DataFrame for the bar chart of one indicator's results (columns "Tỉnh, năm",
-    "Giá trị", "Tỉnh"); empty when no single indicator is chosen."""
+    """A pandas DataFrame for the bar chart of one indicator's results (columns "bar": province
+    and year, "value", "province"); empty when no single indicator is chosen."""
     import pandas as pd
 
+    data: dict[str, list[Any]] = {"bar": [], "value": [], "province": []}
     if not indicator:
-        return pd.DataFrame({"Tỉnh, năm": [], "Giá trị": [], "Tỉnh": []})
-    data: dict[str, list[Any]] = {"Tỉnh, năm": [], "Giá trị": [], "Tỉnh": []}
+        return pd.DataFrame({k: pd.Series(v, dtype=float if k == "value" else str)
+                             for k, v in data.items()})
     seen: dict[str, int] = {}
     for r in sorted(rows, key=lambda r: (fold(r["province"] or ""), r["year"] or 0)):
         if r["status"] != "result" or r["measure"] != "level":
@@ -87,9 +90,9 @@ def chart_frame(rows: list[dict[str, Any]], indicator: str | None) -> Any:
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:  # a second value of the same report and year
             key = f"{key} ({seen[key]})"
-        data["Tỉnh, năm"].append(key)
-        data["Giá trị"].append(r["value"])
-        data["Tỉnh"].append(r["province"] or "?")
+        data["bar"].append(key)
+        data["value"].append(r["value"])
+        data["province"].append(r["province"] or "?")
     return pd.DataFrame(data)
 
 
@@ -141,8 +144,9 @@ def build_tab(engine: Any) -> dict[str, Any]:
         status = gr.Dropdown([ALL, *STATUS], value=ALL, label="Loại số liệu",
                              elem_id="cs-status")
     summary = gr.Markdown(elem_id="cs-summary")
-    chart = gr.BarPlot(x="Tỉnh, năm", y="Giá trị", color="Tỉnh", label=chart_title(None),
-                       elem_id="cs-chart", height=320, sort=None)
+    chart = gr.BarPlot(chart_frame([], None), x="bar", y="value", x_title="Tỉnh, năm",
+                       y_title="Giá trị", y_lim=[0, None], label=chart_title(None),
+                       elem_id="cs-chart")
     with gr.Row():
         csv_button = gr.DownloadButton("Tải CSV", elem_id="cs-csv", size="sm")
         xlsx_button = gr.DownloadButton("Tải XLSX", elem_id="cs-xlsx", size="sm")
@@ -161,7 +165,9 @@ def build_tab(engine: Any) -> dict[str, Any]:
         csv_path, xlsx_path = export_files(rows)
         note = (f"**{len(rows)}** số liệu, mỗi số liệu kèm câu gốc trong báo cáo."
                 if rows else "Không có số liệu nào khớp bộ lọc.")
-        return (note, gr.update(value=chart_frame(rows, ind), label=chart_title(ind)),
+        frame = chart_frame(rows, ind)
+        top = float(frame["value"].max()) * 1.15 if len(frame) else 1.0
+        return (note, gr.update(value=frame, label=chart_title(ind), y_lim=[0, top]),
                 gr.update(value=table_rows(rows)), gr.update(value=csv_path),
                 gr.update(value=xlsx_path, visible=xlsx_path is not None))
 

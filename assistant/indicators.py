@@ -48,6 +48,8 @@ class Indicator:
     window: int = 60  # characters between an alias and a value written after it
     not_after: tuple[str, ...] = ()  # an alias followed by these is something else
     resolve: dict[str, str] = field(default_factory=dict)  # by the previous mention's id
+    unit_after: tuple[str, ...] = ()  # the value must be followed by one of these ("chỉ số")
+    score: str | None = None  # the indicator of "N điểm" next to this rank ("dti_score")
 
     def to_json(self) -> dict:
         return {"id": self.id, "label": self.label, "unit": self.unit, "kind": self.kind,
@@ -91,7 +93,8 @@ def vocabulary() -> dict[str, Indicator]:
             id=e["id"], label=e["label"], unit=e["unit"], kind=e["kind"], better=e["better"],
             aliases=tuple(e["aliases"]), number=e.get("number", "either"),
             window=int(e.get("window", 60)), not_after=tuple(e.get("not", ())),
-            resolve=dict(e.get("resolve", {})))
+            resolve=dict(e.get("resolve", {})), unit_after=tuple(e.get("unit_after", ())),
+            score=e.get("score"))
     return out
 
 
@@ -104,31 +107,58 @@ def vocabulary_version() -> str:
     return hashlib.sha256(data + EXTRACTOR_VERSION.encode()).hexdigest()[:16]
 
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 
 def _key(text: str) -> str:
     return fold(text).lower()
 
 
-def _alias_pattern(alias: str) -> str:
-    body = re.escape(_key(alias).strip())
-    body = re.sub(r"(\\ )+", r"\\s+", body)
-    body = re.sub(r"(?:\\s\+)?\\?-(?:\\s\+)?", lambda _: r"\s*[-–]\s*", body)
-    body = body.replace(",", r"\s*,")
-    return body
+_ALIAS_TOKEN = re.compile(r"[^\W_]+|[^\w\s]")
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    """Folded words and punctuation marks of an alias, or of a text an alias matched."""
+    return tuple(_ALIAS_TOKEN.findall(_key(text).replace("–", "-")))
+
+
+def _trie_pattern(node: dict[str, dict], prev: str | None) -> str:
+    """A regex of the alias token trie below ``node``: common prefixes written once, so one
+    pass over a sentence tries every alias at each position cheaply; a longer alias is tried
+    before the shorter one it extends."""
+    alts = []
+    for tok, child in sorted(node.items(), key=lambda kv: kv[0]):
+        if tok == "":
+            continue
+        if prev is None:
+            sep = ""
+        elif tok == "-" or prev == "-" or not tok[0].isalnum() or not prev[0].isalnum():
+            sep = r"\s*"
+        else:
+            sep = r"\s+"
+        piece = r"[-–]" if tok == "-" else re.escape(tok)
+        rest = _trie_pattern(child, tok)
+        alts.append(sep + piece + rest)
+    if not alts:
+        return ""
+    body = "(?:" + "|".join(alts) + ")"
+    return body + "?" if "" in node else body
 
 
 @lru_cache(maxsize=1)
-def _matcher() -> tuple[re.Pattern[str], dict[str, str]]:
-    by_alias: dict[str, str] = {}
+def _matcher() -> tuple[re.Pattern[str], dict[tuple[str, ...], str]]:
+    by_tokens: dict[tuple[str, ...], str] = {}
     for ind in vocabulary().values():
         for a in ind.aliases:
-            by_alias.setdefault(_key(a).strip(), ind.id)
-    alts = sorted(by_alias, key=len, reverse=True)
-    groups = "|".join(f"(?P<a{i}>{_alias_pattern(a)})" for i, a in enumerate(alts))
-    pattern = re.compile(rf"(?<![^\W_])(?:{groups})(?![^\W_])")
-    return pattern, {f"a{i}": by_alias[a] for i, a in enumerate(alts)}
+            by_tokens.setdefault(_tokens(a), ind.id)
+    trie: dict[str, dict] = {}
+    for toks in by_tokens:
+        node = trie
+        for t in toks:
+            node = node.setdefault(t, {})
+        node[""] = {}
+    pattern = re.compile(rf"(?<![^\W_])(?:{_trie_pattern(trie, None)})(?![^\W_])")
+    return pattern, by_tokens
 
 
 @dataclass
@@ -140,12 +170,15 @@ class Mention:
 
 def find_mentions(text: str) -> list[Mention]:
     """Indicator aliases in ``text``, longest first, without overlaps, in order."""
-    pattern, names = _matcher()
+    pattern, by_tokens = _matcher()
     folded = _key(text)
     vocab = vocabulary()
     out: list[Mention] = []
     for m in pattern.finditer(folded):
-        ind = vocab[names[m.lastgroup or ""]]
+        name = by_tokens.get(_tokens(m.group()))
+        if name is None:
+            continue
+        ind = vocab[name]
         rest = folded[m.end(): m.end() + 30].lstrip()
         if any(rest.startswith(_key(n).strip()) for n in ind.not_after):
             continue
@@ -158,12 +191,27 @@ _NOT_VALUE_AFTER = re.compile(r"\s*(?:cap|bac|lan|tuoi|lop|nam|thang|ngay|gio|ph
 _DOC_NUMBER_BEFORE = re.compile(
     r"(?:dinh|tu|chi|van|ban|hoach|bao|lenh|hieu|tieu chi|so hieu)\s+so\s*$")
 _QUALIFIER = re.compile(r"(?:^|\s)(hon|gan|tren|khoang|duoi|toi thieu|it nhat|xap xi)\s*$")
-_TARGET = re.compile(r"\b(?:phan dau|ke hoach|muc tieu|du kien|dinh huong|se|"
-                     r"(?:dam bao|hoan thanh|giao|dat) chi tieu|den nam (?:19|20)\d\d(?: dat)?)\b")
-_RESULT_AFTER_TARGET = re.compile(r"\b(?:da|ket qua)\b")
-_CHANGE_BEFORE = re.compile(r"\b(?:xay dung moi|xay dung|lap dat moi|phat trien moi|moi|them|"
-                            r"tang them|bo sung)\s+(?:duoc\s+)?(?:hon\s+|khoang\s+)?$")
-_RANK_CUE = re.compile(r"\b(?:thu|hang)\s*$")
+
+
+class _Cue:
+    """Cue words matched with their diacritics ("phấn đấu" is not "phần đầu"), folded only in a
+    text typed without any."""
+
+    def __init__(self, source: str) -> None:
+        self.marked = re.compile(source)
+        self.plain = re.compile(fold(source))
+
+    def pattern(self, plain: bool) -> re.Pattern[str]:
+        return self.plain if plain else self.marked
+
+
+_TARGET = _Cue(r"\b(?:phấn đấu|kế hoạch|mục tiêu|dự kiến|định hướng|sẽ|nhiệm vụ năm|"
+               r"(?:đảm bảo|bảo đảm|hoàn thành|giao|đạt) chỉ tiêu|"
+               r"đến năm (?:19|20)\d\d(?: đạt)?)\b")
+_RESULT_AFTER_TARGET = _Cue(r"\b(?:đã|kết quả|hiện có|hiện nay|đến nay)\b")
+_CHANGE_BEFORE = _Cue(r"\b(?:xây dựng mới|xây dựng|lắp đặt mới|phát triển mới|mới|thêm|tăng thêm|"
+                      r"bổ sung)\s+(?:được\s+)?(?:hơn\s+|khoảng\s+)?$")
+_RANK_CUE = _Cue(r"\b(?:thứ|hạng)\s*$")
 _PUBLISHED_BEFORE = re.compile(r"\b(?:cong bo|ban hanh)\s+(?:trong|vao)?\s*$")
 _AS_OF_BEFORE = re.compile(r"\b(?:den|toi|tinh den|tinh toi)\s*(?:ngay)?\s*$")
 
@@ -175,12 +223,14 @@ class _Value:
     end: int
     value_max: float | None = None
     text: str = ""
+    cue_text: tuple[str, bool] = ("", False)  # see _marked
 
 
 def _values(sentence: str, folded: str, mentions: list[Mention]) -> list[_Value]:
     dates = [(d.start, d.end) for d in parse_dates(sentence)]
     found = parse_numbers(sentence)
     out: list[_Value] = []
+    cue_text = _marked(sentence, folded)
     skip_next = False
     for i, n in enumerate(found):
         if skip_next:
@@ -197,26 +247,37 @@ def _values(sentence: str, folded: str, mentions: list[Mention]) -> list[_Value]
             continue  # part of an alias: "mức độ 4"
         if _NOT_VALUE_AFTER.match(after) or _DOC_NUMBER_BEFORE.search(folded[:n.start]):
             continue
-        v = _Value(n, n.start, n.end, text=n.text)
+        v = _Value(n, n.start, n.end, text=n.text, cue_text=cue_text)
         nxt = found[i + 1] if i + 1 < len(found) else None
         if (nxt is not None and re.fullmatch(r"\s*[-–]\s*", sentence[n.end: nxt.start])
                 and nxt.kind != "rank" and n.kind == "number"):
             # a range "72-75%": one value, kind of its end
             v = _Value(Number(sentence[n.start: nxt.end], n.start, nxt.end, n.value * (
                 nxt.scale if n.scale == 1 else 1), nxt.kind, nxt.total, nxt.scale),
-                n.start, nxt.end, value_max=nxt.value, text=sentence[n.start: nxt.end])
+                n.start, nxt.end, value_max=nxt.value, text=sentence[n.start: nxt.end],
+                cue_text=cue_text)
             skip_next = True
         out.append(v)
     return out
 
 
+def _marked(sentence: str, folded: str) -> tuple[str, bool]:
+    """The text cue words are matched in (lower-cased, same length) and whether it is plain."""
+    plain = folded == sentence.lower() or fold(sentence) == sentence
+    return (folded if plain else sentence.lower()), plain
+
+
 def _compatible(ind: Indicator, v: _Value, folded: str) -> bool:
     kind = v.number.kind
+    if ind.unit_after and not any(folded[v.end:].lstrip().startswith(_key(u))
+                                  for u in ind.unit_after):
+        return False
     if ind.kind == "percent":
         return kind == "percent"
     if ind.kind == "rank":
-        return kind == "rank" or (kind == "number" and bool(_RANK_CUE.search(
-            folded[: v.start])) and v.number.value == int(v.number.value))
+        text, plain = v.cue_text
+        return kind == "rank" or (kind == "number" and bool(_RANK_CUE.pattern(plain).search(
+            text[: v.start])) and v.number.value == int(v.number.value))
     if ind.kind == "money":
         return kind == "money"
     return kind == "number"
@@ -282,10 +343,8 @@ def _year(sentence: str, folded: str, at: int, clause: tuple[int, int],
 
 def report_year(doc: Document) -> int | None:
     """The year a report is about: the end of its period when known, else its year."""
-    end = getattr(doc, "period_end", None)
-    if isinstance(end, str) and re.match(r"\d{4}", end):
-        return int(end[:4])
-    return doc.year
+    end = getattr(doc, "period_end", None)  # Document.period_end (assistant/periods.py)
+    return end if isinstance(end, int) else doc.year
 
 
 def extract_sentence(doc: Document, a: int, b: int) -> list[Fact]:
@@ -353,6 +412,18 @@ def extract_sentence(doc: Document, a: int, b: int) -> list[Fact]:
                 facts.append(_fact(doc, a, sentence, folded, in_m[mi], w, clause, fallback,
                                    places))
                 last = w
+        # "xếp thứ 9/63 về Chỉ số chuyển đổi số (DTI) với 0,4312 điểm": the score of that rank
+        for vi, v in enumerate(in_v):
+            if vi in taken_v or v.number.kind != "number" or not re.match(
+                    r"\s*diem\b", folded[v.end:]):
+                continue
+            rank = next((m for m in in_m if vocab[m.indicator].score
+                         and abs(m.start - v.start) <= 120), None)
+            if rank is not None:
+                taken_v.add(vi)
+                facts.append(_fact(doc, a, sentence, folded, Mention(
+                    vocab[rank.indicator].score or "", rank.start, rank.end), v, clause,
+                    fallback, places))
         for mi, vi in taken_m.items():
             facts.append(_fact(doc, a, sentence, folded, in_m[mi], in_v[vi], clause, fallback,
                                places))
@@ -364,10 +435,12 @@ def _fact(doc: Document, a: int, sentence: str, folded: str, m: Mention, v: _Val
           clause: tuple[int, int], fallback: int | None,
           places: list[tuple[str, int, int]]) -> Fact:
     ind = vocabulary()[m.indicator]
-    head = folded[clause[0]: v.start]
-    cues = list(_TARGET.finditer(head))
+    text, plain = _marked(sentence, folded)
+    head = text[: v.start]  # a plan named earlier in the sentence covers its clauses
+    cues = list(_TARGET.pattern(plain).finditer(head))
     cue = cues[-1] if cues else None
-    target = cue is not None and not _RESULT_AFTER_TARGET.search(head[cue.end():])
+    target = cue is not None and not _RESULT_AFTER_TARGET.pattern(plain).search(
+        head[cue.end():])
     before = [p for p, _, e in places if e <= v.start]
     province = before[-1] if before else doc.province
     q = _QUALIFIER.search(folded[max(0, v.start - 14): v.start])
@@ -378,8 +451,8 @@ def _fact(doc: Document, a: int, sentence: str, folded: str, m: Mention, v: _Val
         indicator=ind.id, value=n.value, value_max=v.value_max, total=n.total, unit=ind.unit,
         text=v.text, qualifier=qualifier, province=province,
         year=_year(sentence, folded, v.start, clause, fallback), target=target,
-        measure="change" if _CHANGE_BEFORE.search(folded[max(0, v.start - 30): v.start])
-        else "level",
+        measure="change" if _CHANGE_BEFORE.pattern(plain).search(
+            text[max(0, v.start - 30): v.start]) else "level",
         doc_id=doc.id, start=a + v.start, end=a + v.end, sentence_start=a,
         sentence_end=a + len(sentence), sentence=sentence)
 

@@ -31,6 +31,7 @@ DPI = 300
 PAGE_TIMEOUT_S = 120.0  # render + recognise one page
 PAGE_MEMORY_BYTES = 2 * 1024**3  # address space of each child process
 MAX_PAGE_PIXELS = 60_000_000  # a page larger than this (at DPI) is rendered smaller
+MAX_PAGES = 300  # scanned pages of one file (~4 min on 2 cores); more: split the file
 MISSING_ENGINE = ("scanned PDF (pages without text) and no OCR engine: install Debian's "
                   "tesseract-ocr and tesseract-ocr-vie (bash scripts/setup.sh does)")
 MISSING_VIETNAMESE = ("scanned PDF and Tesseract has no Vietnamese data: install Debian's "
@@ -73,6 +74,9 @@ def recognise_pages(raw: bytes, pages: list[int], sha256: str,
     reason = available()
     if reason:
         raise BadFileError(reason)
+    if len(pages) > MAX_PAGES:
+        raise BadFileError(f"scanned PDF has {len(pages):,} pages without text, more than the "
+                           f"{MAX_PAGES} read by OCR per file; split the file")
     out: dict[int, PageText] = {}
     todo = []
     for p in pages:
@@ -188,4 +192,29 @@ def tsv_text(tsv: str) -> tuple[str, float]:
             confs.append(conf)
     if words:
         lines.append(" ".join(words))
-    return "\n".join(lines).strip(), (sum(confs) / len(confs) if confs else 0.0)
+    return _rejoin(lines), (sum(confs) / len(confs) if confs else 0.0)
+
+
+def _rejoin(lines: list[str]) -> str:
+    r"""Lines ("" between paragraphs) -> text, a sentence wrapped over lines made whole again: a
+    line that starts with a small letter continues the one before unless that one ended a
+    sentence.
+
+    >>> _rejoin(["Sở đã hướng dẫn các doanh nghiệp", "", "dùng chung hạ tầng.", "Năm 2021"])
+    'Sở đã hướng dẫn các doanh nghiệp dùng chung hạ tầng.\nNăm 2021'
+    """
+    out: list[str] = []
+    pending_break = ""
+    for line in lines:
+        if not line:
+            pending_break = "\n\n"
+            continue
+        if out and line[0].islower() and not out[-1].rstrip().endswith((".", "!", "?", ":", ";")):
+            out[-1] += " " + line
+        elif out:
+            out.append(pending_break or "\n")
+            out.append(line)
+        else:
+            out.append(line)
+        pending_break = ""
+    return "".join(out).strip()

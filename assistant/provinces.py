@@ -53,9 +53,35 @@ PROVINCES_34: tuple[str, ...] = tuple(
 ALL_PROVINCES: tuple[str, ...] = tuple(sorted(set(PROVINCES_63) | {"Huế"}, key=fold))
 
 
+# Short forms people type in questions. Read only in questions (``capitalised=False``), never in
+# documents, and only as a whole upper-case token ("BD có bao nhiêu trạm BTS?", "Sở TT&TT BD") or,
+# in any case, right after "tỉnh", "TP", "thành phố" or "Sở TT&TT" ("tinh bd"): "bn" inside a
+# sentence is a word, not Bắc Ninh. "ĐN" is Đà Nẵng (Đồng Nai is written out); "DN" alone is
+# "doanh nghiệp" and "HP" a brand, so they name Đà Nẵng, Hải Phòng only after such a word.
+ABBREVIATIONS: dict[str, str] = {
+    "HN": "Hà Nội", "HCM": "Hồ Chí Minh", "ĐN": "Đà Nẵng",
+    "BG": "Bắc Giang", "BN": "Bắc Ninh", "BK": "Bắc Kạn", "BD": "Bình Dương", "QB": "Quảng Bình",
+    "TTH": "Thừa Thiên Huế", "BRVT": "Bà Rịa - Vũng Tàu",
+}
+_AFTER_PLACE_ONLY = {"DN": "Đà Nẵng", "HP": "Hải Phòng"}  # alone: "doanh nghiệp", "máy HP"
+_PLACE_WORD = (r"(?:tỉnh|tinh|tp\.?|thành\s+phố|thanh\s+pho|"
+               r"sở\s+tt\s*&\s*tt|so\s+tt\s*&\s*tt|sở\s+tttt|so\s+tttt)")
+
+
 def province_2025(name: str) -> str:
     """The post-2025 province a (pre-2025) province belongs to."""
     return MERGED_2025.get(name, name)
+
+
+def merged_into(name: str) -> list[str]:
+    """The pre-2025 provinces that form the post-2025 province ``name``, itself first when it
+    was one of them.
+
+    >>> merged_into("Quảng Trị"), merged_into("Hà Nội")
+    (['Quảng Trị', 'Quảng Bình'], ['Hà Nội'])
+    """
+    others = sorted((p for p, to in MERGED_2025.items() if to == name and p != name), key=fold)
+    return ([name] if name in PROVINCES_63 else []) + others
 
 
 @lru_cache(maxsize=1)
@@ -82,8 +108,12 @@ def find_provinces(text: str, capitalised: bool = False) -> list[tuple[str, int,
     (for documents), every syllable must start with a capital, so "hòa bình" (peace) is not
     the province Hòa Bình.
 
+    A question (not ``capitalised``) may also use the short forms of :data:`ABBREVIATIONS`.
+
     >>> [p for p, _, _ in find_provinces("Sở TT&TT tỉnh Bắc Cạn và TP.HCM, bac giang")]
     ['Bắc Kạn', 'Hồ Chí Minh', 'Bắc Giang']
+    >>> [p for p, _, _ in find_provinces("BD và QB có mấy trạm BTS? (bn bệnh nhân)")]
+    ['Bình Dương', 'Quảng Bình']
     """
     pattern, variants = _pattern()
     folded = fold(text).replace("–", "-")
@@ -98,7 +128,34 @@ def find_provinces(text: str, capitalised: bool = False) -> list[tuple[str, int,
         if original != fold(original) and not _diacritics_agree(original, name):
             continue
         out.append((name, m.start(), m.end()))
+    if not capitalised:
+        taken = [(a, b) for _, a, b in out]
+        out += [hit for hit in _abbreviations(text)
+                if not any(a < hit[2] and hit[1] < b for a, b in taken)]
+        out.sort(key=lambda hit: hit[1])
     return out
+
+
+@lru_cache(maxsize=1)
+def _abbreviation_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    alone = "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True))
+    placed = "|".join(sorted(map(re.escape, {**ABBREVIATIONS, **_AFTER_PLACE_ONLY}), key=len,
+                             reverse=True))
+    return (re.compile(rf"(?<![^\W_])(?:{alone})(?![^\W_])"),
+            re.compile(rf"(?<![^\W_]){_PLACE_WORD}\s*({placed})(?![^\W_])", re.IGNORECASE))
+
+
+def _abbreviations(text: str) -> list[tuple[str, int, int]]:
+    """Short forms: upper case and whole, or in any case after a place word."""
+    alone, placed = _abbreviation_patterns()
+    every = {**ABBREVIATIONS, **_AFTER_PLACE_ONLY}
+    found = {m.start(): (ABBREVIATIONS[m.group()], m.start(), m.end())
+             for m in alone.finditer(text)}
+    for m in placed.finditer(text):
+        key = m.group(1).upper()
+        if key in every:
+            found.setdefault(m.start(1), (every[key], m.start(1), m.end(1)))
+    return list(found.values())
 
 
 def _diacritics_agree(original: str, name: str) -> bool:

@@ -158,7 +158,7 @@ def matches_type(qtype: str, text: str) -> float:
     if qtype == "quantity":
         if numbers:
             return 1.0
-        words = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|tram|nghin|trieu|ty)"
+        words = r"(mot|hai|ba|bon|sau|bay|tam|chin|muoi|tram|nghin|trieu|ty)"  # not "năm" (year)
         return 0.5 if re.search(rf"\b{words}\b", folded) else 0.0
     if qtype == "list":
         return 1.0 if _LIST.search(text) else 0.0

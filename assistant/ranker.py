@@ -37,7 +37,10 @@ FEATURES = (
 QUESTION_FEATURES = ("choice", "share", "dense", "coverage", "missing", "type", "hit_dense",
                      "bigrams", "required", "margin", "ngram", "context")
 
+_NUMERIC = frozenset({"percent", "money", "rank", "quantity"})
 _STRICT = frozenset({"person", "date", "place", "percent", "money", "rank", "quantity"})
+# The reports' answer model: few questions to fit it, so few inputs.
+REPORT_FEATURES = ("choice", "coverage", "missing", "type", "dense", "bigrams", "context")
 _PLAN = re.compile(r"\b(phan dau|muc tieu|chi tieu|ke hoach|du kien|dinh huong)\b")
 _LIST_CLAUSE = re.compile(r"[,;]\s+")
 
@@ -102,8 +105,12 @@ class AnswerWeights:
     choice: Model | None = None
     answer: Model | None = None
     threshold: float = 0.5  # answer when the answer model's probability reaches this
-    second: float = 0.2  # a further quote needs this share of the best one's choice probability
-    max_quotes: int = 3  # for lists, "how" and "why" questions
+    second: float = 0.1  # a further quote needs this share of the best one's choice probability
+    max_quotes: int = 3  # quotes in one answer (each cited)
+    # the answer model for provincial reports (documents with a province), calibrated on our
+    # own questions over the bundled reports; ``answer`` elsewhere
+    answer_reports: Model | None = None
+    threshold_reports: float = 0.5
     meta: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -115,15 +122,21 @@ class AnswerWeights:
         return cls(choice=Model.from_json(data["choice"]) if data.get("choice") else None,
                    answer=Model.from_json(data["answer"]) if data.get("answer") else None,
                    threshold=float(data.get("threshold", 0.5)),
-                   second=float(data.get("second", 0.2)),
-                   max_quotes=int(data.get("max_quotes", 3)), meta=data.get("meta", {}))
+                   second=float(data.get("second", 0.1)),
+                   max_quotes=int(data.get("max_quotes", 3)),
+                   answer_reports=Model.from_json(data["answer_reports"])
+                   if data.get("answer_reports") else None,
+                   threshold_reports=float(data.get("threshold_reports", 0.5)),
+                   meta=data.get("meta", {}))
 
     def save(self, path: Path | str | None = None) -> None:
         path = Path(path) if path else WEIGHTS_FILE
         data = {"choice": self.choice.to_json() if self.choice else None,
                 "answer": self.answer.to_json() if self.answer else None,
                 "threshold": round(self.threshold, 6), "second": self.second,
-                "max_quotes": self.max_quotes, "meta": self.meta}
+                "max_quotes": self.max_quotes,
+                "answer_reports": self.answer_reports.to_json() if self.answer_reports else None,
+                "threshold_reports": round(self.threshold_reports, 6), "meta": self.meta}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", "utf-8")
         tmp.replace(path)
@@ -169,14 +182,66 @@ def units(hits: Sequence[Hit], qtype: str, numeric: bool) -> list[Unit]:
     return out
 
 
-def _comma_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
-    """A sentence carrying many figures, cut at commas: each part with a number is a quote."""
+def shorten(q: Query, unit: Unit) -> Unit:
+    """The shortest part of a chosen sentence that still answers: the clause holding the asked
+    figure, name or date, alone or with the sentence's opening ("Tỷ lệ văn bản..., cấp tỉnh là
+    95%" without "cấp huyện là 88%, cấp xã là 65%"), when it keeps the question words the
+    sentence covers."""
+    if unit.kind != "sentence" or q.qtype not in _STRICT:
+        return unit
+    text = unit.hit.doc.text
+    parts = _comma_clauses(text, unit.start, unit.end) if q.qtype in {
+        "percent", "money", "rank", "quantity"} else _all_clauses(text, unit.start, unit.end)
+    if len(parts) < 2:
+        return unit
+    starts = [unit.start, *(a for a, _ in clause_spans(text, unit.start, unit.end))]
+    spans = {(a, b) for a, b in parts} | {(a, b) for a in starts for _, b in parts if a < b}
+    trial = [Unit(unit.hit, unit.rank, a, b, "clause") for a, b in spans
+             if (a, b) != (unit.start, unit.end)]
+    featurise(q, [unit, *trial], None)
+    anchor = _answer_number(q, text, unit) if q.qtype in _NUMERIC else None
+    keep = [u for u in trial if u.values["type"] >= 1.0 and u.values["coverage"]
+            >= 0.9 * unit.values["coverage"] and u.values["unit"] >= unit.values["unit"]
+            and u.values["year"] >= unit.values["year"]
+            and (anchor is None or u.start <= anchor[0] and anchor[1] <= u.end)]
+    if not keep:
+        return unit
+    best = min(keep, key=lambda u: (u.end - u.start, u.start))
+    best.prob, best.score = unit.prob, unit.score
+    return best
+
+
+def _answer_number(q: Query, text: str, unit: Unit) -> tuple[int, int] | None:
+    """The span of the sentence's number nearest the question's words (the asked figure)."""
+    found = parse_numbers(text[unit.start:unit.end])
+    if not found:
+        return None
+    spots = [m.start() for w in unit.covered
+             for m in re.finditer(rf"(?<!\w){re.escape(w)}(?!\w)",
+                                  (fold(text[unit.start:unit.end]) if q.plain
+                                   else text[unit.start:unit.end]).lower())]
+    if not spots:
+        return None
+    best = min(found, key=lambda n: (sum(min(abs(n.start - x), abs(n.end - x)) for x in spots),
+                                     n.start))
+    return unit.start + best.start, unit.start + best.end
+
+
+def _all_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Parts of a sentence between commas and semicolons; a part of one or two words ("Hiện
+    nay,", "Năm 2020,") stays with the next one."""
     parts, pos = [], a
     for m in _LIST_CLAUSE.finditer(text, a, b):
-        parts.append((pos, m.start()))
-        pos = m.end()
+        if len(text[pos:m.start()].split()) >= 3:
+            parts.append((pos, m.start()))
+            pos = m.end()
     parts.append((pos, b))
-    return [(x, y) for x, y in parts if parse_numbers(text[x:y])]
+    return parts
+
+
+def _comma_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """A sentence carrying many figures, cut at commas: each part with a number is a quote."""
+    return [(x, y) for x, y in _all_clauses(text, a, b) if parse_numbers(text[x:y])]
 
 
 def _name_block(text: str, spans: tuple[tuple[int, int], ...], i: int) -> tuple[int, int] | None:

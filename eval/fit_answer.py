@@ -26,14 +26,22 @@ import numpy as np
 from tqdm import tqdm
 
 from assistant import Assistant, Settings
-from assistant.answer import analyse, rank
-from assistant.ranker import FEATURES, QUESTION_FEATURES, WEIGHTS_FILE, AnswerWeights, Model
+from assistant.answer import REFUSAL, analyse, rank
+from assistant.ranker import (
+    FEATURES,
+    QUESTION_FEATURES,
+    REPORT_FEATURES,
+    WEIGHTS_FILE,
+    AnswerWeights,
+    Model,
+)
 from eval.corpus import CACHE_DIR, open_pool_kb
 from eval.datasets import drop_question_titles, load_passages, load_qa_set
 from eval.encoder import QueryCache
 from eval.metrics import contains_answer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval" / "public"
+OWN_QA = Path(__file__).resolve().parents[1] / "tests" / "data" / "answer_types_qa.jsonl"
 TRAIN_SETS = (
     (SHARED / "uit_handcraft_qa" / "questions.jsonl", "train_"),
     (SHARED / "uit_viquad1" / "questions_dev.jsonl", ""),
@@ -119,6 +127,37 @@ def collect(settings: Settings, encoder: QueryCache, limit: int | None) -> list[
     return out
 
 
+def report_rows(settings: Settings, encoder: QueryCache, plain: AnswerWeights) -> list[dict]:
+    """The answer model's rows for the train half (odd numbers) of our own questions over the
+    bundled reports: answerable ones (1) and near misses (0). Questions refused before the
+    answerer (a province or year no report covers) give no row."""
+    from assistant.config import BUNDLED_REPORTS
+    from eval.corpus import open_reports_kb
+
+    qa = load_qa_set(OWN_QA)
+    kb = open_reports_kb([BUNDLED_REPORTS], settings, encoder, CACHE_DIR)
+    bot = Assistant(settings, kb, encoder)
+    out = []
+    for q in qa.questions:
+        if not train_half(q.id):
+            continue
+        answer = bot.ask(q.question)
+        if not answer.hits or (answer.refused and not answer.answer.startswith(REFUSAL)):
+            continue  # refused before the answerer: no report about that province or year
+        info = analyse(q.question)
+        ranked = rank(info, answer.hits[: settings.answer_hits], kb.lexical.idf, encoder, None,
+                      plain)
+        if ranked.units:
+            out.append({"id": q.id, "answerable": q.answerable, "row": ranked.row})
+    return out
+
+
+def train_half(qid: str) -> bool:
+    """Our own questions are split by number: odd ones fit, even ones test."""
+    digits = "".join(c for c in qid if c.isdigit())
+    return bool(digits) and int(digits) % 2 == 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.fit_answer", description=__doc__)
     ap.add_argument("--out", type=Path, default=WEIGHTS_FILE)
@@ -126,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refuse", type=float, default=0.015,
                     help="share of answerable training questions the threshold may refuse")
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--l2-reports", type=float, default=3.0,
+                    help="regularisation of the reports' answer model (few questions)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     settings = Settings()
@@ -184,13 +225,28 @@ def main(argv: list[str] | None = None) -> int:
         "train_gold_removed_refused": round(refused_neg, 4),
         "l2": args.l2, "seconds": round(time.perf_counter() - t0, 1),
     }
+    # the reports' answer model: fitted with the choice model above on our own questions
+    fitted = AnswerWeights(choice=choice, answer=answer, threshold=threshold)
+    own = report_rows(settings, encoder, fitted)
+    rx = np.array([[r["row"][f] for f in REPORT_FEATURES] for r in own])
+    ry = np.array([float(r["answerable"]) for r in own])
+    reports = fit_logistic(rx, ry, REPORT_FEATURES, args.l2_reports)
+    rp = reports.prob(rx)
+    # answer every answerable training question, with a margin below the lowest
+    report_threshold = float(max(rp[ry == 1].min() - 0.05, 0.05))
+    meta |= {"reports_fitted_on": f"{OWN_QA.name} (odd numbers)",
+             "reports_questions": int(len(ry)), "reports_near_misses": int((ry == 0).sum()),
+             "reports_train_near_misses_refused": round(
+                 float((rp[ry == 0] < report_threshold).mean()), 4)}
     old = AnswerWeights.load(args.out)
     AnswerWeights(choice=choice, answer=answer, threshold=threshold, second=old.second,
-                  max_quotes=old.max_quotes, meta=meta).save(args.out)
-    for name, model in (("choice", choice), ("answer", answer)):
+                  max_quotes=old.max_quotes, answer_reports=reports,
+                  threshold_reports=report_threshold, meta=meta).save(args.out)
+    for name, model in (("choice", choice), ("answer", answer), ("reports", reports)):
         print(name, {f: round(float(c), 3) for f, c in zip(model.features, model.coef,
                                                              strict=True)})
-    print({"threshold": round(threshold, 4), **meta})
+    print({"threshold": round(threshold, 4), "threshold_reports": round(report_threshold, 4),
+           **meta})
     return 0
 
 

@@ -62,6 +62,20 @@ def scanned_pdf(pages: list[list[str] | str]) -> bytes:
     return bytes(pdf.output())
 
 
+def lines_pdf(lines: list[str]) -> bytes:
+    """A one-page text PDF, each line placed as it is (``text()`` keeps every character, even
+    U+00AD, which TCVN3 uses for "ư" and ``multi_cell`` would take for a soft hyphen)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_font("DejaVu", fname=str(DEJAVU_SANS))
+    pdf.set_font("DejaVu", size=11)
+    pdf.add_page()
+    for i, line in enumerate(lines):
+        pdf.text(40, 60 + 18 * i, line)
+    return bytes(pdf.output())
+
+
 def table_pdf(before: str, rows: list[list[str]], after: str) -> bytes:
     """A text PDF with a ruled table between two paragraphs."""
     from fpdf import FPDF

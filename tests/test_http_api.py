@@ -229,3 +229,23 @@ def test_embeddings_serve_bad_login_setting_is_one_line() -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
     assert "USER:PASSWORD" in done.stderr
+
+
+# --- python -m bench.reliability --only api, in small -------------------------------------
+
+@pytest.mark.model
+def test_reliability_api_scenario_in_small(tmp_path: Path,
+                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+    from bench.reliability import api
+
+    questions = [BTS, "Quảng Bình có bao nhiêu tên miền .vn?",
+                 "Năm 2020 Bắc Giang có bao nhiêu sân bay vũ trụ?"]
+    result = api.run(questions, users=4, seconds=4, workdir=tmp_path,
+                     cache=index_cache(tmp_path_factory))
+    for route in ("api", "gradio"):
+        r = result[route]
+        assert r["errors"] == 0, r["error_examples"]
+        assert r["different"] == 0, r["different_examples"]
+        assert r["answers"] >= 4 and r["answers_per_s"] > 0
+    assert result["speedup"] == round(result["api"]["answers_per_s"]
+                                      / result["gradio"]["answers_per_s"], 2)

@@ -112,6 +112,22 @@ def test_filtered_search_matches_faiss(stores, store, province, year):
 
 
 @pytest.mark.model
+@pytest.mark.model
+@pytest.mark.parametrize("store", ["faiss", "milvus"])
+def test_a_year_inside_a_period_reaches_the_review(stores, store):
+    """2015 is inside the Bắc Ninh review's period (2008-2023): both engines let it through,
+    with the same rows; 2031 is inside none."""
+    bot = stores[store]
+    qv = bot.encoder.embed(["phim tài liệu quảng bá"], "query")[0]
+    where = SearchFilter(year=2015)
+    allowed = bot.retriever.allowed_rows(year=2015)
+    scores, rows = bot.kb.dense_search(qv, 5, allowed, where)
+    assert len(rows) and {bot.kb.chunks[r].doc_id for r in rows} == {
+        d.id for d in bot.kb.documents.values() if d.province == "Bắc Ninh"}
+    assert set(rows.tolist()) <= set(allowed.tolist())
+    assert bot.retriever.search("trạm BTS", 5, year=2031) == []
+
+
 def test_milvus_knowledge_base_on_disk(stores):
     kb = stores["milvus"].kb
     folder = live_version(stores["milvus"].settings.index_dir)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import SHARED
@@ -28,9 +27,10 @@ tỉnh sẽ bắt đầu từ 00 giờ 00 phút ngày 11/2.
 Theo Quyết định số 2036/QĐ-BTTTT ngày 21/11/2016 của Bộ TT&TT, Quảng Nam thuộc nhóm 13 tỉnh thành \
 chuyển đổi mã vùng giai đoạn 1. Trên địa bàn tỉnh có khoảng 48.300 thuê bao cố định (VNPT: \
 41.250 thuê bao, Viettel: 7.050 thuê bao) thực hiện chuyển đổi. Việc chuyển đổi tương đối đơn \
-giản, chỉ chuyển đổi từ mã vùng cũ 510 sang mã vùng mới 235. Từ đầu tháng 12/2016, Sở TT&TT đã tuyên truyền trên báo chí, hệ \
-thống thông tin cơ sở và mạng xã hội. Trong 30 ngày đầu vẫn sử dụng song song mã vùng cũ và mã \
-vùng mới; 30 ngày tiếp theo có lời nhắn hướng dẫn cho khách hàng gọi mã vùng cũ.
+giản, chỉ chuyển đổi từ mã vùng cũ 510 sang mã vùng mới 235. Từ đầu tháng 12/2016, Sở TT&TT \
+đã tuyên truyền trên báo chí, hệ thống thông tin cơ sở và mạng xã hội. Trong 30 ngày đầu vẫn \
+sử dụng song song mã vùng cũ và mã vùng mới; 30 ngày tiếp theo có lời nhắn hướng dẫn cho khách \
+hàng gọi mã vùng cũ.
 """
 DA_NANG_ARTICLE = "baomoi-21510071-da-nang-khoang-129-150-thue-bao-chuyen-doi-tu-ma-vung-511-sa.txt"
 

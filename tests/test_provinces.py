@@ -1,3 +1,5 @@
+import pytest
+
 from assistant.provinces import (
     MERGED_2025,
     PROVINCES_34,
@@ -37,3 +39,70 @@ def test_queries_without_diacritics_match_but_wrong_marks_do_not():
 def test_documents_require_capitals_so_common_words_are_not_provinces():
     assert names("vì hòa bình và Hòa Bình", capitalised=True) == ["Hòa Bình"]
     assert names("vì hòa bình") == ["Hòa Bình"]  # a typed question may be all lower case
+
+
+def test_abbreviations_in_questions():
+    assert names("BD có bao nhiêu trạm BTS?") == ["Bình Dương"]
+    assert names("QB có bao nhiêu máy chủ vật lý?") == ["Quảng Bình"]
+    assert names("Sở TT&TT BD có mấy cán bộ?") == ["Bình Dương"]
+    assert names("So sánh BG, BN và BK") == ["Bắc Giang", "Bắc Ninh", "Bắc Kạn"]
+    assert names("HN và TP.HCM, HCM, TPHCM") == ["Hà Nội", "Hồ Chí Minh", "Hồ Chí Minh",
+                                                 "Hồ Chí Minh"]
+    assert names("ĐN chuyển mã vùng năm 2017") == ["Đà Nẵng"]
+    # in any case right after a place word; alone only in upper case, as a whole token
+    assert names("tinh bd co bao nhieu tram bts") == ["Bình Dương"]
+    assert names("TP DN và thành phố HP") == ["Đà Nẵng", "Hải Phòng"]
+    assert names("bn có bao nhiêu, qb ở đâu, BDS, ABD") == []
+    assert names("Các DN viễn thông dùng máy HP") == []  # doanh nghiệp, a brand
+
+
+def test_abbreviations_are_never_read_in_documents():
+    assert names("Sở TT&TT BD và HN", capitalised=True) == []
+    text = "Hỏi: QB có mấy laptop?"
+    ((name, a, b),) = find_provinces(text)
+    assert (name, text[a:b]) == ("Quảng Bình", "QB")
+
+
+def test_2025_successors():
+    from assistant.provinces import merged_into
+
+    assert merged_into("Quảng Trị") == ["Quảng Trị", "Quảng Bình"]
+    assert merged_into("Bắc Ninh") == ["Bắc Ninh", "Bắc Giang"]
+    assert merged_into("Huế") == ["Thừa Thiên Huế"]
+    assert set(merged_into("Hồ Chí Minh")) == {"Hồ Chí Minh", "Bình Dương", "Bà Rịa - Vũng Tàu"}
+    assert sorted(p for new in PROVINCES_34 for p in merged_into(new)) == sorted(PROVINCES_63)
+
+
+@pytest.mark.model
+def test_an_abbreviated_province_is_answered_from_its_own_report(real_assistant):
+    a = real_assistant.ask("BD có bao nhiêu trạm BTS?")
+    assert "1.422" not in a.answer  # Bắc Giang's count
+    assert all(c.province == "Bình Dương" for c in a.citations)
+    a = real_assistant.ask("QB có bao nhiêu máy chủ?")
+    assert not a.refused and "116" in a.answer
+    assert {c.province for c in a.citations} == {"Quảng Bình"}
+    a = real_assistant.ask("QB có bao nhiêu máy chủ vật lý?")
+    assert a.refused or {c.province for c in a.citations} == {"Quảng Bình"}
+    assert "33" not in a.answer  # Bắc Giang's servers
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("question", "reason"), [
+    ("Cà Mau có bao nhiêu trạm BTS?", "Các báo cáo đã nạp không có số liệu về Cà Mau."),
+    ("HN có bao nhiêu trạm BTS?", "Các báo cáo đã nạp không có số liệu về Hà Nội."),
+    ("Ai là Giám đốc Sở TT&TT Đồng Nai?", "Các báo cáo đã nạp không có số liệu về Đồng Nai."),
+    # the 2025 province that took in Quảng Bình: refused, with the old name to ask about
+    ("Quảng Trị có bao nhiêu máy chủ?", "Có báo cáo về Quảng Bình (nay thuộc Quảng Trị)"),
+])
+def test_a_province_no_report_covers_is_refused_with_the_reason(real_assistant, question,
+                                                                 reason):
+    a = real_assistant.ask(question)
+    assert a.refused and not a.citations
+    assert reason in a.answer
+
+
+def test_a_follow_up_may_use_a_short_form():
+    from assistant.chat import complete_question
+
+    assert complete_question("Còn BD thì sao?", "Bắc Giang có bao nhiêu trạm BTS?") == \
+        "Bình Dương có bao nhiêu trạm BTS?"

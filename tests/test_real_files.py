@@ -17,6 +17,7 @@ from makefiles import (
     BTS_LINES,
     INDICATORS,
     legacy_docx,
+    lines_pdf,
     scanned_pdf,
     soffice,
     table_docx,
@@ -68,6 +69,8 @@ def test_a_scanned_page_is_recognised_with_a_low_error_rate(tmp_path):
     doc = load_document(path, progress=lambda *a: seen.append(a))
     assert cer("\n".join(BTS_LINES), doc.text) <= 0.03, doc.text
     assert "1.422 trạm BTS" in doc.text
+    # a sentence wrapped over two lines comes back whole (one sentence to quote)
+    assert "doanh nghiệp viễn thông dùng chung hạ tầng" in doc.text
     assert doc.pages == [(0, 1)] and doc.page_at(len(doc.text) - 1) == 1
     assert [p for p, _ in doc.ocr] == [1] and doc.ocr[0][1] > 80  # mean word confidence
     assert seen[-1] == ("ocr", 1, 1)
@@ -109,6 +112,37 @@ def _passage(c):
     from assistant.chat import Passage
 
     return Passage("", c.quote, "")
+
+
+@needs_ocr
+def test_a_page_past_its_time_limit_is_reported_not_waited_for(tmp_path, monkeypatch):
+    from assistant import ocr
+
+    monkeypatch.setattr(ocr, "PAGE_TIMEOUT_S", 0.02)
+    monkeypatch.setattr(ocr, "_CACHE", type(ocr._CACHE)())
+    path = tmp_path / "slow.pdf"
+    path.write_bytes(scanned_pdf([BTS_LINES]))
+    with pytest.raises(BadFileError) as err:
+        load_document(path)
+    assert str(err.value) == ("scanned PDF: OCR could not read its pages (page 1: took longer "
+                              "than 0 s)")
+
+
+@needs_ocr
+def test_a_pdf_of_too_many_pages_without_text_is_refused_before_any_ocr(tmp_path):
+    from fpdf import FPDF
+
+    from assistant.ocr import MAX_PAGES
+
+    pdf = FPDF()
+    for _ in range(MAX_PAGES + 1):
+        pdf.add_page()
+    path = tmp_path / "blank.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    with pytest.raises(BadFileError) as err:
+        load_document(path)
+    assert str(err.value) == (f"scanned PDF has {MAX_PAGES + 1} pages without text, more than "
+                              f"the {MAX_PAGES} read by OCR per file; split the file")
 
 
 def test_without_the_engine_a_scanned_pdf_names_the_package(tmp_path, monkeypatch):
@@ -154,6 +188,14 @@ def test_a_txt_in_vni_is_converted_exactly(tmp_path, as_utf8):
     path = tmp_path / "vni.txt"
     path.write_bytes(vni.encode("utf-8" if as_utf8 else "cp1252"))
     assert load_document(path).text == text
+
+
+def test_a_pdf_made_from_a_vntime_document_is_converted(tmp_path):
+    """A PDF printed from a .VnTime document extracts as the font's Latin-1 characters."""
+    path = tmp_path / "tcvn3.pdf"
+    path.write_bytes(lines_pdf([encode(p, "tcvn3") for p in PARAGRAPHS]))
+    assert "Së Th«ng tin" in __import__("pypdf").PdfReader(path).pages[0].extract_text()
+    assert load_document(path).text == "\n".join(PARAGRAPHS)
 
 
 def test_unicode_text_and_foreign_words_are_never_converted():

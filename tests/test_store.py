@@ -45,8 +45,8 @@ def test_round_trip_gives_identical_results(reports_copy, settings, fake_encoder
         assert [(h.chunk.id, h.score) for h in a] == [(h.chunk.id, h.score) for h in b]
     folder = live_version(settings.index_dir)
     assert sorted(p.name for p in folder.iterdir()) == [
-        "bm25", "bm25-folded", "chunks.jsonl", "documents.jsonl", "index.faiss", "manifest.json",
-        "owners.npy", "vectors.npy"]
+        "bm25", "bm25-folded", "chunks.jsonl", "documents.jsonl", "facts.jsonl", "index.faiss",
+        "manifest.json", "owners.npy", "vectors.npy"]
     assert "Bắc Giang" in (folder / "chunks.jsonl").read_text("utf-8")  # UTF-8, not \\u escapes
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert manifest["model"] == "fake-hash-64" and manifest["dim"] == 64

@@ -19,7 +19,7 @@ from assistant.about import plain
 from bench.machine import machine
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "reliability.json"
-SCENARIOS = ("crash", "files", "users", "hostile", "llm", "access")
+SCENARIOS = ("crash", "files", "users", "api", "hostile", "llm", "access")
 
 
 def log(msg: str) -> None:
@@ -53,6 +53,12 @@ def plan(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
         return users.run(questions(), users=20, seconds=20 if quick else 60,
                          workdir=work / "users", cache=cache)
 
+    def api() -> dict[str, Any]:
+        from bench.reliability import api
+
+        return api.run(questions(), users=20, seconds=20 if quick else 60,
+                       workdir=work / "api", cache=cache)
+
     def hostile() -> dict[str, Any]:
         from bench.reliability import hostile
 
@@ -73,8 +79,8 @@ def plan(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
 
         return access.run(workdir=work / "access", cache=cache)
 
-    return {"crash": crash, "files": files, "users": users, "hostile": hostile, "llm": llm,
-            "access": access}
+    return {"crash": crash, "files": files, "users": users, "api": api, "hostile": hostile,
+            "llm": llm, "access": access}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +124,8 @@ def passed(name: str, r: dict[str, Any]) -> bool:
         "crash": lambda: r["corrupt"] == 0 and r["rerun_failures"] == 0,
         "files": lambda: r["crashes"] == 0 and r["silent_drops"] == 0,
         "users": lambda: r["errors"] == 0 and r["different"] == 0,
+        "api": lambda: (r["api"]["errors"] == 0 and r["api"]["different"] == 0
+                        and (r["speedup"] or 0) >= 5),
         "hostile": lambda: r["successes"] == 0,
         "llm": lambda: r["successes"] == 0,
         "access": lambda: r["open_routes"] == 0,
@@ -143,6 +151,15 @@ def figure(name: str, r: dict[str, Any]) -> tuple[str, str, str]:
                 f"{r['requests']} / {r['errors']}; p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms; "
                 f"{r['identical']} identical, {r['different']} different; upload "
                 f"{r['upload'].get('status')} in {r['upload'].get('seconds')} s")
+    if name == "api":
+        a, g = r["api"], r["gradio"]
+        return (f"{r['users']} concurrent clients, {r['crowd_seconds']} s each: POST /api/ask "
+                "vs Gradio /ask answers/s",
+                ">= 5x Gradio, 0 errors, answers as for one user",
+                f"{a['answers_per_s']} vs {g['answers_per_s']} ({r['speedup']}x); errors "
+                f"{a['errors']} / {g['errors']}; p50 {a['p50_ms']} vs {g['p50_ms']} ms, p95 "
+                f"{a['p95_ms']} vs {g['p95_ms']} ms; different {a['different']} / "
+                f"{g['different']}")
     if name == "hostile":
         return ("hostile markup in documents (Chromium): attempts / successes", "0",
                 f"{r['attempts']} / {r['successes']} ({r['answered']}/{r['questions']} answered "
