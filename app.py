@@ -66,6 +66,7 @@ EXAMPLES = [
     "Năm 2020 Bắc Giang đứng thứ mấy về xếp hạng ứng dụng CNTT?",
     "Quảng Bình có bao nhiêu tên miền .vn?",
     "Bắc Kạn có bao nhiêu hộ nghèo, cận nghèo được hỗ trợ đầu thu truyền hình số?",
+    "So sánh số trạm BTS của các tỉnh",  # answered from the indicator table
 ]
 WAIT_FOR_START_S = 900  # a question asked during the first start waits this long at most
 JS_CITATIONS = """

@@ -64,6 +64,7 @@ class QuestionInfo:
     qtype: str = "other"  # what kind of answer it asks for (assistant.qtypes)
     search: str = ""  # the question without conversational padding
     sequence: tuple[str, ...] = ()  # every syllable, in order, in the form content is matched
+    asked: tuple[str, ...] = ()  # the counted thing with its qualifier ("máy chủ ảo")
 
 
 def analyse(question: str) -> QuestionInfo:
@@ -94,6 +95,7 @@ def analyse(question: str) -> QuestionInfo:
         unit = [w for w in m.group(1).split() if w not in _STOP_FOLDED][:2]
     return QuestionInfo(
         text=question, content=list(dict.fromkeys(content)),
+        asked=_asked(forms, folded, set(content)),
         bigrams=set(zip(folded, folded[1:], strict=False)) - {(a, b) for a, b in zip(
             folded, folded[1:], strict=False) if a in _STOP_FOLDED and b in _STOP_FOLDED},
         unit=unit, quantity=bool(_QUANTITY.search(joined)), percent=percent,
@@ -103,15 +105,39 @@ def analyse(question: str) -> QuestionInfo:
     )
 
 
+def _asked(forms: list[str], folded: list[str], content: set[str]) -> tuple[str, ...]:
+    """Up to three content words right after "bao nhiêu" / "mấy": what is counted and how it
+    is qualified ("bao nhiêu máy chủ ảo" -> máy, chủ, ảo)."""
+    starts = [i for i, f in enumerate(folded) if f == "nhieu" and i and folded[i - 1] == "bao"]
+    starts = starts or [i for i, f in enumerate(folded) if forms[i] == "mấy" or (
+        f == "may" and forms[i] == "may" and folded[i + 1:i + 2] not in (["chu"], ["tinh"]))]
+    if not starts:
+        return ()
+    out: list[str] = []
+    for w in forms[starts[0] + 1:]:
+        if w not in content:
+            if out:
+                break
+            continue
+        out.append(w)
+        if len(out) == 3:
+            break
+    return tuple(out)
+
+
 def _other_year(q: QuestionInfo, doc: Document, sentence: str) -> bool:
     """A sentence of a report about another year, which does not name the year asked about:
     it cannot answer "Năm 2020 ...?" ("khảo sát 20 trạm" in a 2022 report is not a 2020 count).
     A report whose period includes the year asked about ("15 năm" 2008-2023) can answer it.
     """
-    if not q.years or (doc.year is None and doc.period_start is None) or any(
-            doc.covers(y) for y in q.years):
+    if not q.years:
         return False
-    return not any(y in q.years for y in years_in(sentence))
+    years = years_in(sentence)
+    if doc.province and years and not any(y in q.years for y in years):
+        return True  # "Năm 2021, Bắc Giang phấn đấu ..." does not answer "năm 2020"
+    if (doc.year is None and doc.period_start is None) or any(doc.covers(y) for y in q.years):
+        return False
+    return not any(y in q.years for y in years)
 
 
 @dataclass
@@ -134,13 +160,20 @@ def query_of(q: QuestionInfo, idf: Callable[[str], float] | None,
         unseen = idf("\u0000unseen\u0000")
         seq = q.sequence
         for a, b in zip(seq, seq[1:], strict=False):
-            if a in weights and b in weights and idf(f"{a}_{b}") < unseen:
+            # a two-syllable word: the pair is about as frequent as its rarer syllable
+            # ("giám đốc", "hành chính"), not two words that happen to meet ("trưởng kinh")
+            pair = idf(f"{a}_{b}")
+            if a in weights and b in weights and pair < unseen and pair <= max(
+                    weights[a], weights[b]) + 0.7:
                 phrases.append((a, b))
     compound = None
     if idf is not None:
-        def compound(a: str, b: str) -> bool:
+        def compound(a: str, b: str, w: str) -> bool:
+            """Nearly every occurrence of ``w`` is in the word "a b" ("ảo" in "ảo hóa")."""
+            if any(c.isdigit() for c in a + b):
+                return False
             pair = idf(f"{a}_{b}")
-            return pair < unseen and pair <= max(idf(a), idf(b)) + 0.3
+            return pair < unseen and pair <= idf(w) + 0.3
 
     return Query(content=q.content, plain=q.plain, weights=weights, phrases=phrases,
                  sequence=q.sequence, compound=compound,
@@ -169,6 +202,8 @@ def rank(q: QuestionInfo, hits: list[Hit], idf: Callable[[str], float] | None = 
     if q.qtype in NUMERIC or (reports and q.qtype in REQUIRED):
         need = 1.0 if q.qtype == "person" else 0.5
         cands = [u for u in cands if u.values["type"] >= need]
+    if reports and q.asked:  # the counted thing and its qualifier, each as a word ("ảo")
+        cands = [u for u in cands if set(q.asked) <= u.covered]
     cands.sort(key=lambda u: (-u.prob, u.rank, u.start))
     if not cands:
         return Ranked(query, [], {}, 0.0, reports)

@@ -27,7 +27,7 @@ from assistant.types import Answer, Citation, Document
 NO_DATA = "không có số liệu trong các báo cáo đã nạp"
 _MAX = re.compile(r"\b(?:cao nhat|nhieu nhat|lon nhat|tot nhat|dan dau|dung dau|top dau)\b")
 _MIN = re.compile(r"\b(?:thap nhat|it nhat|nho nhat|kem nhat|cuoi bang|xep cuoi)\b")
-_TREND = re.compile(r"\b(?:qua cac nam|cac nam|theo nam|tung nam|hang nam|qua tung nam|"
+_TREND = re.compile(r"\b(?:qua cac nam|cac nam|theo nam|tung nam|hang nam|qua tung nam|nam nao|"
                     r"bien dong|xu huong|dien bien|thay doi the nao|tang giam)\b")
 _COMPARE = re.compile(r"\b(?:so sanh|tinh nao|noi nao|dia phuong nao|thanh pho nao|"
                       r"cac tinh|tung tinh|moi tinh|cac dia phuong|tat ca cac tinh|"

@@ -49,7 +49,7 @@ class FactTable:
                     kept.setdefault(f.doc_id, []).append(f)
         facts: list[Fact] = []
         for d in documents:
-            facts.extend(kept[d.id] if d.id in keep else extract_facts(d))
+            facts.extend(kept.get(d.id, []) if d.id in keep else extract_facts(d))
         return cls(facts)
 
     # --- storage ---------------------------------------------------------------------------

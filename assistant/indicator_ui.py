@@ -165,9 +165,7 @@ def build_tab(engine: Any) -> dict[str, Any]:
         csv_path, xlsx_path = export_files(rows)
         note = (f"**{len(rows)}** số liệu, mỗi số liệu kèm câu gốc trong báo cáo."
                 if rows else "Không có số liệu nào khớp bộ lọc.")
-        frame = chart_frame(rows, ind)
-        top = float(frame["value"].max()) * 1.15 if len(frame) else 1.0
-        return (note, gr.update(value=frame, label=chart_title(ind), y_lim=[0, top]),
+        return (note, gr.update(value=chart_frame(rows, ind), label=chart_title(ind)),
                 gr.update(value=table_rows(rows)), gr.update(value=csv_path),
                 gr.update(value=xlsx_path, visible=xlsx_path is not None))
 

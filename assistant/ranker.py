@@ -287,9 +287,9 @@ class Query:
     planned: bool
     folded: list[str] = field(default_factory=list)  # every syllable of the question, folded
     sequence: tuple[str, ...] = ()  # every syllable of the question, as content is matched
-    # (a, b) -> True when "a b" is a word of its own in the knowledge base (nearly every
-    # occurrence of one of its syllables is in it: "ảo hóa")
-    compound: Callable[[str, str], bool] | None = None
+    # (a, b, w) -> True when nearly every occurrence of the syllable w in the knowledge base is
+    # in the word "a b" ("ảo" in "ảo hóa")
+    compound: Callable[[str, str, str], bool] | None = None
     vector: np.ndarray | None = None
 
 
@@ -297,6 +297,11 @@ def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
     """Fill ``values`` and ``covered`` of every candidate (in place)."""
     total = sum(q.weights.values()) or 1.0
     top_w = max(q.weights.values(), default=1.0) or 1.0
+    # the hit's fused score as a z-score among the question's hits: the scales of score fusion,
+    # reciprocal rank, BM25 and cosine differ
+    scores = np.array([h.score for h in {id(u.hit): u.hit for u in cands}.values()], np.float64)
+    fused_mean = float(scores.mean()) if len(scores) else 0.0
+    fused_sd = float(scores.std()) if len(scores) > 1 and scores.std() > 1e-9 else 1.0
     for i, u in enumerate(cands):
         text = u.text
         typed = words(text)
@@ -340,7 +345,7 @@ def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
             "context": context,
             "same_doc": float(u.hit.doc.id == cands[0].hit.doc.id) if u.rank else 1.0,
             "rank": 1.0 / (1 + u.rank),
-            "fused": float(u.hit.score),
+            "fused": (float(u.hit.score) - fused_mean) / fused_sd,
             "clause": float(u.kind == "clause"),
             "block": float(u.kind == "block"),
             "length": math.log1p(len(text)) / 6.0,
@@ -362,7 +367,7 @@ def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
 
 
 def _only_in_compounds(w: str, forms: list[str], q: Query,
-                       compound: Callable[[str, str], bool]) -> bool:
+                       compound: Callable[[str, str, str], bool]) -> bool:
     """Every occurrence of ``w`` in the sentence is part of a word the question does not use."""
     asked = set(q.phrases) | set(zip(q.sequence, q.sequence[1:], strict=False))
     seen = False
@@ -373,7 +378,7 @@ def _only_in_compounds(w: str, forms: list[str], q: Query,
         pairs = [p for p in ((forms[i - 1], w) if i else None,
                              (w, forms[i + 1]) if i + 1 < len(forms) else None) if p]
         if any(p in asked for p in pairs) or not any(
-                p not in asked and compound(*p) for p in pairs):
+                p not in asked and compound(*p, w) for p in pairs):
             return False
     return seen
 

@@ -232,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     ry = np.array([float(r["answerable"]) for r in own])
     reports = fit_logistic(rx, ry, REPORT_FEATURES, args.l2_reports)
     rp = reports.prob(rx)
-    # answer every answerable training question, with a margin below the lowest
-    report_threshold = float(max(rp[ry == 1].min() - 0.05, 0.05))
+    # answer every answerable training question: halfway between the highest near miss and
+    # the lowest answerable one when they separate, else just below the lowest answerable
+    low, high = float(rp[ry == 1].min()), float(rp[ry == 0].max(initial=0.0))
+    report_threshold = (low + high) / 2 if high < low else max(low - 0.05, 0.05)
     meta |= {"reports_fitted_on": f"{OWN_QA.name} (odd numbers)",
              "reports_questions": int(len(ry)), "reports_near_misses": int((ry == 0).sum()),
              "reports_train_near_misses_refused": round(

@@ -183,7 +183,7 @@ def test_ask_errors_are_short_vietnamese(app: RunningApp) -> None:
 @pytest.mark.model
 def test_only_ask_and_upload_are_public(app: RunningApp) -> None:
     api = app.client().view_api(print_info=False, return_format="dict")
-    assert set(api["named_endpoints"]) == {"/ask", "/upload"}
+    assert set(api["named_endpoints"]) == {"/ask", "/upload", "/indicators"}
     assert not api["unnamed_endpoints"]
 
 

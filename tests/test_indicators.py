@@ -225,11 +225,15 @@ def test_facts_are_stored_with_the_index_and_kept_for_unchanged_files(
     loaded = KnowledgeBase.load(settings.index_dir)
     assert [f.model_dump() for f in loaded.facts.facts] == [f.model_dump()
                                                              for f in kb.facts.facts]
-    # change one report: its facts are read again, the others' are kept as stored
+    # a file without facts, then a change to one report: its facts are read again, the
+    # others' (and the factless file's none) are kept as stored
+    (reports_copy / "khac.txt").write_text("Báo cáo khác của tỉnh Lào Cai, không có số liệu.",
+                                           "utf-8")
+    kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
     bg = reports_copy / "bac-giang-2020.txt"
     bg.write_text(bg.read_text("utf-8").replace("1.422 trạm BTS", "1.530 trạm BTS"), "utf-8")
     kb2, report = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
-    assert len(report.updated) == 1 and len(report.unchanged) == 4
+    assert len(report.updated) == 1 and len(report.unchanged) == 5
     (bts,) = kb2.facts.query("bts_stations", measure="level")
     assert (bts.value, bts.text) == (1530.0, "1.530")
     others = [f for f in kb2.facts.facts if not f.doc_id.endswith("bac-giang-2020.txt")]
@@ -325,3 +329,14 @@ def test_assistant_answers_comparisons_from_the_table_and_lists_facts(
     assert [(r["year"], r["text"], r["status"]) for r in rows] == [
         (2020, "31/63", "result"), (2021, "22/63", "result")]
     assert bot.ask("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?").table is None
+
+
+def test_eval_indicators_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from eval.cli import main
+
+    assert main(["indicators", "--out", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "precision 1.000, recall 1.000" in out and "18/18 answered exactly" in out
+    saved = json.loads((tmp_path / "s.json").read_text("utf-8"))
+    assert saved["extraction"]["labelled"] == 61 and saved["questions"]["correct"] == 18
+    assert main(["indicators", "--labels", str(tmp_path / "none.jsonl")]) == 1
