@@ -16,7 +16,7 @@ import numpy as np
 from assistant.dates import years_in
 from assistant.filler import strip_filler
 from assistant.provinces import find_provinces
-from assistant.qtypes import MULTI, REQUIRED, question_type
+from assistant.qtypes import MULTI, REQUIRED, names_value, question_type, which_noun
 from assistant.ranker import (
     AnswerWeights,
     Query,
@@ -133,8 +133,10 @@ def _other_year(q: QuestionInfo, doc: Document, sentence: str) -> bool:
     if not q.years:
         return False
     years = years_in(sentence)
-    if doc.province and years and not any(y in q.years for y in years):
-        return True  # "Năm 2021, Bắc Giang phấn đấu ..." does not answer "năm 2020"
+    lead = years_in(sentence[:16])
+    if doc.province and years and (not any(y in q.years for y in years) or (
+            lead and lead[0] not in q.years)):
+        return True  # "Năm 2021, Bắc Giang phấn đấu ... cao hơn năm 2020" answers 2021
     if (doc.year is None and doc.period_start is None) or any(doc.covers(y) for y in q.years):
         return False
     return not any(y in q.years for y in years)
@@ -204,6 +206,9 @@ def rank(q: QuestionInfo, hits: list[Hit], idf: Callable[[str], float] | None = 
         cands = [u for u in cands if u.values["type"] >= need]
     if reports and q.asked:  # the counted thing and its qualifier, each as a word ("ảo")
         cands = [u for u in cands if set(q.asked) <= u.covered]
+    noun = which_noun(q.search) if reports and q.qtype == "name" else None
+    if noun:  # "sang mã nào?": the quote must give the code ("mã vùng mới 236")
+        cands = [u for u in cands if names_value(noun, u.text)]
     cands.sort(key=lambda u: (-u.prob, u.rank, u.start))
     if not cands:
         return Ranked(query, [], {}, 0.0, reports)

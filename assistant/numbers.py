@@ -34,7 +34,8 @@ _NUMBER = re.compile(
     r"(\s*%)?"
     r"(?:\s+((?:nghìn|ngàn|triệu|tỷ|tỉ|nghin|ngan|trieu|ty|ti)(?:\s+(?:tỷ|tỉ|ty|ti))?)(?!\w))?"
 )
-_DATE_LIKE = re.compile(r"(?<!\d)\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4}(?!\d)|(?<!\d)\d{1,2}/(?:19|20)\d\d(?!\d)")
+_DATE_LIKE = re.compile(r"(?<!\d)\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4}(?!\d)"  # 15/01/2021
+                        r"|(?<!\d)\d{1,2}/(?:19|20)\d\d(?!\d)")  # 7/2017
 
 
 @dataclass(frozen=True)

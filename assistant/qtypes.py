@@ -48,8 +48,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                          r"tinh nao|thanh pho nao|vung nao|khu vuc nao|dau\s*\?)")),
     ("quantity", re.compile(r"\b(bao nhieu|so luong|dem duoc|tong so|"
                             r"may(?!\s+(?:chu|tinh|tram|bay|moc|in|quet|phat|anh|lanh|thu)\b))\b")),
-    ("list", re.compile(r"\b(nhung \w+(?: \w+){0,3} nao|gom nhung|bao gom nhung|"
-                        r"cac \w+(?: \w+){0,3} nao|nhung gi|ke ten|liet ke|gom gi|"
+    ("list", re.compile(r"\b(nhung \w+(?: \w+){0,5} nao|gom nhung|bao gom nhung|"
+                        r"cac \w+(?: \w+){0,5} nao|nhung gi|ke ten|liet ke|gom gi|"
                         r"bao gom gi|nhung linh vuc|nhung noi dung)\b")),
     ("name", re.compile(r"\b(la gi|ten la gi|ten gi|gi\b|nao\b|ten)")),
 ]
@@ -171,6 +171,29 @@ def matches_type(qtype: str, text: str) -> float:
 
 def _looks_like_year(s: str) -> bool:
     return bool(re.fullmatch(r"(?:1[5-9]|20)\d\d", s))
+
+
+_WHICH = re.compile(r"(?:^|\s)(\w+)\s+nao\s*\??\s*$")
+
+
+def which_noun(question: str) -> str | None:
+    """The folded noun of a "<noun> nào?" question ("sang mã nào?" -> "ma"), else None."""
+    m = _WHICH.search(" ".join(fold(question).lower().split()))
+    return m.group(1) if m and m.group(1) not in ("la", "cai", "nhung", "cac") else None
+
+
+def names_value(noun: str, text: str) -> bool:
+    """``text`` gives the noun a value within three words: "mã vùng mới 236", "ứng dụng Zalo".
+    A code ("mã", "số") needs a number; anything else a number or a capitalised name."""
+    tokens = text.split()
+    folded = [fold(t).lower().strip(".,;:()\"'") for t in tokens]
+    for i, f in enumerate(folded):
+        if f != noun:
+            continue
+        for t in tokens[i + 1:i + 4]:
+            if re.match(r"\(?\d", t) or (noun not in ("ma", "so") and t[:1].isupper()):
+                return True
+    return False
 
 
 # Types whose answer must be in the quoted text: without it, there is no answer to quote.

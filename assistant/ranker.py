@@ -408,7 +408,7 @@ def question_row(best: Unit, runner_up: Unit | None, hits: Sequence[Hit],
     dense = [h.dense_score for h in hits[:3] if h.dense_score is not None]
     return {"choice": best.score, "share": best.prob, "dense": best.values["dense"],
             "coverage": best.values["coverage"], "missing": best.values["missing"],
-            "type": best.values["type"], "hit_dense": max(dense, default=0.0),
+            "type": best.values["type"], "hit_dense": max(dense, default=math.nan),
             "bigrams": best.values["bigrams"], "required": float(required),
             "margin": best.score - (runner_up.score if runner_up else best.score - 5.0),
             "ngram": best.values["ngram"], "context": best.values["context"]}

@@ -27,7 +27,7 @@ STAGES = {  # label -> what it covers
     "vector_search": "  of which the vector index's own search (FAISS or Milvus)",
     "bm25": "BM25 scores of every row",
     "fusion": "exact dense scores of the BM25 candidates",
-    "answer": "the extractive answer",
+    "answer": "the extractive answer (the vectors of its candidate sentences included)",
 }
 NESTED = {"vector_search"}  # inside another stage: not added again
 
@@ -36,6 +36,7 @@ NESTED = {"vector_search"}  # inside another stage: not added again
 def timed(bot: Assistant) -> Iterator[dict[str, float]]:
     """Seconds spent in each stage of ``bot.ask`` while the block runs (summed)."""
     spent: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+    active: list[str] = []  # the stages running now, outermost first
     kb = bot.kb
     targets: list[tuple[Any, str, str]] = [
         (bot.encoder, "embed", "embed"), (kb, "rows_where", "rows_where"),
@@ -48,7 +49,7 @@ def timed(bot: Assistant) -> Iterator[dict[str, float]]:
     for obj, name, label in targets:
         own = vars(obj)  # an instance's or module's own attributes
         saved.append((obj, name, name in own, own.get(name)))
-        setattr(obj, name, _wrap(getattr(obj, name), label, spent))
+        setattr(obj, name, _wrap(getattr(obj, name), label, spent, active))
     try:
         yield spent
     finally:
@@ -59,13 +60,20 @@ def timed(bot: Assistant) -> Iterator[dict[str, float]]:
                 delattr(obj, name)  # the class's method shows through again
 
 
-def _wrap(fn: Callable[..., Any], label: str, spent: dict[str, float]) -> Callable[..., Any]:
+def _wrap(fn: Callable[..., Any], label: str, spent: dict[str, float],
+          active: list[str]) -> Callable[..., Any]:
+    """``fn`` timed under ``label``; a call made inside another stage (the answerer embedding
+    its candidate sentences) counts for that outer stage only, unless it is a NESTED one."""
     def run(*args: Any, **kw: Any) -> Any:
+        if active and label not in NESTED:
+            return fn(*args, **kw)
+        active.append(label)
         t0 = time.perf_counter()
         try:
             return fn(*args, **kw)
         finally:
             spent[label] += time.perf_counter() - t0
+            active.pop()
     return run
 
 

@@ -275,6 +275,9 @@ def test_command_on_a_passage_pool(tmp_path: Path, capsys: pytest.CaptureFixture
     _write_jsonl(folder / "passages.jsonl", TOY_PASSAGES)
     questions = _write_jsonl(folder / "questions.jsonl", TOY_QUESTIONS)
     enc = FakeEncoder()
+    from assistant import ranker
+
+    ranker._VEC_CACHE.clear()  # quote vectors of earlier tests would not be embedded again
     args = ["run", "--qa", str(questions), "--out", str(tmp_path / "out"), "--cache",
             str(tmp_path / "cache"), "--compare"]
     assert main(args, encoder=enc) == 0
@@ -295,10 +298,12 @@ def test_command_on_a_passage_pool(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "| toy/hybrid | 3 |" in report and "`t4`" in report
     assert (tmp_path / "out" / "hit_at_k.png").read_bytes()[:4] == b"\x89PNG"
     # three embedded indexes of the 3 short passages: default, no windows and no context header
-    # (no folding only rebuilds BM25); the second run finds all three cached
-    assert enc.passages_embedded == 9
+    # (no folding only rebuilds BM25), plus the answerer's candidate quotes (embedded once per
+    # process); the second run finds all three indexes and every quote cached
+    quotes = sum(1 for name, _ in ranker._VEC_CACHE if name == enc.name)
+    assert enc.passages_embedded == 9 + quotes
     assert main(args, encoder=enc) == 0
-    assert enc.passages_embedded == 9
+    assert enc.passages_embedded == 9 + quotes
     capsys.readouterr()
     assert main(["summary", str(tmp_path / "out")]) == 0
     table = capsys.readouterr().out.splitlines()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.numbers import canonical, parse_digits, parse_number, parse_numbers, numbers_equal
+from assistant.numbers import canonical, numbers_equal, parse_digits, parse_number, parse_numbers
 
 
 @pytest.mark.parametrize("text, value, kind, total", [
