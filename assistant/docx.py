@@ -18,25 +18,21 @@ from typing import Any
 
 from assistant.errors import BadFileError
 from assistant.formats import (
-    _DOCUMENT,
-    _P,
-    _R,
-    _T,
-    _TAB,
-    _TC,
-    _TR,
     MAX_DOCX_ELEMENTS,
+    MAX_DOCX_XML_BYTES,
+    MIB,
     Meta,
-    _docx_title,
-    _free,
-    _main_part,
-    _small_xml,
     check_zip_sizes,
 )
 from assistant.layout import Block
 from assistant.legacy import convert, font_encoding, is_upper_font
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_P, _R, _T, _TAB = (_W + t for t in ("p", "r", "t", "tab"))
+_TC, _TR, _DOCUMENT = _W + "tc", _W + "tr", _W + "document"
+_OFFICE_DOCUMENT = "/officeDocument"
+_DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
+_SMALL_PART = MIB  # .rels and core.xml larger than this are ignored
 _TBL, _RPR, _PPR, _RFONTS, _PSTYLE, _RSTYLE, _VAL = (
     _W + t for t in ("tbl", "rPr", "pPr", "rFonts", "pStyle", "rStyle", "val"))
 _BR, _CR = _W + "br", _W + "cr"
@@ -215,3 +211,60 @@ def _merge(blocks: Iterator[Block]) -> Iterator[Block]:
         prose.append(block.text)
     if prose:
         yield Block(text="\n\n".join(prose), section=section)
+
+
+def _main_part(z: zipfile.ZipFile) -> zipfile.ZipInfo:
+    """The main document part named by ``_rels/.rels`` (usually ``word/document.xml``)."""
+    name = "word/document.xml"
+    rels = _small_xml(z, "_rels/.rels")
+    if rels is not None:
+        for rel in rels.iter("{*}Relationship"):
+            if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("Target"):
+                name = rel.get("Target", "").lstrip("/")
+                break
+    try:
+        info = z.getinfo(name)
+    except KeyError as err:
+        raise BadFileError("not a Word document: the DOCX has no main document part") from err
+    if info.file_size > MAX_DOCX_XML_BYTES:
+        raise BadFileError(f"DOCX text part inflates to {info.file_size / MIB:,.0f} MB, more "
+                           f"than the {MAX_DOCX_XML_BYTES // MIB} MB limit (zip bomb?)")
+    with z.open(info) as fh:
+        head = fh.read(4096)
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise BadFileError("DOCX part declares a DTD, which Word files never do (entity bomb?)")
+    return info
+
+
+def _free(el: Any) -> None:
+    """Drop an element already read, and its earlier siblings (the lxml iterparse idiom)."""
+    el.clear()
+    parent = el.getparent()
+    if parent is not None:
+        while el.getprevious() is not None:
+            del parent[0]
+
+
+def _small_xml(z: zipfile.ZipFile, name: str) -> Any:
+    """A small XML part (``_rels/.rels``, ``docProps/core.xml``) parsed safely, or None."""
+    from lxml import etree
+
+    try:
+        info = z.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > _SMALL_PART:
+        return None
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        return etree.fromstring(z.read(info), parser)
+    except etree.XMLSyntaxError:
+        return None
+
+
+def _docx_title(z: zipfile.ZipFile) -> str | None:
+    core = _small_xml(z, "docProps/core.xml")
+    if core is None:
+        return None
+    title = core.find(_DC_TITLE)
+    return title.text.strip() or None if title is not None and title.text else None

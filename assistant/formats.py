@@ -1,24 +1,21 @@
-"""Text out of HTML, PDF and DOCX, with bounded time and memory on hostile files.
+"""Text out of HTML, and the limits every reader of a hostile file shares.
 
-Each reader returns ``(text, metadata)`` or raises :class:`BadFileError` with a one-line reason.
+The HTML reader returns ``(text, metadata)`` or raises :class:`BadFileError` with a one-line
+reason; PDF is read by :mod:`assistant.pdf`, DOCX by :mod:`assistant.docx`, workbooks by
+:mod:`assistant.tables`, .doc/.odt by :mod:`assistant.office`.
 
 * HTML: parsed into a tree (BeautifulSoup) unless it has more than ``MAX_HTML_TAGS`` tags or is
   nested deeper than ``MAX_HTML_DEPTH``; such pages are read by a linear tag stripper instead
   (a tree of a million nested tags takes minutes and gigabytes).
-* DOCX: refused when its members inflate beyond ``MAX_UNZIPPED_BYTES`` in all (read from the
-  zip directory, nothing inflated) or its main part beyond ``MAX_DOCX_XML_BYTES``; the main
-  part is streamed (``lxml.etree.iterparse``, entities and DTDs off) and freed as it goes.
-* PDF: pypdf, whose own limits refuse decompression bombs.
+* Archives: refused when their members inflate beyond ``MAX_UNZIPPED_BYTES`` in all (read
+  from the zip directory, nothing inflated); a DOCX main part beyond ``MAX_DOCX_XML_BYTES``.
 """
 
 from __future__ import annotations
 
 import html as htmllib
-import io
 import re
 import zipfile
-import zlib
-from collections.abc import Iterator
 from typing import Any
 
 from assistant.errors import BadFileError
@@ -133,58 +130,7 @@ def _is_furniture(tag: Any) -> bool:
     return bool(_FURNITURE.search(names)) and not _CONTENT.search(names)
 
 
-# --- PDF ----------------------------------------------------------------------------------------
-
-
-def pdf_text(raw: bytes) -> tuple[str, Meta]:
-    """Text of every page and the document title."""
-    from pypdf import PdfReader
-    from pypdf.errors import LimitReachedError, PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
-            raise BadFileError("PDF is encrypted; remove the password and try again")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
-        title = str(info.title) if info and info.title else None
-    except BadFileError:
-        raise
-    except LimitReachedError as err:
-        raise BadFileError("PDF stream inflates beyond the safety limit (compression bomb?)"
-                           ) from err
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError,
-            RecursionError, zlib.error) as err:
-        raise BadFileError(f"corrupt or unreadable PDF ({type(err).__name__})") from err
-    return "\n\n".join(pages), {"title": title}
-
-
-# --- DOCX ---------------------------------------------------------------------------------------
-
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_P, _R, _T, _TAB, _BR, _CR = (_W + t for t in ("p", "r", "t", "tab", "br", "cr"))
-_TC, _TR, _DOCUMENT = _W + "tc", _W + "tr", _W + "document"
-_OFFICE_DOCUMENT = "/officeDocument"
-_DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
-_SMALL_PART = MIB  # .rels and core.xml larger than this are ignored
-
-
-def docx_text(raw: bytes) -> tuple[str, Meta]:
-    """Paragraphs and table rows (``cell | cell``) in document order, and the title."""
-    from lxml import etree
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as z:
-            check_zip_sizes(z)
-            main = _main_part(z)
-            text = "\n\n".join(_docx_blocks(z, main))
-            title = _docx_title(z)
-    except BadFileError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError,
-            etree.LxmlError, zlib.error, NotImplementedError) as err:
-        raise BadFileError(f"corrupt or unreadable DOCX ({type(err).__name__})") from err
-    return text, {"title": title}
+# --- archives (DOCX, XLSX, ODT) ------------------------------------------------------
 
 
 def check_zip_sizes(z: zipfile.ZipFile) -> None:
@@ -195,106 +141,3 @@ def check_zip_sizes(z: zipfile.ZipFile) -> None:
     if total > MAX_UNZIPPED_BYTES:
         raise BadFileError(f"DOCX inflates to {total / MIB:,.0f} MB, more than the "
                            f"{MAX_UNZIPPED_BYTES // MIB} MB limit (zip bomb?)")
-
-
-def _main_part(z: zipfile.ZipFile) -> zipfile.ZipInfo:
-    """The main document part named by ``_rels/.rels`` (usually ``word/document.xml``)."""
-    name = "word/document.xml"
-    rels = _small_xml(z, "_rels/.rels")
-    if rels is not None:
-        for rel in rels.iter("{*}Relationship"):
-            if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("Target"):
-                name = rel.get("Target", "").lstrip("/")
-                break
-    try:
-        info = z.getinfo(name)
-    except KeyError as err:
-        raise BadFileError("not a Word document: the DOCX has no main document part") from err
-    if info.file_size > MAX_DOCX_XML_BYTES:
-        raise BadFileError(f"DOCX text part inflates to {info.file_size / MIB:,.0f} MB, more "
-                           f"than the {MAX_DOCX_XML_BYTES // MIB} MB limit (zip bomb?)")
-    with z.open(info) as fh:
-        head = fh.read(4096)
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise BadFileError("DOCX part declares a DTD, which Word files never do (entity bomb?)")
-    return info
-
-
-def _docx_blocks(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[str]:
-    """Paragraph texts and table rows of the main part, streamed: each run, paragraph and
-    row is freed once read, and the element count is capped, so memory stays bounded
-    whatever the document holds."""
-    from lxml import etree
-
-    para: list[str] = []
-    cell: list[str] = []
-    row: list[str] = []
-    with z.open(info) as fh:
-        events = etree.iterparse(fh, events=("end",), resolve_entities=False, no_network=True,
-                                 load_dtd=False, huge_tree=False)
-        for n, (_, el) in enumerate(events):
-            if n >= MAX_DOCX_ELEMENTS:
-                raise BadFileError(f"DOCX has more than {MAX_DOCX_ELEMENTS:,} XML elements; "
-                                   "split the document")
-            tag = el.tag
-            if tag == _T:
-                para.append(el.text or "")
-            elif tag == _R:
-                _free(el)
-            elif tag == _TAB:
-                para.append("\t")
-            elif tag in (_BR, _CR):
-                para.append("\n")
-            elif tag == _P:
-                text = "".join(para)
-                para.clear()
-                parent = el.getparent()
-                if parent is not None and parent.tag == _TC:
-                    cell.append(text)
-                else:
-                    yield text
-                _free(el)
-            elif tag == _TC:
-                row.append("\n".join(cell).strip())
-                cell.clear()
-            elif tag == _TR:
-                yield " | ".join(row)
-                row.clear()
-                _free(el)
-            elif tag == _DOCUMENT:
-                return
-    raise BadFileError("not a Word document: the DOCX main part is not w:document")
-
-
-def _free(el: Any) -> None:
-    """Drop an element already read, and its earlier siblings (the lxml iterparse idiom)."""
-    el.clear()
-    parent = el.getparent()
-    if parent is not None:
-        while el.getprevious() is not None:
-            del parent[0]
-
-
-def _small_xml(z: zipfile.ZipFile, name: str) -> Any:
-    """A small XML part (``_rels/.rels``, ``docProps/core.xml``) parsed safely, or None."""
-    from lxml import etree
-
-    try:
-        info = z.getinfo(name)
-    except KeyError:
-        return None
-    if info.file_size > _SMALL_PART:
-        return None
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    try:
-        return etree.fromstring(z.read(info), parser)
-    except etree.XMLSyntaxError:
-        return None
-
-
-def _docx_title(z: zipfile.ZipFile) -> str | None:
-    core = _small_xml(z, "docProps/core.xml")
-    if core is None:
-        return None
-    title = core.find(_DC_TITLE)
-    return title.text.strip() or None if title is not None and title.text else None
