@@ -13,6 +13,8 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assistant.answer import analyse, compose, refusal
 from assistant.config import BUNDLED_REPORTS, DEFAULT_INDEX, Settings
 from assistant.errors import (
@@ -166,15 +168,17 @@ class Assistant:
                     question, hits, f"Các báo cáo đã nạp không có số liệu năm {years}."), t0, t1)
             about = dated
         doc_ids = None if about is None or len(about) == len(self.kb.documents) else about
+        # one query vector for the search and the answerer's sentence similarities
+        vector = np.asarray(self.encoder.embed([info.search], "query")[0], np.float32)
         hits = self.retriever.search(info.search, depth, province=province, year=year,
-                                     doc_ids=doc_ids)
+                                     doc_ids=doc_ids, vector=vector)
         t1 = time.perf_counter()
         read = hits[: self.settings.answer_hits]
 
         def extractive() -> Answer:
             return compose(question, read, idf=self.kb.lexical.idf, encoder=self.encoder,
                            weights=ranker_weights(self.settings.answer_weights),
-                           threshold=self.settings.answer_threshold)
+                           threshold=self.settings.answer_threshold, vector=vector)
 
         if self.settings.answerer == "llm":
             from assistant.llm import generate

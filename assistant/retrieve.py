@@ -40,8 +40,10 @@ class Retriever:
         return self.kb.rows_where(where)
 
     def search(self, query: str, k: int | None = None, province: str | None = None,
-               year: int | None = None, doc_ids: list[str] | None = None) -> list[Hit]:
-        """Top-``k`` hits for ``query``, best first, each with its scores and ranks."""
+               year: int | None = None, doc_ids: list[str] | None = None,
+               vector: np.ndarray | None = None) -> list[Hit]:
+        """Top-``k`` hits for ``query``, best first, each with its scores and ranks; ``vector``
+        is the query's embedding when the caller already has it."""
         k = k or self.settings.top_k
         s = self.settings
         where = self.search_filter(province, year, doc_ids)
@@ -56,7 +58,7 @@ class Retriever:
         dense: dict[int, tuple[int, float]] = {}
         qv = None
         if use_dense:
-            qv = self.encoder.embed([query], "query")[0]
+            qv = vector if vector is not None else self.encoder.embed([query], "query")[0]
             scores, rows = self.kb.dense_search(qv, depth, allowed, where)
             dense = {int(r): (i + 1, float(sc))
                      for i, (sc, r) in enumerate(zip(scores, rows, strict=True))}
