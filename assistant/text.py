@@ -7,6 +7,7 @@ string are valid in the original.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -28,6 +29,20 @@ def normalize(text: str) -> str:
     >>> normalize("Bắc\\u00a0Giang\\u200b")
     'Bắc Giang'
     """
+    if len(text) <= _CACHED_CHARS:  # sentences and questions: met again and again
+        return _normalize_short(text)
+    return _normalize(text)
+
+
+_CACHED_CHARS = 400  # a cache of 16k such strings stays under ~30 MB
+
+
+@functools.lru_cache(maxsize=16384)
+def _normalize_short(text: str) -> str:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = text.translate(_ODD_SPACES).translate(_DROPPED)
     text = _CONTROL.sub("", text)
