@@ -12,6 +12,7 @@ is about, and ingestion the period of a report.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -171,6 +172,17 @@ def years_in(text: str, bare: bool = True) -> list[int]:
     >>> years_in("Năm 2021, so với giai đoạn 2016-2020, tính đến tháng 7/2017")
     [2021, 2016, 2020, 2017]
     """
+    if len(text) <= 400:  # sentences, met again and again by the answerer
+        return list(_years_short(text, bare))
+    return _years(text, bare)
+
+
+@functools.lru_cache(maxsize=16384)
+def _years_short(text: str, bare: bool) -> tuple[int, ...]:
+    return tuple(_years(text, bare))
+
+
+def _years(text: str, bare: bool) -> list[int]:
     text = normalize(text)
     mentions = parse_dates(text)
     found: list[tuple[int, int]] = []

@@ -100,6 +100,17 @@ def words(text: str) -> list[str]:
     >>> words("Toàn tỉnh có 1.422 trạm BTS, đạt 45,7%")
     ['toàn', 'tỉnh', 'có', '1.422', 'trạm', 'bts', 'đạt', '45,7%']
     """
+    if len(text) <= _CACHED_CHARS:
+        return list(_words_short(text))
+    return _words(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _words_short(text: str) -> tuple[str, ...]:
+    return tuple(_words(text))
+
+
+def _words(text: str) -> list[str]:
     return [_canon(t) for t in _TOKEN.findall(normalize(text).lower())]
 
 
