@@ -17,13 +17,12 @@ bad input, 401 without the login, 503 while the assistant starts, 500 otherwise.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from assistant.errors import AssistantError, QuestionError
-from embeddings.server import RequestError, check_login, error_response, read_body
+from embeddings.server import RequestError, check_login, error_response, json_object, read_body
 from embeddings.server import routes as embedding_routes
 
 log = logging.getLogger(__name__)
@@ -49,12 +48,7 @@ def header_login(scope: Mapping[str, Any], auth: Any) -> bool:
 
 def parse_ask(body: bytes) -> dict[str, Any]:
     """The keyword arguments of ``Assistant.ask`` from a ``/api/ask`` body."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as err:
-        raise RequestError(f"the body is not valid JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise RequestError('the body must be a JSON object such as {"question": "..."}')
+    data = json_object(body, 'such as {"question": "..."}')
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise RequestError(f"unknown field(s) {', '.join(unknown)}; the fields are "

@@ -63,14 +63,20 @@ def model_names(embedder: Embedder) -> set[str]:
     return names
 
 
-def parse_request(body: bytes, embedder: Embedder) -> tuple[list[str], str, str, bool]:
-    """``(texts, kind, model, base64)`` of a ``/v1/embeddings`` body, or :class:`RequestError`."""
+def json_object(body: bytes, example: str) -> dict[str, Any]:
+    """A request body parsed as one JSON object, or :class:`RequestError` naming ``example``."""
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as err:
         raise RequestError(f"the body is not valid JSON ({err})") from err
     if not isinstance(data, dict):
-        raise RequestError("the body must be a JSON object with 'input' and 'model'")
+        raise RequestError(f"the body must be a JSON object {example}")
+    return data
+
+
+def parse_request(body: bytes, embedder: Embedder) -> tuple[list[str], str, str, bool]:
+    """``(texts, kind, model, base64)`` of a ``/v1/embeddings`` body, or :class:`RequestError`."""
+    data = json_object(body, "with 'input' and 'model'")
     texts = data.get("input")
     if isinstance(texts, str):
         texts = [texts]
