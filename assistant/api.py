@@ -22,7 +22,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from assistant.errors import AssistantError, QuestionError
-from embeddings.server import RequestError, check_login, error_response, json_object, read_body
+from embeddings.server import (
+    RequestError,
+    check_login,
+    error_response,
+    json_object,
+    read_body,
+    unexpected,
+)
 from embeddings.server import routes as embedding_routes
 
 log = logging.getLogger(__name__)
@@ -101,9 +108,7 @@ def routes(engine: Any) -> list[Any]:
             log.warning("/api/ask failed: %s", err)
             return error_response(RequestError(str(err), status=500, kind="server_error"))
         except Exception as err:  # noqa: BLE001 - a JSON error, never a traceback
-            log.warning("/api/ask failed: %s", err, exc_info=True)
-            return error_response(RequestError(f"the question failed ({type(err).__name__})",
-                                               status=500, kind="server_error"))
+            return unexpected("/api/ask", "the question", err)
 
     def facts(query: Mapping[str, str]) -> dict[str, Any]:
         from assistant.indicator_cli import facts_json
@@ -134,9 +139,7 @@ def routes(engine: Any) -> list[Any]:
         except RequestError as err:
             return error_response(err)
         except Exception as err:  # noqa: BLE001 - a JSON error, never a traceback
-            log.warning("/api/indicators failed: %s", err, exc_info=True)
-            return error_response(RequestError(f"the request failed ({type(err).__name__})",
-                                               status=500, kind="server_error"))
+            return unexpected("/api/indicators", "the request", err)
 
     return [Route("/api/ask", ask, methods=["POST"]),
             Route("/api/indicators", indicators, methods=["GET"]),

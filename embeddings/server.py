@@ -63,6 +63,14 @@ def model_names(embedder: Embedder) -> set[str]:
     return names
 
 
+def unexpected(route: str, what: str, err: Exception) -> Any:
+    """The JSON 500 answer of ``route`` to an error nobody expected (logged with its
+    traceback, never shown to the client)."""
+    log.warning("%s failed: %s", route, err, exc_info=True)
+    return error_response(RequestError(f"{what} failed ({type(err).__name__})", status=500,
+                                       kind="server_error"))
+
+
 def json_object(body: bytes, example: str) -> dict[str, Any]:
     """A request body parsed as one JSON object, or :class:`RequestError` naming ``example``."""
     try:
@@ -169,9 +177,7 @@ def routes(get_embedder: Callable[[], Embedder]) -> list[Any]:
         except RequestError as err:
             return error_response(err)
         except Exception as err:  # noqa: BLE001 - a JSON error, never a traceback
-            log.warning("/v1/embeddings failed: %s", err, exc_info=True)
-            return error_response(RequestError(f"embedding failed ({type(err).__name__})",
-                                               status=500, kind="server_error"))
+            return unexpected("/v1/embeddings", "embedding", err)
         return JSONResponse(out)
 
     async def models(request: Request) -> Any:
