@@ -39,10 +39,10 @@ from assistant.errors import (
 from assistant.ingest import SUPPORTED, load_document
 from assistant.provinces import find_provinces
 from assistant.text import fold, words
+from assistant.types import Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 
 
 class AppSettings(BaseSettings):

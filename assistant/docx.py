@@ -20,12 +20,12 @@ from assistant.errors import BadFileError
 from assistant.formats import (
     MAX_DOCX_ELEMENTS,
     MAX_DOCX_XML_BYTES,
-    MIB,
     Meta,
     check_zip_sizes,
 )
 from assistant.layout import Block
 from assistant.legacy import convert, font_encoding, is_upper_font
+from assistant.types import MIB
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _P, _R, _T, _TAB = (_W + t for t in ("p", "r", "t", "tab"))

@@ -19,8 +19,8 @@ import zipfile
 from typing import Any
 
 from assistant.errors import BadFileError
+from assistant.types import MIB
 
-MIB = 1024 * 1024
 MAX_HTML_TAGS = 100_000  # more: the linear tag stripper
 MAX_HTML_DEPTH = 512  # deeper: the linear tag stripper
 MAX_UNZIPPED_BYTES = 200 * MIB  # a DOCX whose members inflate beyond this in all is refused

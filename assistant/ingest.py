@@ -19,14 +19,13 @@ from assistant.errors import BadFileError
 from assistant.formats import MAX_UNZIPPED_BYTES, html_text
 from assistant.layout import Block, assemble, fix_legacy
 from assistant.legacy import fix_text, looks_legacy_bytes
-from assistant.ocr import Progress
 from assistant.office import doc_text, odt_blocks
 from assistant.pdf import pdf_blocks
 from assistant.periods import document_period
 from assistant.provinces import find_provinces
 from assistant.tables import sheet_blocks
 from assistant.text import normalize
-from assistant.types import Document
+from assistant.types import MIB, Document, Progress
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,6 @@ SUPPORTED = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".pdf"
              ".docx": "docx", ".doc": "doc", ".odt": "odt", ".xlsx": "xlsx", ".xls": "xls",
              ".ods": "ods"}
 pdf_text = pdf_blocks  # the PDF reader (tests replace it by this name)
-MIB = 1024 * 1024
 __all__ = ["MAX_UNZIPPED_BYTES", "SUPPORTED", "Rejected", "clean_text", "decode",
            "detect_metadata", "iter_files", "load_document", "load_documents"]
 

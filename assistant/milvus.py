@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError, VectorStoreError
-from assistant.types import Chunk, Document, SearchFilter
+from assistant.types import Chunk, Document, Progress, SearchFilter
 
 if TYPE_CHECKING:
     from assistant.store import KnowledgeBase
@@ -37,7 +37,6 @@ INSTALL = "pymilvus is not installed: pip install -e '.[milvus]'"
 MAX_LIMIT = 16_384  # Milvus's largest top-k
 INSERT_BATCH = 1000
 STRING_MAX = 8192  # VARCHAR length for keys and document ids (paths)
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)

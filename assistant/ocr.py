@@ -18,12 +18,12 @@ import subprocess
 import sys
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import BadFileError
+from assistant.types import Progress
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ MISSING_ENGINE = ("scanned PDF (pages without text) and no OCR engine: install D
 MISSING_VIETNAMESE = ("scanned PDF and Tesseract has no Vietnamese data: install Debian's "
                       "tesseract-ocr-vie")
 
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

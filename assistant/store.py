@@ -42,13 +42,12 @@ from assistant.ingest import Rejected, iter_files, load_document
 from assistant.lexical import LexicalIndex
 from assistant.periods import METADATA_VERSION
 from assistant.text import NORMALISER_VERSION, fold, sentence_spans
-from assistant.types import Chunk, Document, SearchFilter
+from assistant.types import Chunk, Document, Progress, SearchFilter
 from assistant.vectors import FaissIndex, VectorIndex, exact_search
 
 FORMAT_VERSION = 2
 # a filtered search over at most this many vectors is exact even when the index is not
 EXACT_FILTERED = 20_000
-Progress = Callable[[str, int, int], None]
 
 
 class Encoder(Protocol):

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import bisect
 import sys
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+MIB = 1024 * 1024  # bytes in a mebibyte: file and part limits
+
+# progress(stage, done, total): reports of long work (reading, OCR, embedding, loading)
+Progress = Callable[[str, int, int], None]
 
 
 class Document(BaseModel):

@@ -1,5 +1,8 @@
-"""Errors of the eval command; each message says what to do."""
+"""Errors of the eval command; each message says what to do.
 
+:class:`EvalError` is an :class:`~assistant.errors.AssistantError` (code ``eval_input``), so
+every entry point prints it as one line."""
 
-class EvalError(Exception):
-    """Bad input to the evaluation (a Q&A file, a corpus, an option): the message says the fix."""
+from assistant.errors import EvalError
+
+__all__ = ["EvalError"]
