@@ -595,16 +595,9 @@ def answer_stream(bot: Any, question: str, province: str | None = None,
                   year: int | None = None) -> Iterator[str | dict[str, Any]]:
     """The text of the answer as it is generated (language-model mode), then the answer's
     JSON dict (see :meth:`assistant.Assistant.ask_stream`)."""
-    if not hasattr(bot, "ask_stream"):  # a stand-in with ``ask`` only
-        yield bot.ask(question, province=province, year=year).to_json_dict()
-        return
     stream = bot.ask_stream(question, province=province, year=year)
-    while True:
-        try:
-            yield next(stream)
-        except StopIteration as done:
-            yield done.value.to_json_dict()
-            return
+    yield from stream
+    yield stream.answer.to_json_dict()
 
 
 def new_turn(question: str, asked: str, answer: dict[str, Any]) -> dict[str, Any]:

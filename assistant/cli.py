@@ -174,14 +174,10 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     stream = bot.ask_stream(args.question, k=args.k, province=args.province, year=args.year)
     streamed = ""
-    while True:  # language-model mode: tokens are printed as they come
-        try:
-            piece = next(stream)
-        except StopIteration as done:
-            answer = done.value
-            break
+    for piece in stream:  # language-model mode: tokens are printed as they come
         streamed += piece
         print(piece, end="", flush=True)
+    answer = stream.answer
     if streamed:
         print()
     if answer.notice:

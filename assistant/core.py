@@ -34,6 +34,7 @@ from assistant.store import (
     index_signature,
 )
 from assistant.text import normalize
+from assistant.streaming import AnswerStream
 from assistant.types import Answer
 
 log = logging.getLogger(__name__)
@@ -118,21 +119,18 @@ class Assistant:
     def ask(self, question: str, k: int | None = None, province: str | None = None,
             year: int | None = None) -> Answer:
         """Answer ``question`` from the reports, with citations, or refuse."""
-        stream = self.ask_stream(question, k, province, year)
-        while True:
-            try:
-                next(stream)
-            except StopIteration as done:
-                return done.value
+        return self.ask_stream(question, k, province, year).answer
 
     def ask_stream(self, question: str, k: int | None = None, province: str | None = None,
-                   year: int | None = None) -> Generator[str, None, Answer]:
-        """Like :meth:`ask`, yielding the answer's text as it is generated (language-model
-        mode; the extractive answerer yields nothing) and returning the final Answer, whose
-        text may differ (citations checked, or the extractive fallback).
+                   year: int | None = None) -> AnswerStream:
+        """Like :meth:`ask`, as an :class:`AnswerStream`: iterate it for the answer's text as it
+        is generated (language-model mode; the extractive answerer yields nothing), then read
+        ``.answer``, whose text may differ (citations checked, or the extractive fallback).
+        The question is checked at once (bad input raises here, not while iterating).
 
-        >>> # gen = bot.ask_stream("...?")
-        >>> # answer = yield from gen   # or: for piece in gen: print(piece, end="")
+        >>> # stream = bot.ask_stream("...?")
+        >>> # for piece in stream: print(piece, end="")
+        >>> # answer = stream.answer
         """
         t0 = time.perf_counter()
         question = " ".join(normalize(question or "").split())
@@ -141,7 +139,11 @@ class Assistant:
         if len(question) > MAX_QUESTION_CHARS:
             raise QuestionTooLongError(
                 f"the question is longer than {MAX_QUESTION_CHARS} characters; shorten it")
-        k = k or self.settings.top_k
+        return AnswerStream(self._answer_pieces(question, k or self.settings.top_k, province,
+                                                year, t0))
+
+    def _answer_pieces(self, question: str, k: int, province: str | None, year: int | None,
+                       t0: float) -> Generator[str, None, Answer]:
         from assistant.compare import answer_question
 
         across = answer_question(self, question, k, province, year)  # comparisons, rankings
@@ -185,14 +187,10 @@ class Assistant:
 
             stream = generate(question, read, self.settings, extractive, self.llm_client)
             first: float | None = None
-            while True:
-                try:
-                    piece = next(stream)
-                except StopIteration as done:
-                    answer = done.value
-                    break
+            for piece in stream:
                 first = first or time.perf_counter()
                 yield piece
+            answer = stream.answer
             answer.hits = hits[:k]
             answer = self._timed(answer, t0, t1)
             if first is not None:

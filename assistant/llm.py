@@ -7,8 +7,9 @@ removes markers to passages that do not exist and flags sentences whose numbers 
 passages do not contain. Any failure (server down, timeout, HTTP error, malformed or empty
 output) gives the extractive answer with a notice instead.
 
->>> # gen = generate(question, hits, settings, fallback=lambda: compose(question, hits))
->>> # for text in gen: print(text, end="")   # StopIteration.value is the final Answer
+>>> # stream = generate(question, hits, settings, fallback=lambda: compose(question, hits))
+>>> # for text in stream: print(text, end="")
+>>> # answer = stream.answer
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import httpx
 
 from assistant.answer import REFUSAL, citation, refusal
 from assistant.citecheck import Checked, check, numbers_in
+from assistant.streaming import AnswerStream
 from assistant.config import Settings
 from assistant.errors import LLMError
 from assistant.prompts import Prompt, load_prompt
@@ -238,15 +240,21 @@ def checked_passages(hits: list[Hit], settings: Settings) -> list[str]:
 
 def generate(question: str, hits: list[Hit], settings: Settings,
              fallback: Callable[[], Answer],
-             client: ChatClient | None = None) -> Generator[str, None, Answer]:
-    """Stream a generated answer's text, then return it checked as an :class:`Answer`.
+             client: ChatClient | None = None) -> AnswerStream:
+    """Stream a generated answer's text; its ``.answer`` is the text checked, as an
+    :class:`Answer`.
 
     ``fallback()`` (the extractive answer) is returned, with a notice, when the server fails
     or says nothing usable; a reply that says the passages lack the answer is a refusal.
     """
     if not hits:
-        return refusal(question, hits)
-    client = client or ChatClient(settings)
+        return AnswerStream.done(refusal(question, hits))
+    return AnswerStream(_pieces(question, hits, settings, fallback,
+                                client or ChatClient(settings)))
+
+
+def _pieces(question: str, hits: list[Hit], settings: Settings, fallback: Callable[[], Answer],
+            client: ChatClient) -> Generator[str, None, Answer]:
     messages = answer_messages(question, hits, settings)
     pieces: list[str] = []
     try:

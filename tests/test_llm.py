@@ -359,13 +359,8 @@ def test_generated_answer_cites_spans_of_the_documents(fake_server) -> None:
     hits = make_hits(BD, BG, provinces=("Bình Dương", "Bắc Giang"))
     gen = generate(QUESTION, hits, Settings(llm_base_url=server.url), lambda: compose(
         QUESTION, hits))
-    pieces: list[str] = []
-    while True:
-        try:
-            pieces.append(next(gen))
-        except StopIteration as done:
-            answer = done.value
-            break
+    pieces = list(gen)
+    answer = gen.answer
     assert "".join(pieces) == "Năm 2020, Bắc Giang có 1.422 trạm BTS [2]."
     assert answer.answerer == "llm" and not answer.refused and answer.fallback is None
     assert answer.answer == "Năm 2020, Bắc Giang có 1.422 trạm BTS [2]."
@@ -380,13 +375,9 @@ def test_generated_answer_cites_spans_of_the_documents(fake_server) -> None:
     assert hits[1].chunk.start <= c.start < c.end <= hits[1].chunk.end
 
 
-def run(gen) -> tuple[list[str], object]:
-    pieces = []
-    while True:
-        try:
-            pieces.append(next(gen))
-        except StopIteration as done:
-            return pieces, done.value
+def run(stream) -> tuple[list[str], object]:
+    pieces = list(stream)
+    return pieces, stream.answer
 
 
 @pytest.mark.parametrize(("reply", "kind"), [

@@ -90,15 +90,14 @@ def llm_bot(llm_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Ass
     return Assistant(settings, kb, encoder)
 
 
-def _drain(gen) -> tuple[list[tuple[float, str]], object, float]:
+def _drain(stream) -> tuple[list[tuple[float, str]], object, float]:
+    """The pieces with their times, the final answer (of an AnswerStream) and the total time."""
+    from assistant.streaming import AnswerStream
+
     t0 = time.perf_counter()
-    pieces = []
-    while True:
-        try:
-            piece = next(gen)
-        except StopIteration as done:
-            return pieces, done.value, time.perf_counter() - t0
-        pieces.append((time.perf_counter() - t0, piece))
+    pieces = [(time.perf_counter() - t0, piece) for piece in stream]
+    answer = stream.answer if isinstance(stream, AnswerStream) else None
+    return pieces, answer, time.perf_counter() - t0
 
 
 def test_tokens_stream_from_the_server(llm_server: Server) -> None:
