@@ -33,8 +33,8 @@ from assistant.store import (
     index_paths,
     index_signature,
 )
-from assistant.text import normalize
 from assistant.streaming import AnswerStream
+from assistant.text import normalize
 from assistant.types import Answer
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,10 @@ import httpx
 
 from assistant.answer import REFUSAL, citation, refusal
 from assistant.citecheck import Checked, check, numbers_in
-from assistant.streaming import AnswerStream
 from assistant.config import Settings
 from assistant.errors import LLMError
 from assistant.prompts import Prompt, load_prompt
+from assistant.streaming import AnswerStream
 from assistant.text import fold, sentence_spans, words
 from assistant.types import Answer, Citation, CitationCheck, Hit
 
