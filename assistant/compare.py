@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,6 +260,11 @@ def _citation(n: int, f: Fact, doc: Document | None,
                     start=f.sentence_start, end=f.sentence_end, quote=f.sentence, score=1.0)
 
 
+def _shifted(m: re.Match[str], shift: int) -> str:
+    """A citation marker ``[n]`` renumbered by ``shift``."""
+    return f"[{int(m.group(1)) + shift}]"
+
+
 def per_province(ask: Callable[[str, str], Answer], question: str,
                  provinces: list[str]) -> Answer | None:
     """Answer ``question`` for each province on its own (``ask(question, province)``), then
@@ -273,8 +279,7 @@ def per_province(ask: Callable[[str, str], Answer], question: str,
             continue
         answered = True
         shift = len(citations)
-        text = re.sub(r"\[(\d+)\]", lambda m, s=shift: f"[{int(m.group(1)) + s}]",
-                      a.answer)
+        text = re.sub(r"\[(\d+)\]", partial(_shifted, shift=shift), a.answer)
         citations += [c.model_copy(update={"n": c.n + shift}) for c in a.citations]
         parts.append(f"**{p}:** {text}")
     if not answered:

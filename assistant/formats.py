@@ -101,7 +101,7 @@ def _tree_html_text(html: str) -> tuple[str, Meta]:
     soup = BeautifulSoup(html, "html.parser")
     meta: Meta = {}
 
-    def content(**attrs: str) -> str | None:
+    def content(**attrs: Any) -> str | None:
         tag = soup.find("meta", attrs=attrs)
         value = tag.get("content") if tag else None
         return value.strip() if isinstance(value, str) and value.strip() else None

@@ -172,9 +172,9 @@ def decode(raw: bytes) -> str:
         return unmojibake(raw.decode("utf-8"))
     except UnicodeDecodeError:
         pass
-    text = _mostly_utf8(raw)
-    if text is not None:
-        return text
+    mostly = _mostly_utf8(raw)
+    if mostly is not None:
+        return mostly
     if looks_legacy_bytes(raw):  # TCVN3 or VNI bytes: as Windows-1252, converted later
         return raw.decode("cp1252", "replace")
     try:

@@ -86,7 +86,7 @@ def font_encoding(font: str | None) -> Encoding | None:
 def is_upper_font(font: str | None) -> bool:
     """TCVN3 capitals fonts (``.VnTimeH``, ``.VnArialH``) show the small letters' codes as
     capitals."""
-    return bool(font) and font_encoding(font) == "tcvn3" and font.strip().endswith("H")
+    return font is not None and font_encoding(font) == "tcvn3" and font.strip().endswith("H")
 
 
 def convert(text: str, encoding: Encoding, upper: bool = False) -> str:

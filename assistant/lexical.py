@@ -113,7 +113,7 @@ class LexicalIndex:
             col = retriever.vocab_dict.get(token) if retriever is not None else None
             if col is not None:
                 key = id(retriever)
-                if key not in self._df:
+                if key not in self._df and retriever is not None:
                     self._df[key] = np.diff(np.asarray(retriever.scores["indptr"]))
                 counts = self._df[key]
                 df = int(counts[col]) if col < len(counts) else 0

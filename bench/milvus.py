@@ -53,7 +53,7 @@ def bench_faiss(base: np.ndarray, province: np.ndarray, queries: np.ndarray,
     t0 = time.perf_counter()
     dim = base.shape[1]
     if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
+        index: Any = faiss.IndexFlatIP(dim)
         params: dict[str, Any] = {}
     else:
         nlist = min(1024, int(4 * np.sqrt(len(base))))
@@ -72,8 +72,8 @@ def bench_faiss(base: np.ndarray, province: np.ndarray, queries: np.ndarray,
         sp = None
         if p is not None:
             sel = faiss.IDSelectorBatch(rows_of[p])
-            sp = (faiss.SearchParametersIVF(sel=sel, **params) if kind != "flat"
-                  else faiss.SearchParameters(sel=sel))
+            sp = (faiss.SearchParametersIVF(sel=sel, **params) if kind != "flat"  # type: ignore[call-arg]
+                  else faiss.SearchParameters(sel=sel))  # type: ignore[call-arg]
         index.search(q[None, :], K, params=sp)
 
     plain = _latency(_timed(search, queries, None))

@@ -67,6 +67,7 @@ def bench_size(n: int, kinds: list[str], n_queries: int = 200, dim: int = 384,
     del flat
     for kind in kinds:
         t0 = time.perf_counter()
+        index: Any  # faiss's index classes share no typed base with these knobs
         if kind == "hnsw":
             index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = 80

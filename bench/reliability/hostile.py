@@ -114,7 +114,11 @@ def run_browser(workdir: Path | None = None, cache: Path | None = None) -> dict[
 def _ask_in_page(browser: Any, url: str) -> dict[str, Any]:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    def dismiss(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     page.goto(url)
     page.wait_for_selector("#message textarea")
     answered, opened, live = 0, 0, []
