@@ -15,8 +15,8 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import IO
 from pathlib import Path
+from typing import IO
 
 from assistant.errors import BadFileError
 from assistant.formats import MAX_DOCX_ELEMENTS, MAX_DOCX_XML_BYTES, Meta, check_zip_sizes
