@@ -6,6 +6,7 @@ its index from the bundled reports; later ones start from a copy of it.
 """
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -41,14 +42,14 @@ def test_command_line_wins_over_environment(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("ASSISTANT_PORT", "9000")
     monkeypatch.setenv("ASSISTANT_HOST", "0.0.0.0")
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "env-index"))
-    settings, app_settings = webapp.parse_args(
+    settings = webapp.parse_args(
         ["--port", "8123", "--data", str(tmp_path / "d"), "--auth", "staff:secret"])
-    assert (app_settings.host, app_settings.port) == ("0.0.0.0", 8123)
-    assert app_settings.credentials == ("staff", "secret")
+    assert (settings.host, settings.port) == ("0.0.0.0", 8123)
+    assert settings.credentials == ("staff", "secret")
     assert settings.index_dir == tmp_path / "env-index"
     assert settings.data_dir == tmp_path / "d"
-    settings, app_settings = webapp.parse_args(["--index", str(tmp_path / "i")])
-    assert settings.index_dir == tmp_path / "i" and app_settings.credentials is None
+    settings = webapp.parse_args(["--index", str(tmp_path / "i")])
+    assert settings.index_dir == tmp_path / "i" and settings.credentials is None
 
 
 def test_bad_settings_exit_with_one_line(capsys: pytest.CaptureFixture[str],
@@ -61,6 +62,20 @@ def test_bad_settings_exit_with_one_line(capsys: pytest.CaptureFixture[str],
     monkeypatch.setenv("ASSISTANT_PORT", "http")
     assert webapp.main([]) == 2
     assert capsys.readouterr().err.startswith("error: invalid setting port")
+
+
+def test_missing_model_exits_with_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(ASSISTANT_MODEL=str(tmp_path / "nonexistent"),
+               ASSISTANT_INDEX_DIR=str(tmp_path / "index"),
+               ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_PORT=str(free_port()))
+    done = subprocess.run([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "nonexistent" in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "index").exists()
 
 
 # --- the app's wiring, with a fake assistant (no model) -------------------------------------
@@ -84,15 +99,19 @@ class FakeBot:
     kb = FakeKB()
 
     def ask(self, question: str, k=None, province=None, year=None):
+        return self.ask_stream(question, k, province, year).answer
+
+    def ask_stream(self, question: str, k=None, province=None, year=None):
         from assistant import Answer, Citation, EmptyQuestionError
+        from assistant.streaming import AnswerStream
 
         if not question.strip():
             raise EmptyQuestionError("the question is empty; type a question about the reports")
         c = Citation(n=1, doc="/r/bg.txt", title="Báo cáo", province=province or "Bắc Giang",
                      year=year or 2020, chunk_id="/r/bg.txt:0", start=0, end=5, quote="1.422",
                      score=1.0)
-        return Answer(question=question, answer=f"{question} k={k} [1].", refused=False,
-                      citations=[c], timings_ms={"total": 1.0})
+        return AnswerStream.done(Answer(question=question, answer=f"{question} k={k} [1].",
+                                        refused=False, citations=[c], timings_ms={"total": 1.0}))
 
 
 @pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
@@ -101,8 +120,9 @@ def test_ask_endpoint_wiring_without_model(tmp_path: Path) -> None:
     from gradio_client.exceptions import AppError
 
     import app as webapp
-    from assistant.chat import AppSettings, Engine, FeedbackLog
-    from assistant.config import Settings
+    from assistant.config import AppSettings, Settings
+    from assistant.web.engine import Engine
+    from assistant.web.feedback import FeedbackLog
 
     engine = Engine(Settings(index_dir=tmp_path / "i", data_dir=tmp_path),
                     opener=lambda settings, progress: FakeBot())

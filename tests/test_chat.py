@@ -1,4 +1,4 @@
-"""Unit tests of the app's logic (assistant/chat.py): no model, no server, no browser."""
+"""Unit tests of the app's logic (assistant/web/): no model, no server, no browser."""
 
 import json
 import threading
@@ -8,35 +8,29 @@ from types import SimpleNamespace
 import pytest
 
 from assistant import Document, IndexReport
-from assistant.chat import (
-    AppSettings,
-    ChatError,
-    Engine,
-    FeedbackLog,
-    FileResult,
-    Passage,
-    answer_markdown,
-    complete_question,
-    md_text,
-    new_turn,
-    passage,
-    receive_uploads,
-    safe_filename,
-    source_html,
-    upload_markdown,
-    upload_path,
-    vietnamese_error,
-    vietnamese_reason,
-)
-from assistant.config import Settings
+from assistant.config import AppSettings, Settings
 from assistant.errors import (
     AssistantError,
     BadFileError,
     EmptyQuestionError,
     IndexBusyError,
+    NotReadyError,
     QuestionTooLongError,
+    UploadError,
 )
 from assistant.ingest import Rejected
+from assistant.web.engine import Engine
+from assistant.web.feedback import FeedbackLog, new_turn
+from assistant.web.followup import complete_question
+from assistant.web.messages import vietnamese_error, vietnamese_reason
+from assistant.web.render import Passage, answer_markdown, md_text, passage, source_html
+from assistant.web.uploads import (
+    FileResult,
+    receive_uploads,
+    safe_filename,
+    upload_markdown,
+    upload_path,
+)
 
 BTS = "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"
 
@@ -211,17 +205,20 @@ def test_same_name_twice_in_one_upload(tmp_path: Path) -> None:
 
 
 def test_upload_limits(tmp_path: Path) -> None:
-    with pytest.raises(ChatError, match="tối đa 2 tệp"):
+    with pytest.raises(UploadError) as too_many:
         receive_uploads(FakeBot(), [_file(tmp_path, f"{i}.txt", REPORT) for i in range(3)],
                         tmp_path / "uploads", 10_000, max_files=2)
-    with pytest.raises(ChatError, match="Chưa chọn tệp"):
+    assert "tối đa 2 tệp" in vietnamese_error(too_many.value)
+    with pytest.raises(UploadError) as none:
         receive_uploads(FakeBot(), [], tmp_path / "uploads", 10_000, 2)
+    assert "Chưa chọn tệp" in vietnamese_error(none.value)
 
 
 def test_core_rejection_is_reported_in_vietnamese(tmp_path: Path) -> None:
     class Rejecting(FakeBot):
         def index(self, paths, progress=None):
-            return IndexReport(rejected=[Rejected(str(paths[0]), "cannot decode the text")])
+            return IndexReport(rejected=[Rejected(str(paths[0]), "cannot decode the text",
+                                                  "file_encoding")])
 
     [result] = receive_uploads(Rejecting(), [_file(tmp_path, "x.txt", REPORT)],
                                tmp_path / "uploads", 10_000, 5)
@@ -355,9 +352,9 @@ def test_app_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_HOST", "0.0.0.0")
     monkeypatch.setenv("ASSISTANT_PORT", "8080")
     monkeypatch.setenv("ASSISTANT_AUTH", "staff:p@ss:word")
-    s = AppSettings()
+    s = Settings()  # the one reader of the environment; AppSettings alone reads nothing
     assert (s.host, s.port, s.credentials) == ("0.0.0.0", 8080, ("staff", "p@ss:word"))
-    assert AppSettings(auth="").credentials is None
+    assert AppSettings(auth="").credentials is None and Settings(auth="").credentials is None
     assert AppSettings(max_upload_mb=1).max_upload_bytes == 1024 * 1024
     for bad in ("staff", ":pw", "staff:"):
         with pytest.raises(ValueError, match="user:password"):
@@ -373,12 +370,17 @@ def test_errors_become_short_vietnamese_lines() -> None:
     # the class decides, not the wording
     assert vietnamese_error(AssistantError("the file is empty")) != "Vui lòng nhập câu hỏi."
     assert "đang được cập nhật" in vietnamese_error(IndexBusyError("another process"))
-    assert vietnamese_error(BadFileError("file is empty")) == "Tệp không hợp lệ: tệp rỗng."
-    assert vietnamese_error(ChatError("Thông báo riêng.")) == "Thông báo riêng."
+    assert vietnamese_error(BadFileError("file is empty", code="file_empty")) == \
+        "Tệp không hợp lệ: tệp rỗng."
+    # the code decides, not the English text
+    assert vietnamese_error(BadFileError("the file is empty", code="pdf_encrypted")) == \
+        "Tệp không hợp lệ: PDF có mật khẩu."
+    assert vietnamese_error(UploadError("x", code="upload_too_many", limit=3)) == \
+        "Mỗi lần chỉ tải lên tối đa 3 tệp."
     generic = vietnamese_error(RuntimeError("Traceback (most recent call last): secret"))
     assert generic == "Đã xảy ra lỗi khi xử lý yêu cầu. Vui lòng thử lại."
     assert vietnamese_reason("something new") == "không đọc được tệp"
-    assert vietnamese_reason("file is too large (30.0 MB, limit 20.0 MB)") == "tệp quá lớn"
+    assert vietnamese_reason("file_too_large") == "tệp quá lớn"
 
 
 def test_engine_loads_in_the_background_and_reports_progress(tmp_path: Path) -> None:
@@ -397,8 +399,9 @@ def test_engine_loads_in_the_background_and_reports_progress(tmp_path: Path) -> 
         threading.Event().wait(0.01)
     assert not engine.ready
     assert engine.status() == "⏳ Đang khởi động: nhúng các đoạn 32/110 (29%)…"
-    with pytest.raises(ChatError, match="đang khởi động"):
+    with pytest.raises(NotReadyError) as starting:
         engine.wait(timeout=0.01)
+    assert "đang khởi động" in vietnamese_error(starting.value)
     gate.set()
     assert engine.wait(timeout=5) is engine.bot and engine.ready
     assert engine.uploads_dir == tmp_path / "uploads"
@@ -411,5 +414,6 @@ def test_engine_failure_is_a_vietnamese_message(tmp_path: Path) -> None:
     engine = Engine(Settings(index_dir=tmp_path / "i", data_dir=tmp_path), opener=opener)
     engine.start().join(5)
     assert not engine.ready and engine.status().startswith("⚠️ Kho tài liệu đang được cập nhật")
-    with pytest.raises(ChatError, match="đang được cập nhật"):
+    with pytest.raises(NotReadyError) as failed:
         engine.wait(timeout=1)
+    assert "đang được cập nhật" in vietnamese_error(failed.value)

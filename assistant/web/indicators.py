@@ -1,7 +1,8 @@
-"""The indicator table in the app: a table answer rendered in the chat with clickable [n], and
-the "Chỉ số" tab (filters, a bar chart of the chosen indicator, CSV/XLSX downloads).
+"""The "Chỉ số" tab: the indicator facts read from the reports, with filters, a bar chart of
+the chosen indicator and CSV/XLSX downloads (a table answer in the chat is
+:func:`assistant.web.render.table_body`).
 
-Plain functions over the engine and the answer's JSON; ``app.py`` wires them into Gradio.
+Plain functions over the knowledge base, and :func:`build_tab`, which lays the tab out.
 """
 
 from __future__ import annotations
@@ -11,41 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from assistant.chat import answer_body, md_text
 from assistant.facts import COLUMNS, fact_row, to_csv
 from assistant.indicators import vocabulary
 from assistant.text import fold
+from assistant.web.messages import ALL
 
-ALL = "Tất cả"
-# Gradio's tables use the monospace font, which draws Vietnamese marks apart ("Sô´")
-CSS = "#cs-table, #cs-table * { font-family: var(--font) !important; }\n"
 STATUS = {"Kết quả": False, "Mục tiêu, kế hoạch": True}
-NO_DATA = "không có số liệu trong các báo cáo đã nạp"
 HEADERS = ["Chỉ số", "Tỉnh", "Năm", "Giá trị", "Đơn vị", "Loại", "Tệp", "Câu trong báo cáo"]
-
-
-def table_body(turn: int, answer: dict[str, Any]) -> str:
-    """The chat text of a table answer: the conclusion, the table with a link on each [n],
-    the notes; every text from a report is escaped."""
-    table = answer["table"]
-
-    def linked(text: str) -> str:
-        return answer_body(turn, {"answer": text, "citations": answer.get("citations")})
-
-    label = md_text(f"{table['label']} ({table['unit']})" if table.get("unit") else
-                    table["label"])
-    lines = [f"| Tỉnh | Năm | {label} | Nguồn |", "|---|---|---|---|"]
-    for r in table["rows"]:
-        value = md_text(r["value"]) if r.get("value") is not None else f"*{NO_DATA}*"
-        source = linked(f"[{r['n']}]") if r.get("n") else "—"
-        lines.append(f"| {md_text(r['province'] or '')} | {r.get('year') or '—'} | {value} "
-                     f"| {source} |")
-    parts = [linked(table["conclusion"]), "\n".join(lines)]
-    parts += [f"*{md_text(n)}*" for n in table.get("notes", [])]
-    return "\n\n".join(parts)
-
-
-# --- the "Chỉ số" tab ----------------------------------------------------------------------
 
 
 def indicator_choices(kb: Any) -> list[tuple[str, str]]:
