@@ -417,3 +417,14 @@ def test_engine_failure_is_a_vietnamese_message(tmp_path: Path) -> None:
     with pytest.raises(NotReadyError) as failed:
         engine.wait(timeout=1)
     assert "đang được cập nhật" in vietnamese_error(failed.value)
+
+
+@pytest.mark.parametrize("name", ["assistant.web.followup", "assistant.web.messages",
+                                  "assistant.web.render", "assistant.web.uploads",
+                                  "assistant.config"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
