@@ -249,3 +249,46 @@ def test_reliability_api_scenario_in_small(tmp_path: Path,
         assert r["answers"] >= 4 and r["answers_per_s"] > 0
     assert result["speedup"] == round(result["api"]["answers_per_s"]
                                       / result["gradio"]["answers_per_s"], 2)
+
+
+def test_api_errors_carry_the_assistant_error_code() -> None:
+    """Without a model: the JSON error's "code" is the AssistantError's, the status as before."""
+    from types import SimpleNamespace
+
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from assistant import api
+    from assistant.errors import NotReadyError, QuestionTooLongError
+
+    class Starting:
+        def wait(self, timeout: float | None = None) -> object:
+            raise NotReadyError("the assistant is still starting", reason="starting")
+
+    def query(*args: object) -> list:
+        raise ValueError("unknown indicator 'x'; `python -m assistant indicators --list`")
+
+    def ask(**kwargs: object) -> object:
+        raise QuestionTooLongError("the question is longer than 2000 characters; shorten it")
+
+    bot = SimpleNamespace(ask=ask, kb=SimpleNamespace(facts=SimpleNamespace(query=query)))
+
+    class Ready:
+        def wait(self, timeout: float | None = None) -> object:
+            return bot
+
+    starting = TestClient(Starlette(routes=api.routes(Starting())))
+    r = starting.post("/api/ask", json={"question": "Câu hỏi?"})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "not_ready"
+    ready = TestClient(Starlette(routes=api.routes(Ready())))
+    r = ready.post("/api/ask", json={"question": "Câu hỏi?"})
+    assert r.status_code == 400
+    assert r.json()["error"] == {"message": "the question is longer than 2000 characters; "
+                                 "shorten it", "type": "invalid_request_error",
+                                 "param": "question", "code": "question_too_long"}
+    r = ready.post("/api/ask", json={"question": " "})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "question_empty"
+    r = ready.get("/api/indicators", params={"indicator": "x"})
+    assert r.status_code == 400
+    assert (r.json()["error"]["param"], r.json()["error"]["code"]) == ("indicator",
+                                                                      "indicator_unknown")
