@@ -27,10 +27,12 @@ class LoginGate:
 
     # gradio_client asks /gradio_api/startup-events (true or false, nothing else) without its
     # login cookie
-    OPEN = re.compile(r"^/(?:login/?|logout|gradio_api/(?:login_check/?|startup-events)|"
-                      r"favicon\.ico|"
-                      r"theme\.css|gradio_api/theme\.css|robots\.txt|manifest\.json|pwa_icon.*|"
-                      r"(?:static|assets|svelte)/.*)?$")
+    OPEN = re.compile(
+        r"^/(?:login/?|logout|gradio_api/(?:login_check/?|startup-events)|"
+        r"favicon\.ico|"
+        r"theme\.css|gradio_api/theme\.css|robots\.txt|manifest\.json|pwa_icon.*|"
+        r"(?:static|assets|svelte)/.*)?$"
+    )
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -39,16 +41,19 @@ class LoginGate:
         if scope["type"] in ("http", "websocket") and scope["app"].auth:
             gradio_app: App = scope["app"]
             page = scope["type"] == "http" and scope["path"] == "/"  # the login page
-            if ((page or not self.OPEN.match(scope["path"]))
-                    and not self._logged_in(scope, gradio_app)
-                    and not api.header_login(scope, gradio_app.auth)):
+            if (
+                (page or not self.OPEN.match(scope["path"]))
+                and not self._logged_in(scope, gradio_app)
+                and not api.header_login(scope, gradio_app.auth)
+            ):
                 if page:
                     await self._login_page(scope, receive, send)
                 elif scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                 else:
                     await JSONResponse({"detail": "Not authenticated"}, status_code=401)(
-                        scope, receive, send)
+                        scope, receive, send
+                    )
                 return
         await self.app(scope, receive, send)
 
@@ -70,8 +75,9 @@ class LoginGate:
             if message.get("more_body"):
                 return
             page = self.API_INFO.sub(b"", bytes(body))
-            headers = [(k, v) for k, v in start.get("headers", [])
-                       if k.lower() != b"content-length"]
+            headers = [
+                (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
+            ]
             headers.append((b"content-length", str(len(page)).encode()))
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": page})
@@ -81,5 +87,7 @@ class LoginGate:
     @staticmethod
     def _logged_in(scope: dict, gradio_app: App) -> bool:
         cookies = HTTPConnection(scope).cookies
-        return any(cookies.get(f"{name}-{gradio_app.cookie_id}") in gradio_app.tokens
-                   for name in ("access-token", "access-token-unsecure"))
+        return any(
+            cookies.get(f"{name}-{gradio_app.cookie_id}") in gradio_app.tokens
+            for name in ("access-token", "access-token-unsecure")
+        )

@@ -21,8 +21,9 @@ from assistant.web.messages import STAGES_VI, start_failure
 log = logging.getLogger(__name__)
 
 
-def open_assistant(settings: Settings, encoder: Encoder, progress: Callable[..., None]
-                   ) -> Assistant:
+def open_assistant(
+    settings: Settings, encoder: Encoder, progress: Callable[..., None]
+) -> Assistant:
     """The assistant over ``settings.index_dir`` by the rule of :meth:`Assistant.open`
     (which builds or rebuilds the default index), and one more: the app's own index folder is
     built from the default sources on its first start, wherever it is. Kept uploads the index
@@ -32,8 +33,13 @@ def open_assistant(settings: Settings, encoder: Encoder, progress: Callable[...,
         bot = Assistant.open(settings, encoder=encoder, progress=progress)
     except IndexNotFoundError:
         log.info("building a new index in %s", settings.index_dir)
-        index_paths(list[Path | str](default_sources(settings)), Path(settings.index_dir),
-                    settings, encoder, progress=progress)
+        index_paths(
+            list[Path | str](default_sources(settings)),
+            Path(settings.index_dir),
+            settings,
+            encoder,
+            progress=progress,
+        )
         bot = Assistant.open(settings, encoder=encoder)
     uploads = uploads_dir(settings)
     missing = [p for p in kept_uploads(uploads) if p.as_posix() not in bot.kb.documents]
@@ -50,8 +56,11 @@ def kept_uploads(folder: Path) -> list[Path]:
     """The uploaded files kept in ``folder`` (not the staged ones, not unsupported ones)."""
     if not folder.is_dir():
         return []
-    return [p.resolve() for p in folder.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED]
+    return [
+        p.resolve()
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED
+    ]
 
 
 class Engine:
@@ -62,8 +71,12 @@ class Engine:
     :func:`open_assistant` with ``encoder``, or the model the settings name.
     """
 
-    def __init__(self, settings: Settings, opener: Callable[..., Any] | None = None,
-                 encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        opener: Callable[..., Any] | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
         self.settings = settings
         self.bot: Any = None
         self.error: str | None = None  # why it did not start, in Vietnamese
@@ -126,19 +139,24 @@ class Engine:
 
     def _progress(self) -> str:
         step = STAGES_VI.get(self.stage, self.stage)
-        count = (f" {self.done}/{self.total} ({100 * self.done // self.total}%)"
-                 if self.total > 1 else "")
+        count = (
+            f" {self.done}/{self.total} ({100 * self.done // self.total}%)"
+            if self.total > 1
+            else ""
+        )
         return step + count
 
     def wait(self, timeout: float | None = None) -> Any:
         """The assistant, once loaded; :class:`NotReadyError` if loading failed or takes
         longer than ``timeout`` seconds."""
         if not self._ready.wait(timeout):
-            raise NotReadyError("the assistant is still starting; retry in a minute",
-                                reason="starting", progress=self._progress())
+            raise NotReadyError(
+                "the assistant is still starting; retry in a minute",
+                reason="starting",
+                progress=self._progress(),
+            )
         if self.bot is None:
-            raise NotReadyError("the assistant could not start; see the server log",
-                                **self.failure)
+            raise NotReadyError("the assistant could not start; see the server log", **self.failure)
         return self.bot
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:

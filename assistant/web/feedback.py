@@ -23,8 +23,9 @@ class FeedbackLog:
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def append(self, turn: dict[str, Any], rating: Literal["up", "down"] | None,
-               comment: str = "") -> dict[str, Any]:
+    def append(
+        self, turn: dict[str, Any], rating: Literal["up", "down"] | None, comment: str = ""
+    ) -> dict[str, Any]:
         """Log feedback on one answered turn (see :func:`new_turn`); returns the record."""
         answer = turn.get("answer") or {}
         record = {
@@ -36,8 +37,20 @@ class FeedbackLog:
             "answer": answer.get("answer", ""),
             "refused": bool(answer.get("refused")),
             "citations": [
-                {k: c.get(k) for k in ("n", "doc", "title", "province", "year", "chunk_id",
-                                       "start", "end", "quote")}
+                {
+                    k: c.get(k)
+                    for k in (
+                        "n",
+                        "doc",
+                        "title",
+                        "province",
+                        "year",
+                        "chunk_id",
+                        "start",
+                        "end",
+                        "quote",
+                    )
+                }
                 for c in sources_of(answer)
             ],
         }

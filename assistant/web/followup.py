@@ -54,8 +54,14 @@ def complete_question(message: str, previous: str | None) -> str:
     if any(w not in _FOLLOW_UP_WORDS for w in folded):
         return message  # it says something of its own
     if not years:
-        shift = next((d for pair, d in _RELATIVE_YEAR.items()
-                      if any(tuple(folded[i:i + 2]) == pair for i in range(len(folded)))), 0)
+        shift = next(
+            (
+                d
+                for pair, d in _RELATIVE_YEAR.items()
+                if any(tuple(folded[i : i + 2]) == pair for i in range(len(folded)))
+            ),
+            0,
+        )
         before = _YEAR.findall(previous)
         if shift and before:
             years = [int(before[0]) + shift]
@@ -69,8 +75,9 @@ def complete_question(message: str, previous: str | None) -> str:
     return question
 
 
-def standalone_question(message: str, previous: str | None, settings: Settings,
-                        client: Any = None) -> str:
+def standalone_question(
+    message: str, previous: str | None, settings: Settings, client: Any = None
+) -> str:
     """The question ``message`` stands for. In language-model mode the model rewrites a
     follow-up as a stand-alone question; when it fails or its reply does not look like one
     question, and in extractive mode, :func:`complete_question`'s rules decide."""

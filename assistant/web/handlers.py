@@ -33,8 +33,13 @@ log = logging.getLogger(__name__)
 
 WAIT_FOR_START_S = 900  # a question asked during the first start waits this long at most
 # the share of the progress bar each stage of an upload takes
-UPLOAD_SHARES = {"check": (0.0, 0.1), "read": (0.1, 0.2), "ocr": (0.1, 0.2),
-                 "embed": (0.2, 0.95), "write": (0.95, 1.0)}
+UPLOAD_SHARES = {
+    "check": (0.0, 0.1),
+    "read": (0.1, 0.2),
+    "ocr": (0.1, 0.2),
+    "embed": (0.2, 0.95),
+    "write": (0.95, 1.0),
+}
 Turns = list[dict[str, Any]]
 
 
@@ -73,8 +78,9 @@ class Handlers:
             p = Passage("", cited["quote"], "")
         return source_html(cited, p, refused=bool(answer.get("refused")))
 
-    def respond(self, message: str, turns: Turns, province: str,
-                year: str) -> Iterator[tuple[Any, ...]]:
+    def respond(
+        self, message: str, turns: Turns, province: str, year: str
+    ) -> Iterator[tuple[Any, ...]]:
         """Answer a chat message: outputs (message box, chat, turns, sources panel)."""
         engine = self.engine
         message = " ".join((message or "").split())
@@ -87,8 +93,11 @@ class Handlers:
         asked, lead, generated = message, "", ""
 
         def pending(text: str) -> list[dict[str, str]]:
-            return [*history, {"role": "user", "content": md_text(message)},
-                    {"role": "assistant", "content": lead + text}]
+            return [
+                *history,
+                {"role": "user", "content": md_text(message)},
+                {"role": "assistant", "content": lead + text},
+            ]
 
         yield "", pending("⏳ Đang tìm trong các báo cáo…"), gr.skip(), gr.skip()
         try:
@@ -100,8 +109,9 @@ class Handlers:
                 yield gr.skip(), pending(md_text(engine.status())), gr.skip(), gr.skip()
                 time.sleep(0.5)
             bot = engine.wait(timeout=1)
-            stream = bot.ask_stream(asked, province=_filter(province),
-                                    year=int(y) if (y := _filter(year)) else None)
+            stream = bot.ask_stream(
+                asked, province=_filter(province), year=int(y) if (y := _filter(year)) else None
+            )
             shown_at = 0.0
             for piece in stream:  # tokens of the language model, shown as they come
                 generated += piece
@@ -111,8 +121,10 @@ class Handlers:
             answer = stream.answer.to_json_dict()
         except Exception as err:  # noqa: BLE001 - shown as one Vietnamese line
             _failed("question", err)
-            turns = [*turns, {**new_turn(message, asked, {}), "answer": None,
-                              "error": vietnamese_error(err)}]
+            turns = [
+                *turns,
+                {**new_turn(message, asked, {}), "answer": None, "error": vietnamese_error(err)},
+            ]
             yield "", chat_messages(turns), turns, gr.skip()
             return
         words = [] if generated or answer.get("table") else md_text(answer["answer"]).split(" ")
@@ -149,8 +161,9 @@ class Handlers:
         turn = int(index) // 2
         if not 0 <= turn < len(turns):
             return ""
-        self.feedback.append(turns[turn], "up" if data.liked is True else
-                             "down" if data.liked is False else None)
+        self.feedback.append(
+            turns[turn], "up" if data.liked is True else "down" if data.liked is False else None
+        )
         return "Đã ghi nhận đánh giá. Cảm ơn bạn!"
 
     def send_feedback(self, turns: Turns, rating: str | None, comment: str) -> tuple[str, Any]:
@@ -158,28 +171,35 @@ class Handlers:
             return "Chưa có câu trả lời nào để góp ý.", gr.skip()
         if not rating and not (comment or "").strip():
             return "Chọn 👍 / 👎 hoặc viết góp ý trước khi gửi.", gr.skip()
-        value: Literal["up", "down"] | None = ("up" if rating == "👍" else
-                                                "down" if rating == "👎" else None)
+        value: Literal["up", "down"] | None = (
+            "up" if rating == "👍" else "down" if rating == "👎" else None
+        )
         self.feedback.append(turns[-1], value, comment or "")
         return "Đã ghi nhận góp ý cho câu trả lời gần nhất. Cảm ơn bạn!", ""
 
     # --- uploads and status ------------------------------------------------------------------
 
-    def upload(self, files: list[str] | None,
-               progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008 - Gradio's idiom
+    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008 - Gradio's idiom
         """Add documents (txt, md, html, pdf, docx) to the knowledge base; per-file results."""
 
         def report(stage: str, done: int, total: int) -> None:
             a, b = UPLOAD_SHARES.get(stage, (0.0, 1.0))
-            progress(a + (b - a) * (done / total if total else 1.0),
-                     desc=f"{STAGES_VI.get(stage, stage).capitalize()} {done}/{total}")
+            progress(
+                a + (b - a) * (done / total if total else 1.0),
+                desc=f"{STAGES_VI.get(stage, stage).capitalize()} {done}/{total}",
+            )
 
         try:
             bot = self.engine.wait(timeout=WAIT_FOR_START_S)
             results = receive_uploads(
-                bot, [(Path(f), Path(f).name) for f in files or []], self.engine.uploads_dir,
-                self.settings.max_upload_bytes, self.settings.max_upload_files,
-                lock=self.engine.write_lock, progress=report)
+                bot,
+                [(Path(f), Path(f).name) for f in files or []],
+                self.engine.uploads_dir,
+                self.settings.max_upload_bytes,
+                self.settings.max_upload_files,
+                lock=self.engine.write_lock,
+                progress=report,
+            )
         except Exception as err:  # noqa: BLE001
             _failed("upload", err)
             raise gr.Error(vietnamese_error(err)) from None
@@ -190,16 +210,21 @@ class Handlers:
         if not result:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         rows = [FileResult(**r) for r in result.get("files", [])]
-        return (upload_markdown(rows, result.get("documents")), *self.filters(),
-                self.engine.status())
+        return (
+            upload_markdown(rows, result.get("documents")),
+            *self.filters(),
+            self.engine.status(),
+        )
 
     def filters(self) -> tuple[Any, Any]:
         """The province and year choices of the knowledge base."""
         if not self.engine.ready:
             return gr.skip(), gr.skip()
         kb = self.engine.bot.kb
-        return (gr.update(choices=[ALL, *kb.provinces()]),
-                gr.update(choices=[ALL, *map(str, kb.years())]))
+        return (
+            gr.update(choices=[ALL, *kb.provinces()]),
+            gr.update(choices=[ALL, *map(str, kb.years())]),
+        )
 
     def poll(self) -> tuple[Any, ...]:
         """Outputs (status, timer, province filter, year filter) while the assistant starts."""
@@ -208,8 +233,13 @@ class Handlers:
 
     # --- the programs' API (gr.api) ----------------------------------------------------------
 
-    def ask(self, question: str, k: int | None = None, province: str | None = None,
-            year: int | None = None) -> dict:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        province: str | None = None,
+        year: int | None = None,
+    ) -> dict:
         """Answer a Vietnamese question from the reports, with citations, or refuse.
 
         Returns the JSON of `python -m assistant ask --json`: question, answer (text with [n]
@@ -218,17 +248,24 @@ class Handlers:
         """
         try:
             if k is not None and not 1 <= int(k) <= 100:
-                raise QuestionError(f"k of {k} is outside 1-100; ask for 1 to 100 passages",
-                                    code="k_invalid")
+                raise QuestionError(
+                    f"k of {k} is outside 1-100; ask for 1 to 100 passages", code="k_invalid"
+                )
             bot = self.engine.wait(timeout=WAIT_FOR_START_S)
-            return bot.ask(question, k=k, province=province or None,
-                           year=year or None).to_json_dict()
+            return bot.ask(
+                question, k=k, province=province or None, year=year or None
+            ).to_json_dict()
         except Exception as err:  # noqa: BLE001
             _failed("/ask", err)
             raise gr.Error(vietnamese_error(err)) from None
 
-    def indicators(self, indicator: str | None = None, province: str | None = None,
-                   year: int | None = None, status: str | None = None) -> dict:
+    def indicators(
+        self,
+        indicator: str | None = None,
+        province: str | None = None,
+        year: int | None = None,
+        status: str | None = None,
+    ) -> dict:
         """The indicator facts read from the reports, filtered: {"count", "facts": [{indicator,
         label, province, year, value, text, unit, status (result|target), doc, start, end,
         sentence}]} (same JSON as `python -m assistant indicators --format json`)."""
@@ -236,8 +273,9 @@ class Handlers:
 
         try:
             bot = self.engine.wait(timeout=WAIT_FOR_START_S)
-            return facts_json(bot.kb, indicator or None, province or None, year or None,
-                              status or None)
+            return facts_json(
+                bot.kb, indicator or None, province or None, year or None, status or None
+            )
         except Exception as err:  # noqa: BLE001
             _failed("/indicators", err)
             raise gr.Error(vietnamese_error(err)) from None

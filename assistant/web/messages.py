@@ -17,21 +17,27 @@ from assistant.errors import AssistantError, BadFileError
 
 ALL = "Tất cả"  # the filter value that lets everything through
 
-STAGES_VI = {"model": "nạp mô hình nhúng", "read": "đọc tài liệu", "embed": "nhúng các đoạn",
-             "write": "ghi chỉ mục", "check": "kiểm tra tệp", "load": "nạp chỉ mục",
-             "ocr": "nhận dạng chữ (OCR), trang"}
+STAGES_VI = {
+    "model": "nạp mô hình nhúng",
+    "read": "đọc tài liệu",
+    "embed": "nhúng các đoạn",
+    "write": "ghi chỉ mục",
+    "check": "kiểm tra tệp",
+    "load": "nạp chỉ mục",
+    "ocr": "nhận dạng chữ (OCR), trang",
+}
 
 UNREADABLE = "không đọc được tệp"
 # why a file was refused, by the code of its BadFileError (assistant/ingest.py and the readers)
 FILE_REASONS = {
     "file_unsupported": "định dạng không được hỗ trợ (chỉ nhận txt, md, html, pdf, docx, doc, "
-                        "odt, xlsx, xls, ods)",
+    "odt, xlsx, xls, ods)",
     "pdf_no_ocr": "PDF dạng ảnh nhưng máy chủ chưa cài công cụ nhận dạng chữ (tesseract-ocr, "
-                  "tesseract-ocr-vie)",
+    "tesseract-ocr-vie)",
     "pdf_ocr_failed": "PDF dạng ảnh: không nhận dạng được chữ trên các trang",
     "pdf_too_many_scans": "PDF dạng ảnh có quá nhiều trang cần nhận dạng; hãy tách tệp",
     "office_needs_tool": "tệp .doc cần công cụ antiword hoặc catdoc trên máy chủ; hoặc lưu lại "
-                         "thành .docx",
+    "thành .docx",
     "office_unreadable": "tệp văn phòng bị hỏng hoặc không đọc được",
     "sheet_too_large": "bảng tính quá lớn",
     "file_too_large": "tệp quá lớn",
@@ -49,15 +55,18 @@ FILE_REASONS = {
     "file_unreadable": UNREADABLE,
 }
 
-REBUILD = ("Không đọc được kho tài liệu. Quản trị viên cần dựng lại chỉ mục "
-           "(python -m assistant index --rebuild).")
+REBUILD = (
+    "Không đọc được kho tài liệu. Quản trị viên cần dựng lại chỉ mục "
+    "(python -m assistant index --rebuild)."
+)
 GENERIC = "Đã xảy ra lỗi khi xử lý yêu cầu. Vui lòng thử lại."
 
 
 def _not_ready(details: dict[str, Any]) -> str:
     if details.get("reason") == "starting":
-        return (f"Trợ lý đang khởi động ({details.get('progress', '')}). "
-                "Vui lòng thử lại sau ít phút.")
+        return (
+            f"Trợ lý đang khởi động ({details.get('progress', '')}). Vui lòng thử lại sau ít phút."
+        )
     return start_failure(details.get("cause", ""), details.get("kind", ""))
 
 
@@ -72,10 +81,13 @@ ERRORS: dict[str, Callable[[dict[str, Any]], str]] = {
     "k_invalid": lambda d: "k phải nằm trong khoảng 1–100.",
     "indicator_unknown": lambda d: "Không có chỉ số hoặc tỉnh này.",
     "province_unknown": lambda d: "Không có chỉ số hoặc tỉnh này.",
-    "model_unavailable": lambda d: ("Không nạp được mô hình nhúng. Quản trị viên cần kiểm tra "
-                                    "cài đặt mô hình (ASSISTANT_MODEL)."),
-    "vector_store": lambda d: ("Không dùng được kho vectơ (Milvus). Quản trị viên cần kiểm tra "
-                               "máy chủ Milvus."),
+    "model_unavailable": lambda d: (
+        "Không nạp được mô hình nhúng. Quản trị viên cần kiểm tra "
+        "cài đặt mô hình (ASSISTANT_MODEL)."
+    ),
+    "vector_store": lambda d: (
+        "Không dùng được kho vectơ (Milvus). Quản trị viên cần kiểm tra máy chủ Milvus."
+    ),
     "upload_none": lambda d: "Chưa chọn tệp nào để tải lên.",
     "upload_too_many": lambda d: f"Mỗi lần chỉ tải lên tối đa {d.get('limit')} tệp.",
     "upload_bad_name": lambda d: "Tên tệp không hợp lệ.",

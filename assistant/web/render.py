@@ -29,8 +29,11 @@ def md_text(text: str) -> str:
 
 def sources_of(answer: dict[str, Any]) -> list[dict[str, Any]]:
     """The passages an answer shows: its citations, or the related passages of a refusal."""
-    return list(answer.get("related") or []) if answer.get("refused") else list(
-        answer.get("citations") or [])
+    return (
+        list(answer.get("related") or [])
+        if answer.get("refused")
+        else list(answer.get("citations") or [])
+    )
 
 
 def cite_link(turn: int, n: int) -> str:
@@ -57,8 +60,9 @@ def answer_markdown(turn: int, answer: dict[str, Any], asked: str | None = None)
         head = "**Có thể liên quan:**" if answer.get("refused") else "**Nguồn:**"
         lines = [head]
         for c in sources:
-            lines.append(f"- [\\[{c['n']}\\] {md_text(source_label(c))}]"
-                         f"({cite_link(turn, c['n'])})")
+            lines.append(
+                f"- [\\[{c['n']}\\] {md_text(source_label(c))}]({cite_link(turn, c['n'])})"
+            )
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 
@@ -72,11 +76,15 @@ def check_notes(answer: dict[str, Any]) -> list[str]:
     found = answer.get("check") or {}
     notes = []
     if found.get("unverified"):
-        notes.append(f"{UNVERIFIED_MARK} *Câu đánh dấu {UNVERIFIED_MARK} có số liệu không tìm "
-                     "thấy trong đoạn được trích dẫn: cần kiểm tra lại với báo cáo gốc.*")
+        notes.append(
+            f"{UNVERIFIED_MARK} *Câu đánh dấu {UNVERIFIED_MARK} có số liệu không tìm "
+            "thấy trong đoạn được trích dẫn: cần kiểm tra lại với báo cáo gốc.*"
+        )
     if found.get("uncited") and not answer.get("refused"):
-        notes.append(f"{UNVERIFIED_MARK} *Câu trả lời không dẫn được nguồn nào trong các báo "
-                     "cáo: chưa được kiểm chứng.*")
+        notes.append(
+            f"{UNVERIFIED_MARK} *Câu trả lời không dẫn được nguồn nào trong các báo "
+            "cáo: chưa được kiểm chứng.*"
+        )
     if found.get("removed"):
         numbers = ", ".join(f"\\[{n}\\]" for n in found["removed"])
         notes.append(f"*Đã bỏ trích dẫn tới đoạn không tồn tại: {numbers}.*")
@@ -107,14 +115,14 @@ def table_body(turn: int, answer: dict[str, Any]) -> str:
     def linked(text: str) -> str:
         return answer_body(turn, {"answer": text, "citations": answer.get("citations")})
 
-    label = md_text(f"{table['label']} ({table['unit']})" if table.get("unit") else
-                    table["label"])
+    label = md_text(f"{table['label']} ({table['unit']})" if table.get("unit") else table["label"])
     lines = [f"| Tỉnh | Năm | {label} | Nguồn |", "|---|---|---|---|"]
     for r in table["rows"]:
         value = md_text(r["value"]) if r.get("value") is not None else f"*{NO_DATA}*"
         source = linked(f"[{r['n']}]") if r.get("n") else "—"
-        lines.append(f"| {md_text(r['province'] or '')} | {r.get('year') or '—'} | {value} "
-                     f"| {source} |")
+        lines.append(
+            f"| {md_text(r['province'] or '')} | {r.get('year') or '—'} | {value} | {source} |"
+        )
     parts = [linked(table["conclusion"]), "\n".join(lines)]
     parts += [f"*{md_text(n)}*" for n in table.get("notes", [])]
     return "\n\n".join(parts)
@@ -126,8 +134,11 @@ def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
     for i, t in enumerate(turns):
         messages.append({"role": "user", "content": md_text(t["question"])})
         shown = t["asked"] if t["asked"] != t["question"] else None
-        content = (answer_markdown(i, t["answer"], shown) if t.get("answer")
-                   else f"⚠️ {md_text(t.get('error', ''))}")
+        content = (
+            answer_markdown(i, t["answer"], shown)
+            if t.get("answer")
+            else f"⚠️ {md_text(t.get('error', ''))}"
+        )
         messages.append({"role": "assistant", "content": content})
     return messages
 
@@ -135,10 +146,14 @@ def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
 def source_label(c: dict[str, Any]) -> str:
     """ "Title — Bắc Giang, 2020, trang 3" (the page of a PDF, the sheet or section)."""
     where = ", ".join(str(x) for x in (c.get("province"), c.get("year")) if x)
-    label = f"{c.get('title') or Path(c.get('doc', '')).name} — {where}" if where else (
-        c.get("title") or Path(c.get("doc", "")).name)
-    place = ", ".join(x for x in (f"trang {c['page']}" if c.get("page") else None,
-                                  c.get("location")) if x)
+    label = (
+        f"{c.get('title') or Path(c.get('doc', '')).name} — {where}"
+        if where
+        else (c.get("title") or Path(c.get("doc", "")).name)
+    )
+    place = ", ".join(
+        x for x in (f"trang {c['page']}" if c.get("page") else None, c.get("location")) if x
+    )
     return f"{label}, {place}" if place else label
 
 
@@ -151,8 +166,9 @@ class Passage:
     after: str
 
 
-def passage(documents: dict[str, Document], chunks: Callable[[str], Iterable[Any]],
-            c: dict[str, Any]) -> Passage:
+def passage(
+    documents: dict[str, Document], chunks: Callable[[str], Iterable[Any]], c: dict[str, Any]
+) -> Passage:
     """The chunk around citation ``c`` with the cited span cut out for highlighting.
 
     ``documents`` maps document ids to Documents; ``chunks(doc_id)`` lists a document's chunks.
@@ -178,20 +194,28 @@ def passage(documents: dict[str, Document], chunks: Callable[[str], Iterable[Any
 def source_html(c: dict[str, Any], p: Passage, refused: bool = False) -> str:
     """The "Nguồn" panel for one citation; all document text is HTML-escaped."""
     e = html.escape
-    rows = [("Tỉnh", c.get("province")), ("Năm", c.get("year")),
-            ("Ngày đăng", c.get("published")), ("Tệp", Path(c.get("doc", "")).name),
-            ("Trang", c.get("page")), ("Vị trí", c.get("location"))]
+    rows = [
+        ("Tỉnh", c.get("province")),
+        ("Năm", c.get("year")),
+        ("Ngày đăng", c.get("published")),
+        ("Tệp", Path(c.get("doc", "")).name),
+        ("Trang", c.get("page")),
+        ("Vị trí", c.get("location")),
+    ]
     meta = "".join(f"<dt>{k}</dt><dd>{e(str(v))}</dd>" for k, v in rows if v)
     url = c.get("source_url")
     if url:
-        link = (f'<a href="{e(url)}" target="_blank" rel="noopener noreferrer">{e(url)}</a>'
-                if re.match(r"https?://", url) else e(url))
+        link = (
+            f'<a href="{e(url)}" target="_blank" rel="noopener noreferrer">{e(url)}</a>'
+            if re.match(r"https?://", url)
+            else e(url)
+        )
         meta += f"<dt>Địa chỉ nguồn</dt><dd>{link}</dd>"
     kind = "Đoạn có thể liên quan" if refused else "Đoạn được trích dẫn"
     return (
         f'<div class="nguon-card" data-cite="{c["n"]}">'
         f'<div class="nguon-title"><span class="nguon-n">[{c["n"]}]</span> '
-        f'{e(c.get("title") or "")}</div>'
+        f"{e(c.get('title') or '')}</div>"
         f'<dl class="nguon-meta">{meta}</dl>'
         f'<div class="nguon-kind">{kind}</div>'
         f'<blockquote class="nguon-passage">{_context(p.before, left=True)}'
@@ -206,5 +230,7 @@ def _context(text: str, left: bool, limit: int = 600) -> str:
     return html.escape(text)
 
 
-SOURCE_HINT = ('<div class="nguon-empty">Nhấn vào một trích dẫn như <b>[1]</b> trong câu trả '
-               "lời để xem đoạn báo cáo gốc, với câu được trích dẫn tô sáng.</div>")
+SOURCE_HINT = (
+    '<div class="nguon-empty">Nhấn vào một trích dẫn như <b>[1]</b> trong câu trả '
+    "lời để xem đoạn báo cáo gốc, với câu được trích dẫn tô sáng.</div>"
+)

@@ -48,8 +48,10 @@ def upload_path(uploads_dir: Path, name: str) -> Path:
     root = uploads_dir.resolve()
     target = (root / safe_filename(name)).resolve()
     if target.parent != root:  # cannot happen with safe_filename; checked all the same
-        raise UploadError(f"the file name {name!r} leaves the uploads folder; rename the file",
-                          code="upload_bad_name")
+        raise UploadError(
+            f"the file name {name!r} leaves the uploads folder; rename the file",
+            code="upload_bad_name",
+        )
     return target
 
 
@@ -66,13 +68,23 @@ class FileResult:
         return asdict(self)
 
 
-STATUS_VI = {"added": "✅ Đã thêm", "updated": "🔄 Đã cập nhật", "unchanged": "⏸ Không đổi",
-             "rejected": "❌ Bị từ chối"}
+STATUS_VI = {
+    "added": "✅ Đã thêm",
+    "updated": "🔄 Đã cập nhật",
+    "unchanged": "⏸ Không đổi",
+    "rejected": "❌ Bị từ chối",
+}
 
 
-def receive_uploads(bot: Any, files: list[tuple[Path, str]], uploads_dir: Path,
-                    max_bytes: int, max_files: int, lock: threading.Lock | None = None,
-                    progress: Progress | None = None) -> list[FileResult]:
+def receive_uploads(
+    bot: Any,
+    files: list[tuple[Path, str]],
+    uploads_dir: Path,
+    max_bytes: int,
+    max_files: int,
+    lock: threading.Lock | None = None,
+    progress: Progress | None = None,
+) -> list[FileResult]:
     """Check, keep and index uploaded files: ``files`` are (temporary path, original name).
 
     Each file is checked (type, size, readable text) before it replaces anything in
@@ -81,8 +93,11 @@ def receive_uploads(bot: Any, files: list[tuple[Path, str]], uploads_dir: Path,
     if not files:
         raise UploadError("no file chosen; choose the files to upload", code="upload_none")
     if len(files) > max_files:
-        raise UploadError(f"{len(files)} files in one upload, at most {max_files}; upload fewer",
-                          code="upload_too_many", limit=max_files)
+        raise UploadError(
+            f"{len(files)} files in one upload, at most {max_files}; upload fewer",
+            code="upload_too_many",
+            limit=max_files,
+        )
     uploads_dir.mkdir(parents=True, exist_ok=True)
     results: list[FileResult] = []
     accepted: dict[Path, FileResult] = {}
@@ -159,8 +174,11 @@ def upload_markdown(results: list[FileResult], documents: int | None = None) -> 
         return ""
     lines = ["| Tệp | Kết quả | Ghi chú |", "|---|---|---|"]
     for r in results:
-        note = r.reason if r.status == "rejected" else (
-            f"lưu thành {r.saved_as}" if r.saved_as and r.saved_as != r.name else "")
+        note = (
+            r.reason
+            if r.status == "rejected"
+            else (f"lưu thành {r.saved_as}" if r.saved_as and r.saved_as != r.name else "")
+        )
         lines.append(f"| {md_text(r.name)} | {STATUS_VI[r.status]} | {md_text(note)} |")
     if documents is not None:
         lines.append(f"\nKho hiện có {documents} tài liệu; tài liệu mới tra cứu được ngay.")
