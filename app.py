@@ -16,7 +16,6 @@ retrieval in ``assistant``.
 """
 
 import argparse
-import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -63,78 +62,73 @@ def build(engine: Engine, app_settings: AppSettings, feedback: FeedbackLog) -> g
         )
         status = gr.Markdown(engine.status(), elem_id="status")
         turns = gr.State([])
-        # two tabs, the chat's content left at its indentation: "Hỏi đáp", then "Chỉ số"
-        tabs, chat_tab = contextlib.ExitStack(), contextlib.ExitStack()
-        tabs.enter_context(gr.Tabs(elem_id="tabs"))
-        chat_tab.enter_context(gr.Tab("Hỏi đáp", id="hoi-dap", elem_id="tab-hoi-dap"))
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Hỏi đáp",
-                    elem_id="chat",
-                    height=520,
-                    layout="bubble",
-                    latex_delimiters=[],
-                    buttons=["copy"],
-                    sanitize_html=True,
-                    allow_tags=False,
-                    placeholder="Đặt câu hỏi về các báo cáo đã nạp.",
-                )
-                with gr.Row():
-                    message = gr.Textbox(
-                        placeholder="Nhập câu hỏi, ví dụ: Năm 2020 Bắc Giang "
-                        "có bao nhiêu trạm BTS?",
-                        show_label=False,
-                        scale=5,
-                        max_lines=4,
-                        elem_id="message",
-                        autofocus=True,
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Hỏi đáp", id="hoi-dap", elem_id="tab-hoi-dap"), gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Hỏi đáp",
+                        elem_id="chat",
+                        height=520,
+                        layout="bubble",
+                        latex_delimiters=[],
+                        buttons=["copy"],
+                        sanitize_html=True,
+                        allow_tags=False,
+                        placeholder="Đặt câu hỏi về các báo cáo đã nạp.",
                     )
-                    send = gr.Button("Gửi", variant="primary", scale=1, elem_id="send")
-                examples = gr.Examples(
-                    [[q] for q in EXAMPLES],
-                    inputs=[message],
-                    label="Câu hỏi mẫu (nhấn để hỏi)",
-                    api_visibility="private",
-                )
-                with gr.Accordion("Góp ý cho câu trả lời gần nhất", open=False):
                     with gr.Row():
-                        rating = gr.Radio(["👍", "👎"], label="Đánh giá", elem_id="rating")
-                        comment = gr.Textbox(
-                            label="Góp ý (không bắt buộc)", scale=3, elem_id="comment"
+                        message = gr.Textbox(
+                            placeholder="Nhập câu hỏi, ví dụ: Năm 2020 Bắc Giang "
+                            "có bao nhiêu trạm BTS?",
+                            show_label=False,
+                            scale=5,
+                            max_lines=4,
+                            elem_id="message",
+                            autofocus=True,
                         )
-                    send_comment = gr.Button("Gửi góp ý", elem_id="send-feedback")
-                feedback_note = gr.Markdown(elem_id="feedback-note")
-                new_chat = gr.Button("Cuộc hội thoại mới", size="sm", variant="secondary")
-            with gr.Column(scale=2):
-                with gr.Row():
-                    province = gr.Dropdown([ALL], value=ALL, label="Tỉnh", elem_id="province")
-                    year = gr.Dropdown([ALL], value=ALL, label="Năm", elem_id="year")
-                gr.Markdown("### Nguồn")
-                panel = gr.HTML(
-                    SOURCE_HINT,
-                    elem_id="nguon",
-                    js_on_load=asset("citations.js"),
-                    container=True,
-                    padding=True,
-                )
-                with gr.Accordion("Tải tài liệu lên kho", open=False, elem_id="upload-box"):
-                    files = gr.File(
-                        label="Tệp txt, md, html, pdf (cả bản quét), docx, doc, odt, xlsx, xls, "
-                        f"ods (tối đa "
-                        f"{app_settings.max_upload_mb:g} MB mỗi tệp, "
-                        f"{app_settings.max_upload_files} tệp mỗi lần)",
-                        file_count="multiple",
-                        type="filepath",
-                        elem_id="upload-files",
+                        send = gr.Button("Gửi", variant="primary", scale=1, elem_id="send")
+                    examples = gr.Examples(
+                        [[q] for q in EXAMPLES],
+                        inputs=[message],
+                        label="Câu hỏi mẫu (nhấn để hỏi)",
+                        api_visibility="private",
                     )
-                    add = gr.Button("Nạp vào kho", variant="primary", elem_id="upload-button")
-                    upload_result = gr.Markdown(elem_id="upload-result")
-                    upload_json = gr.JSON(visible=False)
-        chat_tab.close()
-        with gr.Tab("Chỉ số", id="chi-so", elem_id="tab-chi-so") as indicators_page:
-            indicators_tab = build_indicator_tab(engine)
-        tabs.close()
+                    with gr.Accordion("Góp ý cho câu trả lời gần nhất", open=False):
+                        with gr.Row():
+                            rating = gr.Radio(["👍", "👎"], label="Đánh giá", elem_id="rating")
+                            comment = gr.Textbox(
+                                label="Góp ý (không bắt buộc)", scale=3, elem_id="comment"
+                            )
+                        send_comment = gr.Button("Gửi góp ý", elem_id="send-feedback")
+                    feedback_note = gr.Markdown(elem_id="feedback-note")
+                    new_chat = gr.Button("Cuộc hội thoại mới", size="sm", variant="secondary")
+                with gr.Column(scale=2):
+                    with gr.Row():
+                        province = gr.Dropdown([ALL], value=ALL, label="Tỉnh", elem_id="province")
+                        year = gr.Dropdown([ALL], value=ALL, label="Năm", elem_id="year")
+                    gr.Markdown("### Nguồn")
+                    panel = gr.HTML(
+                        SOURCE_HINT,
+                        elem_id="nguon",
+                        js_on_load=asset("citations.js"),
+                        container=True,
+                        padding=True,
+                    )
+                    with gr.Accordion("Tải tài liệu lên kho", open=False, elem_id="upload-box"):
+                        files = gr.File(
+                            label="Tệp txt, md, html, pdf (cả bản quét), docx, doc, odt, xlsx, "
+                            f"xls, ods (tối đa "
+                            f"{app_settings.max_upload_mb:g} MB mỗi tệp, "
+                            f"{app_settings.max_upload_files} tệp mỗi lần)",
+                            file_count="multiple",
+                            type="filepath",
+                            elem_id="upload-files",
+                        )
+                        add = gr.Button("Nạp vào kho", variant="primary", elem_id="upload-button")
+                        upload_result = gr.Markdown(elem_id="upload-result")
+                        upload_json = gr.JSON(visible=False)
+            with gr.Tab("Chỉ số", id="chi-so", elem_id="tab-chi-so") as indicators_page:
+                indicators_tab = build_indicator_tab(engine)
         timer = gr.Timer(1.0)
 
         chat_io: dict[str, Any] = dict(  # the reply itself shows progress
