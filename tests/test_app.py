@@ -294,3 +294,36 @@ def test_upload_via_api_then_answer_from_it(app: RunningApp, tmp_path: Path) -> 
 
     again = client.predict([handle_file(good)], api_name="/upload")
     assert [r["status"] for r in again["files"]] == ["unchanged"]
+
+
+def test_reply_handler_streams_then_shows_the_answer_and_its_source(tmp_path: Path) -> None:
+    """The chat box's handler with a fake assistant: progressive text, then the answer with
+    its sources and the first source in the panel; a failed start is one Vietnamese line."""
+    from assistant.config import AppSettings, Settings
+    from assistant.errors import IndexBusyError
+    from assistant.web.engine import Engine
+    from assistant.web.feedback import FeedbackLog
+    from assistant.web.handlers import Handlers
+    from assistant.web.messages import ALL
+
+    settings = Settings(index_dir=tmp_path / "i", data_dir=tmp_path)
+    engine = Engine(settings, opener=lambda settings, progress: FakeBot())
+    engine.start().join(5)
+    on = Handlers(engine, AppSettings(), FeedbackLog(tmp_path / "f.jsonl"))
+    updates = list(on.respond("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?", [], ALL, ALL))
+    assert updates[0][1][-1]["content"] == "⏳ Đang tìm trong các báo cáo…"
+    assert any(u[1][-1]["content"].endswith(" ▌") for u in updates[1:-1])
+    message, chat, turns, panel = updates[-1]
+    assert message == "" and len(chat) == 2 and len(turns) == 1
+    assert "[\\[1\\]](#nguon-0-1)" in chat[1]["content"] and "**Nguồn:**" in chat[1]["content"]
+    assert '<mark class="nguon-cited">1.422</mark>' in panel
+
+    def busy(settings: Settings, progress: object) -> object:
+        raise IndexBusyError("another process is writing")
+
+    failed = Engine(settings, opener=busy)
+    failed.start().join(5)
+    on = Handlers(failed, AppSettings(), FeedbackLog(tmp_path / "f.jsonl"))
+    *_, (_, chat, turns, _) = on.respond("Câu hỏi?", [], ALL, ALL)
+    assert turns[0]["answer"] is None
+    assert chat[1]["content"] == "⚠️ Kho tài liệu đang được cập nhật. Vui lòng thử lại sau ít phút."
