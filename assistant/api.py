@@ -9,7 +9,9 @@
 
 With a login, a request needs the Gradio login cookie or ``Authorization: Bearer user:password``
 (or HTTP Basic). Errors are JSON ``{"error": {"message", "type", "param", "code"}}``: 400 for
-bad input, 401 without the login, 503 while the assistant starts, 500 otherwise.
+bad input, 401 without the login, 503 while the assistant starts, 500 otherwise; ``code`` is
+the :class:`assistant.errors.AssistantError` code where there is one (``question_empty``,
+``not_ready``, ``indicator_unknown``...).
 
     curl -s http://127.0.0.1:7860/api/ask -H 'Content-Type: application/json' \\
         -d '{"question": "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"}'
@@ -21,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from assistant.errors import AssistantError, QuestionError
+from assistant.errors import AssistantError, NotReadyError, QuestionError
 from embeddings.server import (
     RequestError,
     check_login,
@@ -72,14 +74,15 @@ def parse_ask(body: bytes) -> dict[str, Any]:
         out[name] = value
     if not str(out.get("question", "")).strip():
         raise RequestError("'question' is missing or empty; ask a question about the reports",
-                           param="question")
+                           param="question", code="question_empty")
     if "k" in out and not 1 <= out["k"] <= 100:
-        raise RequestError("'k' must be between 1 and 100", param="k")
+        raise RequestError("'k' must be between 1 and 100", param="k", code="k_invalid")
     return out
 
 
 def routes(engine: Any) -> list[Any]:
-    """The API routes over the app's :class:`assistant.chat.Engine` (mounted by ``app.py``)."""
+    """The API routes over the app's :class:`assistant.web.engine.Engine` (mounted by
+    ``app.py``)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -88,10 +91,10 @@ def routes(engine: Any) -> list[Any]:
     def bot() -> Any:
         try:
             return engine.wait(timeout=START_WAIT_S)
-        except Exception as err:  # noqa: BLE001 - ChatError: starting, or failed to start
+        except NotReadyError as err:  # starting, or failed to start
             raise RequestError("the assistant is starting or could not start; retry in a "
                                "minute", status=503, kind="server_error",
-                               code="unavailable") from err
+                               code=err.code) from err
 
     def answer(kwargs: dict[str, Any]) -> dict[str, Any]:
         return bot().ask(**kwargs).to_json_dict()
@@ -101,12 +104,13 @@ def routes(engine: Any) -> list[Any]:
             kwargs = parse_ask(await read_body(request))
             return JSONResponse(await run_in_threadpool(answer, kwargs))
         except QuestionError as err:  # empty after normalising, too long
-            return error_response(RequestError(str(err), param="question"))
+            return error_response(RequestError(str(err), param="question", code=err.code))
         except RequestError as err:
             return error_response(err)
         except AssistantError as err:
             log.warning("/api/ask failed: %s", err)
-            return error_response(RequestError(str(err), status=500, kind="server_error"))
+            return error_response(RequestError(str(err), status=500, kind="server_error",
+                                               code=err.code))
         except Exception as err:  # noqa: BLE001 - a JSON error, never a traceback
             return unexpected("/api/ask", "the question", err)
 
@@ -128,8 +132,8 @@ def routes(engine: Any) -> list[Any]:
             return facts_json(kb, query.get("indicator") or None, query.get("province") or None,
                               int(year) if year else None, status)
         except AssistantError as err:  # an unknown indicator or province
-            raise RequestError(str(err), param="indicator" if "indicator" in str(err)
-                               else "province") from err
+            raise RequestError(str(err), code=err.code, param="indicator"
+                               if err.code == "indicator_unknown" else "province") from err
 
     async def indicators(request: Request) -> Any:
         """``GET /api/indicators?indicator=&province=&year=&status=``: the indicator facts, the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,8 +21,47 @@ DEFAULT_DATA = (PROJECT_ROOT / "data" if SOURCE_TREE
 DEFAULT_INDEX = DEFAULT_DATA / "index"
 
 
-class Settings(BaseSettings):
-    """All tunables. Build once at the edge (CLI, app, eval) and pass down.
+class AppSettings(BaseModel):
+    """The web app's settings (``app.py``). They are fields of :class:`Settings`, which reads
+    them from the environment (``ASSISTANT_HOST``, ``ASSISTANT_AUTH``...); built alone (tests),
+    this class reads nothing.
+
+    >>> AppSettings(auth="staff:secret").credentials
+    ('staff', 'secret')
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    auth: str | None = Field(None, description="login as user:password; unset = no login")
+    max_upload_mb: float = Field(20.0, gt=0, description="largest uploaded file")
+    max_upload_files: int = Field(20, gt=0, description="files per upload")
+    feedback_log: Path | None = None  # None: <data_dir>/feedback.jsonl
+
+    @field_validator("auth")
+    @classmethod
+    def _check_auth(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        user, sep, password = value.partition(":")
+        if not sep or not user or not password:
+            raise ValueError("auth must look like user:password (both non-empty)")
+        return value
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        if not self.auth:
+            return None
+        user, _, password = self.auth.partition(":")
+        return user, password
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+class Settings(BaseSettings, AppSettings):
+    """All tunables, the web app's (:class:`AppSettings`) included. Build once at the edge
+    (CLI, app, eval) and pass down.
 
     >>> Settings(top_k=3).top_k
     3

@@ -55,7 +55,8 @@ def docx_blocks(raw: bytes) -> tuple[list[Block], Meta]:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError,
             etree.LxmlError, zlib.error, NotImplementedError) as err:
-        raise BadFileError(f"corrupt or unreadable DOCX ({type(err).__name__})") from err
+        raise BadFileError(f"corrupt or unreadable DOCX ({type(err).__name__})",
+                           code="docx_unreadable") from err
     return blocks, {"title": title}
 
 
@@ -130,7 +131,7 @@ def _read(z: zipfile.ZipFile, info: zipfile.ZipInfo, styles: _Styles) -> Iterato
         for n, (event, el) in enumerate(events):
             if n >= 2 * MAX_DOCX_ELEMENTS:
                 raise BadFileError(f"DOCX has more than {MAX_DOCX_ELEMENTS:,} XML elements; "
-                                   "split the document")
+                                   "split the document", code="docx_too_complex")
             tag = el.tag
             if event == "start":
                 if tag == _TBL:
@@ -181,7 +182,8 @@ def _read(z: zipfile.ZipFile, info: zipfile.ZipInfo, styles: _Styles) -> Iterato
                     _free(el)
             elif tag == _DOCUMENT:
                 return
-    raise BadFileError("not a Word document: the DOCX main part is not w:document")
+    raise BadFileError("not a Word document: the DOCX main part is not w:document",
+                       code="docx_not_word")
 
 
 def _paragraph_text(runs: list[tuple[str, str | None, str | None]], pstyle: str | None,
@@ -225,14 +227,17 @@ def _main_part(z: zipfile.ZipFile) -> zipfile.ZipInfo:
     try:
         info = z.getinfo(name)
     except KeyError as err:
-        raise BadFileError("not a Word document: the DOCX has no main document part") from err
+        raise BadFileError("not a Word document: the DOCX has no main document part",
+                           code="docx_not_word") from err
     if info.file_size > MAX_DOCX_XML_BYTES:
         raise BadFileError(f"DOCX text part inflates to {info.file_size / MIB:,.0f} MB, more "
-                           f"than the {MAX_DOCX_XML_BYTES // MIB} MB limit (zip bomb?)")
+                           f"than the {MAX_DOCX_XML_BYTES // MIB} MB limit (zip bomb?)",
+                           code="docx_bomb")
     with z.open(info) as fh:
         head = fh.read(4096)
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise BadFileError("DOCX part declares a DTD, which Word files never do (entity bomb?)")
+        raise BadFileError("DOCX part declares a DTD, which Word files never do (entity bomb?)",
+                           code="docx_dtd")
     return info
 
 

@@ -140,4 +140,4 @@ def check_zip_sizes(z: zipfile.ZipFile) -> None:
     total = sum(i.file_size for i in z.infolist())
     if total > MAX_UNZIPPED_BYTES:
         raise BadFileError(f"DOCX inflates to {total / MIB:,.0f} MB, more than the "
-                           f"{MAX_UNZIPPED_BYTES // MIB} MB limit (zip bomb?)")
+                           f"{MAX_UNZIPPED_BYTES // MIB} MB limit (zip bomb?)", code="docx_bomb")

@@ -34,8 +34,10 @@ def facts_json(kb: Any, indicator: str | None = None, province: str | None = Non
     target = None if status is None else status == "target"
     try:
         facts = kb.facts.query(indicator, province, year, target)
-    except ValueError as err:
-        raise AssistantError(str(err)) from err
+    except ValueError as err:  # facts.resolve_indicator / resolve_province
+        unknown = "indicator_unknown" if str(err).startswith("unknown indicator") else (
+            "province_unknown")
+        raise AssistantError(str(err), code=unknown) from err
     rows = [fact_row(f, kb.documents) for f in facts]
     return {"count": len(rows), "facts": rows}
 

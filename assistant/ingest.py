@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 SUPPORTED = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".pdf": "pdf",
              ".docx": "docx", ".doc": "doc", ".odt": "odt", ".xlsx": "xlsx", ".xls": "xls",
              ".ods": "ods"}
+# the BadFileError code of a file its reader failed on unexpectedly
+UNREADABLE = {"pdf": "pdf_unreadable", "docx": "docx_unreadable", "doc": "office_unreadable",
+              "odt": "office_unreadable", "xlsx": "office_unreadable", "xls": "office_unreadable",
+              "ods": "office_unreadable"}
 pdf_text = pdf_blocks  # the PDF reader (tests replace it by this name)
 __all__ = ["MAX_UNZIPPED_BYTES", "SUPPORTED", "Rejected", "clean_text", "decode",
            "detect_metadata", "iter_files", "load_document", "load_documents"]
@@ -41,6 +45,7 @@ __all__ = ["MAX_UNZIPPED_BYTES", "SUPPORTED", "Rejected", "clean_text", "decode"
 class Rejected:
     path: str
     reason: str
+    code: str = "bad_file"  # the BadFileError's code (assistant/errors.py)
 
 
 def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
@@ -65,21 +70,23 @@ def load_document(path: Path | str, max_bytes: int = 20 * MIB,
     fmt = SUPPORTED.get(path.suffix.lower())
     if fmt is None:
         raise BadFileError(f"unsupported file type {path.suffix or '(none)'!r}; "
-                           f"use one of {', '.join(sorted(SUPPORTED))}")
+                           f"use one of {', '.join(sorted(SUPPORTED))}", code="file_unsupported")
     try:
         path.as_posix().encode("utf-8")
     except UnicodeEncodeError as err:
-        raise BadFileError("the file name is not valid UTF-8; rename the file") from err
+        raise BadFileError("the file name is not valid UTF-8; rename the file",
+                           code="file_unreadable") from err
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise BadFileError(f"file is too large ({size / MIB:.1f} MB, limit "
-                               f"{max_bytes / MIB:.1f} MB)")
+                               f"{max_bytes / MIB:.1f} MB)", code="file_too_large")
         raw = path.read_bytes()
     except OSError as err:
-        raise BadFileError(f"cannot read file: {err.strerror or err}") from err
+        raise BadFileError(f"cannot read file: {err.strerror or err}",
+                           code="file_unreadable") from err
     if not raw.strip():
-        raise BadFileError("file is empty")
+        raise BadFileError("file is empty", code="file_empty")
     extracted, meta = _extract(raw, fmt, progress)
     if isinstance(extracted, str):  # legacy TCVN3/VNI lines back to Unicode, then cleaned
         layout: dict = {"text": clean_text(normalize(fix_text(extracted)[0]))}
@@ -89,7 +96,8 @@ def load_document(path: Path | str, max_bytes: int = 20 * MIB,
     if not text.strip():
         raise BadFileError("no text found in the PDF (OCR found no text on its pages)"
                            if fmt == "pdf" else "no text found in the file (only spaces, "
-                           "markup or invisible characters)")
+                           "markup or invisible characters)",
+                           code="pdf_no_text" if fmt == "pdf" else "file_no_text")
     resolved = path.resolve().as_posix()
     return Document(
         id=resolved, path=resolved, text=text, format=fmt,
@@ -121,7 +129,8 @@ def _extract(raw: bytes, fmt: str, progress: Progress | None = None
         raise
     except Exception as err:  # a parser bug (or MemoryError) must not abort the batch
         log.warning("unexpected %s reading a %s file", type(err).__name__, fmt, exc_info=True)
-        raise BadFileError(f"unreadable {fmt.upper()} file ({type(err).__name__})") from err
+        raise BadFileError(f"unreadable {fmt.upper()} file ({type(err).__name__})",
+                           code=UNREADABLE.get(fmt, "file_unreadable")) from err
 
 
 def load_documents(
@@ -134,7 +143,7 @@ def load_documents(
             docs.append(load_document(f, max_bytes))
         except BadFileError as err:
             log.warning("skipped %s: %s", f, err)
-            rejected.append(Rejected(str(f), str(err)))
+            rejected.append(Rejected(str(f), str(err), err.code))
     return docs, rejected
 
 
@@ -154,7 +163,8 @@ def decode(raw: bytes) -> str:
             try:
                 return raw.decode(enc)
             except UnicodeDecodeError as err:
-                raise BadFileError(f"invalid {enc} text at byte {err.start}") from err
+                raise BadFileError(f"invalid {enc} text at byte {err.start}",
+                                   code="file_bad_text") from err
     sample = raw[:4096]
     if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
         with contextlib.suppress(UnicodeDecodeError):
@@ -167,7 +177,7 @@ def decode(raw: bytes) -> str:
             if _looks_like_text(text):
                 return text
     if _control_share(sample) > 0.05:
-        raise BadFileError("binary content, not text")
+        raise BadFileError("binary content, not text", code="file_binary")
     try:
         return unmojibake(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -180,9 +190,11 @@ def decode(raw: bytes) -> str:
     try:
         text = raw.decode("cp1258")
     except UnicodeDecodeError as err:
-        raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)") from err
+        raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)",
+                           code="file_encoding") from err
     if not _VI_HINT.search(text) and any(ch.isalpha() for ch in text):
-        raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)")
+        raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)",
+                           code="file_encoding")
     return text
 
 

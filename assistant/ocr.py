@@ -72,10 +72,11 @@ def recognise_pages(raw: bytes, pages: list[int], sha256: str,
     """
     reason = available()
     if reason:
-        raise BadFileError(reason)
+        raise BadFileError(reason, code="pdf_no_ocr")
     if len(pages) > MAX_PAGES:
         raise BadFileError(f"scanned PDF has {len(pages):,} pages without text, more than the "
-                           f"{MAX_PAGES} read by OCR per file; split the file")
+                           f"{MAX_PAGES} read by OCR per file; split the file",
+                           code="pdf_too_many_scans")
     out: dict[int, PageText] = {}
     todo = []
     for p in pages:
@@ -109,7 +110,8 @@ def recognise_pages(raw: bytes, pages: list[int], sha256: str,
     if failures:
         log.warning("OCR failed on %d page(s): %s", len(failures), "; ".join(failures[:5]))
         if not out:
-            raise BadFileError(f"scanned PDF: OCR could not read its pages ({failures[0]})")
+            raise BadFileError(f"scanned PDF: OCR could not read its pages ({failures[0]})",
+                               code="pdf_ocr_failed")
     return out
 
 

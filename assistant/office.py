@@ -36,13 +36,14 @@ def doc_text(raw: bytes) -> tuple[str, Meta]:
     and memory."""
     if not raw.startswith(b"\xd0\xcf\x11\xe0"):
         if raw.lstrip()[:5].lower() == b"{\\rtf":
-            raise BadFileError("this .doc is an RTF file; save it as .docx")
-        raise BadFileError("corrupt or unreadable DOC (not a Word 97-2003 file)")
+            raise BadFileError("this .doc is an RTF file; save it as .docx", code="office_rtf")
+        raise BadFileError("corrupt or unreadable DOC (not a Word 97-2003 file)",
+                           code="office_unreadable")
     tools = [[exe, "-w", "0", "-m", "UTF-8.txt"] for exe in filter(None, [shutil.which(
         "antiword")])] + [[exe, "-d", "utf-8", "-w"] for exe in filter(None, [shutil.which(
             "catdoc")])]
     if not tools:
-        raise BadFileError(MISSING_DOC_TOOL)
+        raise BadFileError(MISSING_DOC_TOOL, code="office_needs_tool")
     errors = []
     with tempfile.TemporaryDirectory(prefix="doc-") as tmp:
         path = Path(tmp) / "in.doc"
@@ -60,7 +61,8 @@ def doc_text(raw: bytes) -> tuple[str, Meta]:
                 return _unwrap(text), {"title": None}
             errors.append(done.stderr.decode("utf-8", "replace").strip()[:200]
                           or f"{Path(cmd[0]).name} exit {done.returncode}")
-    raise BadFileError(f"corrupt or unreadable DOC ({errors[0] if errors else 'no text'})")
+    raise BadFileError(f"corrupt or unreadable DOC ({errors[0] if errors else 'no text'})",
+                       code="office_unreadable")
 
 
 def _unwrap(text: str) -> str:
@@ -89,14 +91,16 @@ def odt_blocks(raw: bytes) -> tuple[list[Block], Meta]:
             check_zip_sizes(z)
             info = z.getinfo("content.xml")
             if info.file_size > MAX_DOCX_XML_BYTES:
-                raise BadFileError("ODT text part is larger than the limit (zip bomb?)")
+                raise BadFileError("ODT text part is larger than the limit (zip bomb?)",
+                                   code="docx_bomb")
             with z.open(info) as fh:
                 blocks = list(_odt(fh))
     except BadFileError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, etree.LxmlError,
             zlib.error) as err:
-        raise BadFileError(f"corrupt or unreadable ODT ({type(err).__name__})") from err
+        raise BadFileError(f"corrupt or unreadable ODT ({type(err).__name__})",
+                           code="office_unreadable") from err
     return blocks, {"title": None}
 
 
@@ -112,7 +116,8 @@ def _odt(fh: IO[bytes]) -> Iterator[Block]:
                              no_network=True, load_dtd=False)
     for n, (event, el) in enumerate(events):
         if n >= 2 * MAX_DOCX_ELEMENTS:
-            raise BadFileError(f"ODT has more than {MAX_DOCX_ELEMENTS:,} XML elements")
+            raise BadFileError(f"ODT has more than {MAX_DOCX_ELEMENTS:,} XML elements",
+                               code="office_too_complex")
         if event == "start":
             if el.tag == _TABLE + "table":
                 depth += 1

@@ -53,7 +53,8 @@ def _text_layer(raw: bytes) -> tuple[list[str], str | None]:
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
-            raise BadFileError("PDF is encrypted; remove the password and try again")
+            raise BadFileError("PDF is encrypted; remove the password and try again",
+                               code="pdf_encrypted")
         texts = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
         title = str(info.title) if info and info.title else None
@@ -61,10 +62,11 @@ def _text_layer(raw: bytes) -> tuple[list[str], str | None]:
         raise
     except LimitReachedError as err:
         raise BadFileError("PDF stream inflates beyond the safety limit (compression bomb?)"
-                           ) from err
+                           , code="pdf_bomb") from err
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError,
             RecursionError, zlib.error) as err:
-        raise BadFileError(f"corrupt or unreadable PDF ({type(err).__name__})") from err
+        raise BadFileError(f"corrupt or unreadable PDF ({type(err).__name__})",
+                           code="pdf_unreadable") from err
     if not texts:
-        raise BadFileError("no text found in the PDF (it has no pages)")
+        raise BadFileError("no text found in the PDF (it has no pages)", code="pdf_no_text")
     return texts, title

@@ -61,7 +61,8 @@ def sheet_blocks(raw: bytes, fmt: str) -> tuple[list[Block], Meta]:
             with zipfile.ZipFile(io.BytesIO(raw)) as z:
                 check_zip_sizes(z)
         except zipfile.BadZipFile as err:
-            raise BadFileError(f"corrupt or unreadable {fmt.upper()} (BadZipFile)") from err
+            raise BadFileError(f"corrupt or unreadable {fmt.upper()} (BadZipFile)",
+                               code="office_unreadable") from err
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
         blocks: list[Block] = []
@@ -70,7 +71,8 @@ def sheet_blocks(raw: bytes, fmt: str) -> tuple[list[Block], Meta]:
             sheet = book.get_sheet_by_name(name)
             cells += sheet.height * sheet.width
             if cells > MAX_CELLS:
-                raise BadFileError(f"workbook has more than {MAX_CELLS:,} cells; split it")
+                raise BadFileError(f"workbook has more than {MAX_CELLS:,} cells; split it",
+                                   code="sheet_too_large")
             rows = [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=True)]
             rows = [r for r in rows if any(r)]
             if rows:
@@ -78,9 +80,11 @@ def sheet_blocks(raw: bytes, fmt: str) -> tuple[list[Block], Meta]:
     except BadFileError:
         raise
     except (CalamineError, ValueError, OSError, TypeError) as err:
-        raise BadFileError(f"corrupt or unreadable {fmt.upper()} ({type(err).__name__})") from err
+        raise BadFileError(f"corrupt or unreadable {fmt.upper()} ({type(err).__name__})",
+                           code="office_unreadable") from err
     if not blocks:
-        raise BadFileError("no text found in the workbook (every sheet is empty)")
+        raise BadFileError("no text found in the workbook (every sheet is empty)",
+                           code="file_no_text")
     return blocks, {"title": None}
 
 

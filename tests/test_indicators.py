@@ -14,16 +14,16 @@ import pytest
 from assistant import Settings, index_paths
 from assistant.compare import NO_DATA, answer_from_facts, per_province, read_question
 from assistant.facts import FACTS_FILE, FactTable, resolve_indicator
-from assistant.indicator_ui import (
+from assistant.indicators import extract_facts, find_mentions, vocabulary
+from assistant.store import KnowledgeBase, live_version
+from assistant.types import Answer, Citation, Document
+from assistant.web.indicators import (
     chart_frame,
     export_files,
     filtered,
     read_csv,
-    table_body,
 )
-from assistant.indicators import extract_facts, find_mentions, vocabulary
-from assistant.store import KnowledgeBase, live_version
-from assistant.types import Answer, Citation, Document
+from assistant.web.render import table_body
 from eval.indicators import (
     check_answer,
     load_corpus,
@@ -275,7 +275,7 @@ def test_cli_lists_facts_as_json_csv_and_table(reports_copy: Path, tmp_path: Pat
 
 
 def test_the_chat_table_links_each_value_to_its_citation(bundled) -> None:
-    from assistant.chat import answer_markdown
+    from assistant.web.render import answer_markdown
 
     table, docs = bundled
     a = answer_from_facts("so sanh so may chu cua Bac Giang va Quang Binh", table, docs)

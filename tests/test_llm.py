@@ -21,7 +21,6 @@ import pytest
 
 from assistant import Assistant, Settings, index_paths
 from assistant.answer import REFUSAL, compose
-from assistant.chat import answer_markdown, answer_stream, standalone_question
 from assistant.citecheck import check, clean_markers, numbers_in, parse_markers, sentences
 from assistant.config import BUNDLED_REPORTS
 from assistant.errors import LLMError, PromptError
@@ -37,6 +36,8 @@ from assistant.llm import (
 )
 from assistant.prompts import load_prompt
 from assistant.types import Chunk, Document, Hit
+from assistant.web.followup import standalone_question
+from assistant.web.render import answer_markdown
 
 BG = ("Dấu ấn ngành thông tin và truyền thông tỉnh Bắc Giang năm 2020\n\n"
       "Năm 2020, Sở đã thẩm định 75 hồ sơ thiết kế. Hiện nay, toàn tỉnh có 1.422 trạm BTS; "
@@ -488,8 +489,8 @@ def test_assistant_streams_then_returns_the_checked_answer(llm_bot: Assistant) -
     assert "1.422 trạm BTS" in c.quote
     assert set(answer.timings_ms) == {"retrieve", "answer", "total", "first_token"}
     assert answer.timings_ms["first_token"] <= answer.timings_ms["total"]
-    events = list(answer_stream(llm_bot, QUESTION))
-    assert events[:-1] == pieces and events[-1]["answer"] == answer.answer
+    stream = llm_bot.ask_stream(QUESTION)
+    assert list(stream) == pieces and stream.answer.answer == answer.answer
     assert llm_bot.ask(QUESTION).answer == answer.answer
     # refused before any model call: no report about that province
     assert llm_bot.ask("Cà Mau có bao nhiêu trạm BTS?").refused
@@ -614,7 +615,9 @@ def test_chat_page_shows_tokens_as_they_come(llm_bot: Assistant, fake_server,
     """The app's reply handler (what the chat box calls) yields the generated text while the
     model writes, then the checked answer with its sources."""
     import app as webapp
-    from assistant.chat import AppSettings, Engine, FeedbackLog
+    from assistant.config import AppSettings
+    from assistant.web.engine import Engine
+    from assistant.web.feedback import FeedbackLog
 
     server = fake_server(cite_bts, delay=0.3)
     settings = llm_bot.settings.model_copy(update={"llm_base_url": server.url})

@@ -174,7 +174,7 @@ def test_server_down_falls_back_at_once(llm_bot: Assistant) -> None:
 
 
 def test_follow_up_through_the_model(llm_server: Server) -> None:
-    from assistant.chat import complete_question, standalone_question
+    from assistant.web.followup import complete_question, standalone_question
 
     previous = "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"
     settings = llm_server.settings(llm_max_tokens=48)

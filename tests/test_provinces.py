@@ -102,7 +102,7 @@ def test_a_province_no_report_covers_is_refused_with_the_reason(real_assistant, 
 
 
 def test_a_follow_up_may_use_a_short_form():
-    from assistant.chat import complete_question
+    from assistant.web.followup import complete_question
 
     assert complete_question("Còn BD thì sao?", "Bắc Giang có bao nhiêu trạm BTS?") == \
         "Bình Dương có bao nhiêu trạm BTS?"

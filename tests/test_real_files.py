@@ -27,12 +27,13 @@ from makefiles import (
 )
 
 from assistant import Assistant, Settings, index_paths
-from assistant.chat import source_html, source_label, vietnamese_reason
 from assistant.chunking import chunk_document
 from assistant.errors import BadFileError
 from assistant.ingest import load_document
 from assistant.legacy import convert, detect, encode, fix_text
 from assistant.ocr import available
+from assistant.web.messages import vietnamese_reason
+from assistant.web.render import source_html, source_label
 
 BTS = "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"
 BROADBAND = "Năm 2021 có bao nhiêu thuê bao Internet băng rộng?"
@@ -109,7 +110,7 @@ def test_the_bts_question_is_answered_from_a_scanned_report_with_its_page(
 
 
 def _passage(c):
-    from assistant.chat import Passage
+    from assistant.web.render import Passage
 
     return Passage("", c.quote, "")
 
@@ -152,7 +153,7 @@ def test_without_the_engine_a_scanned_pdf_names_the_package(tmp_path, monkeypatc
     with pytest.raises(BadFileError) as err:
         load_document(path)
     assert "tesseract-ocr" in str(err.value) and "tesseract-ocr-vie" in str(err.value)
-    assert "tesseract-ocr" in vietnamese_reason(str(err.value))
+    assert "tesseract-ocr" in vietnamese_reason(err.value.code)
 
 
 # --- legacy encodings -------------------------------------------------------------------------
@@ -256,7 +257,7 @@ def test_a_table_value_is_answered_with_a_citation_to_its_row(tmp_path, real_enc
     assert c.location == "bảng «Chỉ tiêu | 2020 | 2021»"  # the citation names the columns
     assert c.page == (1 if kind == "pdf" else None)
     # the source panel shows the row inside its table, header first
-    from assistant.chat import passage
+    from assistant.web.render import passage
 
     p = passage(bot.kb.documents, lambda d: [ch for ch in bot.kb.chunks if ch.doc_id == d],
                 c.model_dump())

@@ -31,8 +31,9 @@ def routes() -> list[tuple[str, str]]:
     from gradio.routes import App
 
     import app as webapp
-    from assistant.chat import AppSettings, Engine, FeedbackLog
-    from assistant.config import Settings
+    from assistant.config import AppSettings, Settings
+    from assistant.web.engine import Engine
+    from assistant.web.feedback import FeedbackLog
 
     with tempfile.TemporaryDirectory() as tmp:
         demo = webapp.build(Engine(Settings()), AppSettings(), FeedbackLog(Path(tmp) / "f"))

@@ -203,7 +203,8 @@ def summarise(cases: list[Case], outcome: dict[str, Any]) -> dict[str, Any]:
 def check_upload_names(names: list[str], uploads_dir: Path) -> dict[str, int]:
     """Pass each hostile name (and ``../`` variants) through the app's upload-name handling:
     the kept file must be a plain name inside the uploads folder."""
-    from assistant.chat import ChatError, upload_path
+    from assistant.errors import UploadError
+    from assistant.web.uploads import upload_path
 
     uploads_dir.mkdir(parents=True, exist_ok=True)
     variants = [v for n in names for v in (n, f"../../{n}", f"..\\..\\{n}", f"/etc/{n}")]
@@ -212,7 +213,7 @@ def check_upload_names(names: list[str], uploads_dir: Path) -> dict[str, int]:
     for name in variants:
         try:
             target = upload_path(uploads_dir, name)
-        except ChatError:  # refused: safe
+        except UploadError:  # refused: safe
             continue
         if target.parent != uploads_dir.resolve() or not target.name.isascii():
             escaped += 1

@@ -1,7 +1,8 @@
-"""The indicator table in the app: a table answer rendered in the chat with clickable [n], and
-the "Chỉ số" tab (filters, a bar chart of the chosen indicator, CSV/XLSX downloads).
+"""The "Chỉ số" tab: the indicator facts read from the reports, with filters, a bar chart of
+the chosen indicator and CSV/XLSX downloads (a table answer in the chat is
+:func:`assistant.web.render.table_body`).
 
-Plain functions over the engine and the answer's JSON; ``app.py`` wires them into Gradio.
+Plain functions over the knowledge base, and :func:`build_tab`, which lays the tab out.
 """
 
 from __future__ import annotations
@@ -11,41 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from assistant.chat import answer_body, md_text
 from assistant.facts import COLUMNS, fact_row, to_csv
 from assistant.indicators import vocabulary
 from assistant.text import fold
+from assistant.web.messages import ALL
 
-ALL = "Tất cả"
-# Gradio's tables use the monospace font, which draws Vietnamese marks apart ("Sô´")
-CSS = "#cs-table, #cs-table * { font-family: var(--font) !important; }\n"
 STATUS = {"Kết quả": False, "Mục tiêu, kế hoạch": True}
-NO_DATA = "không có số liệu trong các báo cáo đã nạp"
 HEADERS = ["Chỉ số", "Tỉnh", "Năm", "Giá trị", "Đơn vị", "Loại", "Tệp", "Câu trong báo cáo"]
-
-
-def table_body(turn: int, answer: dict[str, Any]) -> str:
-    """The chat text of a table answer: the conclusion, the table with a link on each [n],
-    the notes; every text from a report is escaped."""
-    table = answer["table"]
-
-    def linked(text: str) -> str:
-        return answer_body(turn, {"answer": text, "citations": answer.get("citations")})
-
-    label = md_text(f"{table['label']} ({table['unit']})" if table.get("unit") else
-                    table["label"])
-    lines = [f"| Tỉnh | Năm | {label} | Nguồn |", "|---|---|---|---|"]
-    for r in table["rows"]:
-        value = md_text(r["value"]) if r.get("value") is not None else f"*{NO_DATA}*"
-        source = linked(f"[{r['n']}]") if r.get("n") else "—"
-        lines.append(f"| {md_text(r['province'] or '')} | {r.get('year') or '—'} | {value} "
-                     f"| {source} |")
-    parts = [linked(table["conclusion"]), "\n".join(lines)]
-    parts += [f"*{md_text(n)}*" for n in table.get("notes", [])]
-    return "\n\n".join(parts)
-
-
-# --- the "Chỉ số" tab ----------------------------------------------------------------------
 
 
 def indicator_choices(kb: Any) -> list[tuple[str, str]]:
@@ -54,23 +27,35 @@ def indicator_choices(kb: Any) -> list[tuple[str, str]]:
     return [(ALL, "")] + [(vocab[i].label, i) for i in kb.facts.indicators()]
 
 
-def filtered(kb: Any, indicator: str | None, province: str | None, year: str | int | None,
-             status: str | None) -> list[dict[str, Any]]:
+def filtered(
+    kb: Any, indicator: str | None, province: str | None, year: str | int | None, status: str | None
+) -> list[dict[str, Any]]:
     """The rows of the facts the filters let through (``ALL`` / empty: no filter)."""
     facts = kb.facts.query(
         indicator=indicator or None,
         province=None if province in (None, "", ALL) else province,
         year=None if year in (None, "", ALL) else int(year),
-        target=None if status in (None, "", ALL) else STATUS.get(str(status)))
+        target=None if status in (None, "", ALL) else STATUS.get(str(status)),
+    )
     return [fact_row(f, kb.documents) for f in facts]
 
 
 def table_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
     """The rows as shown in the tab's table (columns :data:`HEADERS`)."""
-    return [[r["label"], r["province"] or "", r["year"] or "", r["text"], r["unit"],
-             ("Mục tiêu" if r["status"] == "target" else "Kết quả")
-             + (" (tăng thêm)" if r["measure"] == "change" else ""),
-             Path(r["doc"]).name, r["sentence"]] for r in rows]
+    return [
+        [
+            r["label"],
+            r["province"] or "",
+            r["year"] or "",
+            r["text"],
+            r["unit"],
+            ("Mục tiêu" if r["status"] == "target" else "Kết quả")
+            + (" (tăng thêm)" if r["measure"] == "change" else ""),
+            Path(r["doc"]).name,
+            r["sentence"],
+        ]
+        for r in rows
+    ]
 
 
 def chart_frame(rows: list[dict[str, Any]], indicator: str | None) -> Any:
@@ -80,8 +65,9 @@ def chart_frame(rows: list[dict[str, Any]], indicator: str | None) -> Any:
 
     data: dict[str, list[Any]] = {"bar": [], "value": [], "province": []}
     if not indicator:
-        return pd.DataFrame({k: pd.Series(v, dtype=float if k == "value" else str)
-                             for k, v in data.items()})
+        return pd.DataFrame(
+            {k: pd.Series(v, dtype=float if k == "value" else str) for k, v in data.items()}
+        )
     seen: dict[str, int] = {}
     for r in sorted(rows, key=lambda r: (fold(r["province"] or ""), r["year"] or 0)):
         if r["status"] != "result" or r["measure"] != "level":
@@ -137,24 +123,31 @@ def build_tab(engine: Any) -> dict[str, Any]:
     import gradio as gr
 
     with gr.Row():
-        indicator = gr.Dropdown([(ALL, "")], value="", label="Chỉ số", elem_id="cs-indicator",
-                                scale=3)
+        indicator = gr.Dropdown(
+            [(ALL, "")], value="", label="Chỉ số", elem_id="cs-indicator", scale=3
+        )
         province = gr.Dropdown([ALL], value=ALL, label="Tỉnh", elem_id="cs-province")
         year = gr.Dropdown([ALL], value=ALL, label="Năm", elem_id="cs-year")
-        status = gr.Dropdown([ALL, *STATUS], value=ALL, label="Loại số liệu",
-                             elem_id="cs-status")
+        status = gr.Dropdown([ALL, *STATUS], value=ALL, label="Loại số liệu", elem_id="cs-status")
     summary = gr.Markdown(elem_id="cs-summary")
-    chart = gr.BarPlot(chart_frame([], None), x="bar", y="value", x_title="Tỉnh, năm",
-                       y_title="Giá trị", y_lim=[0, None], label=chart_title(None),
-                       elem_id="cs-chart")
+    chart = gr.BarPlot(
+        chart_frame([], None),
+        x="bar",
+        y="value",
+        x_title="Tỉnh, năm",
+        y_title="Giá trị",
+        y_lim=[0, None],
+        label=chart_title(None),
+        elem_id="cs-chart",
+    )
     with gr.Row():
         csv_button = gr.DownloadButton("Tải CSV", elem_id="cs-csv", size="sm")
         xlsx_button = gr.DownloadButton("Tải XLSX", elem_id="cs-xlsx", size="sm")
-    table = gr.Dataframe(headers=HEADERS, elem_id="cs-table", interactive=False, wrap=True,
-                         max_height=480)
+    table = gr.Dataframe(
+        headers=HEADERS, elem_id="cs-table", interactive=False, wrap=True, max_height=480
+    )
 
-    def show(ind: str | None, prov: str | None, yr: str | None, st: str | None
-             ) -> tuple[Any, ...]:
+    def show(ind: str | None, prov: str | None, yr: str | None, st: str | None) -> tuple[Any, ...]:
         if not engine.ready:
             return ("⏳ Trợ lý đang khởi động…", gr.skip(), gr.skip(), gr.skip(), gr.skip())
         kb = engine.bot.kb
@@ -163,29 +156,39 @@ def build_tab(engine: Any) -> dict[str, Any]:
         except ValueError:
             rows = []
         csv_path, xlsx_path = export_files(rows)
-        note = (f"**{len(rows)}** số liệu, mỗi số liệu kèm câu gốc trong báo cáo."
-                if rows else "Không có số liệu nào khớp bộ lọc.")
-        return (note, gr.update(value=chart_frame(rows, ind), label=chart_title(ind)),
-                gr.update(value=table_rows(rows)), gr.update(value=csv_path),
-                gr.update(value=xlsx_path, visible=xlsx_path is not None))
+        note = (
+            f"**{len(rows)}** số liệu, mỗi số liệu kèm câu gốc trong báo cáo."
+            if rows
+            else "Không có số liệu nào khớp bộ lọc."
+        )
+        return (
+            note,
+            gr.update(value=chart_frame(rows, ind), label=chart_title(ind)),
+            gr.update(value=table_rows(rows)),
+            gr.update(value=csv_path),
+            gr.update(value=xlsx_path, visible=xlsx_path is not None),
+        )
 
     def choices() -> tuple[Any, ...]:
         if not engine.ready:
             return gr.skip(), gr.skip(), gr.skip()
         kb = engine.bot.kb
-        return (gr.update(choices=indicator_choices(kb)),
-                gr.update(choices=[ALL, *kb.facts.provinces()]),
-                gr.update(choices=[ALL, *map(str, kb.facts.years())]))
+        return (
+            gr.update(choices=indicator_choices(kb)),
+            gr.update(choices=[ALL, *kb.facts.provinces()]),
+            gr.update(choices=[ALL, *map(str, kb.facts.years())]),
+        )
 
     inputs = [indicator, province, year, status]
     outputs = [summary, chart, table, csv_button, xlsx_button]
     for c in inputs:
-        c.change(show, inputs=inputs, outputs=outputs, api_visibility="private",
-                 show_progress="hidden")
+        c.change(
+            show, inputs=inputs, outputs=outputs, api_visibility="private", show_progress="hidden"
+        )
 
-    def refresh(ind: str | None, prov: str | None, yr: str | None, st: str | None
-                ) -> tuple[Any, ...]:
+    def refresh(
+        ind: str | None, prov: str | None, yr: str | None, st: str | None
+    ) -> tuple[Any, ...]:
         return (*choices(), *show(ind, prov, yr, st))
 
-    return {"inputs": inputs, "outputs": [indicator, province, year, *outputs],
-            "refresh": refresh}
+    return {"inputs": inputs, "outputs": [indicator, province, year, *outputs], "refresh": refresh}
