@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from assistant.dates import years_in
+from assistant.errors import ConfigError
 from assistant.numbers import parse_numbers
 from assistant.qtypes import has_title, is_name_line, matches_type
 from assistant.text import clause_spans, fold, sentence_spans, words
@@ -146,8 +147,14 @@ _LOADED: dict[str, AnswerWeights] = {}
 
 
 def weights(path: Path | str | None = None) -> AnswerWeights:
-    """The weights in ``path`` (default: the bundled file), read once per process."""
+    """The weights in ``path`` (default: the bundled file), read once per process.
+
+    A ``path`` given (``Settings.answer_weights``) that is not a file is a ConfigError."""
     key = str(path or WEIGHTS_FILE)
+    if path and not Path(path).is_file():
+        raise ConfigError(f"answer weights file {path} not found; set answer_weights "
+                          "(ASSISTANT_ANSWER_WEIGHTS) to a file written by "
+                          "`python -m eval.fit_answer`, or leave it unset for the bundled one")
     if key not in _LOADED:
         _LOADED[key] = AnswerWeights.load(path)
     return _LOADED[key]

@@ -233,7 +233,7 @@ def add_parser(sub: Any) -> None:
 
 def main_cli(args: Any) -> int:
     """Print precision, recall and question accuracy; details go to ``--out``."""
-    from eval.errors import EvalError
+    from assistant.errors import EvalError
 
     questions = args.questions
     if questions is None and args.corpus.resolve() == (ROOT / "data/reports").resolve():

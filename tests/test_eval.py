@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from assistant import Answer, Chunk, Citation, Document, Hit
+from assistant.errors import EvalError
 from assistant.text import fold, words
 from eval import metrics
 from eval.cli import main
 from eval.datasets import Passage, Question, drop_question_titles, load_qa_set
-from eval.errors import EvalError
 from eval.runner import Outcome, find_quote, score, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
