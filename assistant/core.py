@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer import analyse, compose, refusal
+from assistant.answer_weights import weights as ranker_weights
 from assistant.config import BUNDLED_REPORTS, DEFAULT_INDEX, Settings
 from assistant.errors import (
     EmptyQuestionError,
@@ -25,7 +26,6 @@ from assistant.errors import (
     QuestionTooLongError,
 )
 from assistant.provinces import merged_into
-from assistant.ranker import weights as ranker_weights
 from assistant.store import (
     Encoder,
     IndexReport,

@@ -16,8 +16,8 @@ from tqdm import tqdm
 
 import eval.metrics as metrics
 from assistant import Answer, Assistant, KnowledgeBase, Settings
+from assistant.answer_weights import weights as ranker_weights
 from assistant.errors import EvalError
-from assistant.ranker import weights as ranker_weights
 from assistant.store import Encoder
 from eval.corpus import CACHE_DIR, open_pool_kb, open_reports_kb
 from eval.datasets import QASet, Question, drop_question_titles, load_passages

@@ -82,7 +82,7 @@ def test_bad_setting_is_a_config_error_with_exit_2(tmp_path: Path) -> None:
 
 
 def test_missing_answer_weights_file_is_a_config_error(tmp_path: Path) -> None:
-    from assistant.ranker import weights
+    from assistant.answer_weights import weights
 
     with pytest.raises(ConfigError, match="nope.json not found"):
         weights(tmp_path / "nope.json")
