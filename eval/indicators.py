@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.indicators import Fact, extract_facts, report_year
+from assistant.indicator_extract import extract_facts, report_year
+from assistant.indicators import Fact
 from assistant.ingest import load_document
 from assistant.types import Document
 

@@ -21,7 +21,8 @@ from assistant.indicator_ui import (
     read_csv,
     table_body,
 )
-from assistant.indicators import extract_facts, find_mentions, vocabulary
+from assistant.indicator_extract import extract_facts
+from assistant.indicators import find_mentions, vocabulary
 from assistant.store import KnowledgeBase, live_version
 from assistant.types import Answer, Citation, Document
 from eval.indicators import (
