@@ -14,6 +14,7 @@ import pytest
 from assistant import Settings, index_paths
 from assistant.compare import NO_DATA, answer_from_facts, per_province, read_question
 from assistant.facts import FACTS_FILE, FactTable, resolve_indicator
+from assistant.indicator_extract import extract_facts
 from assistant.indicator_ui import (
     chart_frame,
     export_files,
@@ -21,7 +22,6 @@ from assistant.indicator_ui import (
     read_csv,
     table_body,
 )
-from assistant.indicator_extract import extract_facts
 from assistant.indicators import find_mentions, vocabulary
 from assistant.store import KnowledgeBase, live_version
 from assistant.types import Answer, Citation, Document
