@@ -177,8 +177,9 @@ def _index(settings: Settings, paths: list[Path], rebuild: bool, ray: bool = Fal
 
         embed_passages = ray_embedder(settings, address=ray_address)
     try:
-        kb, report = index_paths(paths, settings.index_dir, settings, encoder, rebuild=rebuild,
-                                 progress=progress, embed_passages=embed_passages)
+        kb, report = index_paths(list[Path | str](paths), settings.index_dir, settings, encoder,
+                                 rebuild=rebuild, progress=progress,
+                                 embed_passages=embed_passages)
     finally:
         for bar in bars.values():
             bar.close()
