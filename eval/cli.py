@@ -24,7 +24,7 @@ from assistant.store import Encoder
 from eval.corpus import CACHE_DIR
 from eval.datasets import load_qa_set
 from eval.report import COMPACT, summary_table, write_all, write_outcomes
-from eval.runner import COMPARE, DEFAULT, Config, SetRun, entry, run_set
+from eval.runner import COMPARE, DEFAULT, Config, SetRun, configure, entry, run_set
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,6 +98,8 @@ def run(args: argparse.Namespace, encoder: Encoder | None = None) -> int:
         changes["answerer"] = args.answerer
     base = settings_from_env(**changes)
     configs = (COMPARE if args.compare else [DEFAULT]) + variations(args.vary)
+    for config in configs:  # fail early on a bad value or a missing answer-weights file
+        configure(base, config)
     sets = [load_qa_set(p) for p in args.qa]  # fail early on a bad file
     if encoder is None:
         from assistant import load_encoder
