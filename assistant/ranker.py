@@ -1,5 +1,5 @@
 """Learned sentence choice: candidate quotes (sentences, clauses, name-and-title blocks) from
-the hits, their features, and two small logistic models read from ``answer_weights.json``.
+the hits and their features, scored by the models of :mod:`assistant.answer_weights`.
 
 - the *choice* model scores each candidate: does it hold the answer?
 - the *answer* model scores the question given its best candidate: answer or refuse?
@@ -10,24 +10,21 @@ features are named in :data:`FEATURES` and :data:`QUESTION_FEATURES`.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from assistant.answer_weights import Model
 from assistant.dates import years_in
 from assistant.numbers import parse_numbers
 from assistant.qtypes import has_title, is_name_line, matches_type
 from assistant.text import clause_spans, fold, sentence_spans, words
 from assistant.types import Hit
-
-WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 
 FEATURES = (
     "dense", "dense_gap", "coverage", "coverage_gap", "bigrams", "missing", "type",
@@ -62,95 +59,6 @@ class Unit:
     @property
     def text(self) -> str:
         return self.hit.doc.text[self.start:self.end]
-
-
-@dataclass
-class Model:
-    """A logistic model over named features, inputs standardised by ``mean`` / ``scale``."""
-
-    features: tuple[str, ...]
-    coef: np.ndarray
-    intercept: float
-    mean: np.ndarray
-    scale: np.ndarray
-    kind: str = "logistic"  # "softmax": the rows are one question's candidates, shares sum to 1
-
-    def score(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.where(np.isnan(rows), self.mean, rows)  # a missing input counts as average
-        return ((rows - self.mean) / self.scale) @ self.coef + self.intercept
-
-    def prob(self, rows: np.ndarray) -> np.ndarray:
-        z = self.score(rows)
-        if self.kind == "softmax":
-            e = np.exp(z - z.max())
-            return e / e.sum()
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"features": list(self.features), "coef": _r(self.coef),
-                "intercept": round(float(self.intercept), 6), "mean": _r(self.mean),
-                "scale": _r(self.scale), "kind": self.kind}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Model:
-        return cls(tuple(data["features"]), np.asarray(data["coef"], np.float64),
-                   float(data["intercept"]), np.asarray(data["mean"], np.float64),
-                   np.asarray(data["scale"], np.float64), data.get("kind", "logistic"))
-
-
-@dataclass
-class AnswerWeights:
-    """Everything the answerer learned or was tuned with, in one place (one JSON file)."""
-
-    choice: Model | None = None
-    answer: Model | None = None
-    threshold: float = 0.5  # answer when the answer model's probability reaches this
-    second: float = 0.1  # a further quote needs this share of the best one's choice probability
-    max_quotes: int = 3  # quotes in one answer (each cited)
-    # the answer model for provincial reports (documents with a province), calibrated on our
-    # own questions over the bundled reports; ``answer`` elsewhere
-    answer_reports: Model | None = None
-    threshold_reports: float = 0.5
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path | str | None = None) -> AnswerWeights:
-        path = Path(path) if path else WEIGHTS_FILE
-        if not path.is_file():
-            return cls()
-        data = json.loads(path.read_text("utf-8"))
-        return cls(choice=Model.from_json(data["choice"]) if data.get("choice") else None,
-                   answer=Model.from_json(data["answer"]) if data.get("answer") else None,
-                   threshold=float(data.get("threshold", 0.5)),
-                   second=float(data.get("second", 0.1)),
-                   max_quotes=int(data.get("max_quotes", 3)),
-                   answer_reports=Model.from_json(data["answer_reports"])
-                   if data.get("answer_reports") else None,
-                   threshold_reports=float(data.get("threshold_reports", 0.5)),
-                   meta=data.get("meta", {}))
-
-    def save(self, path: Path | str | None = None) -> None:
-        path = Path(path) if path else WEIGHTS_FILE
-        data = {"choice": self.choice.to_json() if self.choice else None,
-                "answer": self.answer.to_json() if self.answer else None,
-                "threshold": round(self.threshold, 6), "second": self.second,
-                "max_quotes": self.max_quotes,
-                "answer_reports": self.answer_reports.to_json() if self.answer_reports else None,
-                "threshold_reports": round(self.threshold_reports, 6), "meta": self.meta}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", "utf-8")
-        tmp.replace(path)
-
-
-_LOADED: dict[str, AnswerWeights] = {}
-
-
-def weights(path: Path | str | None = None) -> AnswerWeights:
-    """The weights in ``path`` (default: the bundled file), read once per process."""
-    key = str(path or WEIGHTS_FILE)
-    if key not in _LOADED:
-        _LOADED[key] = AnswerWeights.load(path)
-    return _LOADED[key]
 
 
 # --- candidates -----------------------------------------------------------------------------
@@ -450,10 +358,6 @@ def score_units(q: Query, cands: list[Unit], encoder: Any | None,
     scores, probs = model.score(rows), model.prob(rows)
     for u, z, p in zip(cands, scores, probs, strict=True):
         u.score, u.prob = float(z), float(p)
-
-
-def _r(a: np.ndarray) -> list[float]:
-    return [round(float(x), 6) for x in a]
 
 
 IdfFn = Callable[[str], float]

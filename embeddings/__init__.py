@@ -11,17 +11,9 @@ Backends: ``onnx-int8`` (the default, the index's: ONNX Runtime, int8 weights, ~
 ``Embeddings``; ``python -m embeddings serve`` an OpenAI-compatible ``POST /v1/embeddings``.
 """
 
-from .model import (
-    BACKENDS,
-    DEFAULT_BACKEND,
-    DEFAULT_MODEL,
-    Backend,
-    Embedder,
-    ModelUnavailableError,
-    default_cache_dir,
-    embed,
-    load_embedder,
-)
+from .base import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL, Backend, Embedder, Kind
+from .errors import EmbeddingsError, ExportError, ModelUnavailableError
+from .loading import default_cache_dir, embed, load_embedder
 
 __all__ = [
     "BACKENDS",
@@ -29,6 +21,9 @@ __all__ = [
     "DEFAULT_MODEL",
     "Backend",
     "Embedder",
+    "EmbeddingsError",
+    "ExportError",
+    "Kind",
     "ModelUnavailableError",
     "default_cache_dir",
     "embed",

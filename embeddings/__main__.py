@@ -18,7 +18,8 @@ import os
 import sys
 from importlib import metadata
 
-from .model import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL, ModelUnavailableError
+from .base import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
+from .errors import ModelUnavailableError
 
 AUTH_ENV = "ICT_ASSISTANT_EMBEDDINGS_AUTH"
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.port < 65536:
         print(f"error: --port {args.port} is not a port number (1-65535)", file=sys.stderr)
         return 2
-    from .model import load_embedder
+    from .loading import load_embedder
     from .server import create_app
 
     try:

@@ -21,14 +21,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .errors import ExportError
+
 FORMAT_VERSION = 2  # bump when the files written here change, so caches are rebuilt
 FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
 META = "export.json"
 OPSET = 17
-
-
-class ExportError(Exception):
-    """The model cannot be exported (unsupported layout or a failing exporter)."""
 
 
 def export_onnx(source: Path, dest: Path) -> Path:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
 
-from .model import DEFAULT_BACKEND, DEFAULT_MODEL, Backend, Embedder, load_embedder
+from .base import DEFAULT_BACKEND, DEFAULT_MODEL, Backend, Embedder
+from .loading import load_embedder
 
 
 class E5Embeddings(Embeddings):

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .model import _DEFAULT_ALIASES, DEFAULT_MODEL, Embedder
+from .base import DEFAULT_ALIASES, DEFAULT_MODEL, Embedder
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def model_names(embedder: Embedder) -> set[str]:
     """The names a request may give for ``embedder``'s model."""
     base = embedder.name.split(":", 1)[0]
     names = {embedder.name, base}
-    if base in _DEFAULT_ALIASES:
-        names |= _DEFAULT_ALIASES
+    if base in DEFAULT_ALIASES:
+        names |= DEFAULT_ALIASES
     return names
 
 
@@ -125,7 +125,7 @@ def parse_request(body: bytes, embedder: Embedder) -> tuple[list[str], str, str,
 def embeddings_body(embedder: Embedder, texts: list[str], kind: str, model: str,
                     as_base64: bool) -> dict[str, Any]:
     """The OpenAI response object for ``texts`` (vectors exactly as :meth:`Embedder.embed`)."""
-    vectors = embedder.embed(texts, kind)  # type: ignore[arg-type]
+    vectors = embedder.embed(texts, kind)
     tokens = sum(embedder.count_tokens(embedder.prefixes[kind] + t) for t in texts)
     data = []
     for i, v in enumerate(vectors):

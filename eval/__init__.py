@@ -3,8 +3,8 @@
 >>> # python -m eval run --qa tests/data/reports_qa.jsonl --corpus data/reports --out /tmp/ev
 """
 
+from assistant.errors import EvalError
 from eval.datasets import Passage, QASet, Question, load_qa_set
-from eval.errors import EvalError
 from eval.metrics import contains_answer, hit_at, mrr, ndcg, normalise_answer, retrieved_rank
 from eval.runner import COMPARE, Config, SetRun, entry, run_set, summarise
 

@@ -1,7 +1,8 @@
-"""Command line: ``python -m eval run --qa FILE --corpus DIR --out DIR [--compare]``, and
-``python -m eval summary RESULTS...`` (one table from several runs).
+"""Command line: ``python -m eval run --qa FILE --corpus DIR --out DIR [--compare]
+[--vary KEY=V1,V2]``, and ``python -m eval summary RESULTS...`` (one table from several runs).
 
-Errors print one English line and exit non-zero; no traceback reaches the user.
+Errors print one English line and exit non-zero; no traceback reaches the user (``-v`` shows
+it).
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant import AssistantError, Settings
+from assistant import Settings
 from assistant.about import add_version, plain
+from assistant.cli import print_error, settings_from_env
+from assistant.errors import EvalError
 from assistant.store import Encoder
 from eval.corpus import CACHE_DIR
 from eval.datasets import load_qa_set
-from eval.errors import EvalError
 from eval.report import COMPACT, summary_table, write_all, write_outcomes
-from eval.runner import COMPARE, DEFAULT, SetRun, entry, run_set
-
-EXIT_USAGE, EXIT_ERROR = 2, 1
+from eval.runner import COMPARE, DEFAULT, Config, SetRun, configure, entry, run_set
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--k", type=int, default=10, help="passages retrieved per question (10)")
     run.add_argument("--compare", action="store_true",
                      help="also run BM25 only, dense only and one-switch variants of hybrid")
+    run.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2",
+                     help="also run one configuration per value of a setting (e.g. --vary "
+                          "answer_threshold=0.4,0.6 or --vary answer_weights=a.json,b.json); "
+                          "repeat for several settings, each swept alone")
     run.add_argument("--limit", type=int, help="only the first N questions of each set")
     run.add_argument("--answerer", choices=["extractive", "llm"],
                      help="extractive (default) or llm: generated answers from the "
@@ -77,15 +81,13 @@ def main(argv: list[str] | None = None, encoder: Encoder | None = None) -> int:
 
             return indicators(args)
         return run(args, encoder)
-    except (EvalError, AssistantError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_ERROR
-    except ValueError as err:  # invalid settings
-        print(f"error: invalid settings: {err}".splitlines()[0], file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted; nothing written", file=sys.stderr)
         return 130
+    except Exception as err:  # every error a user meets: one line, no traceback
+        if getattr(args, "verbose", False):
+            raise
+        return print_error(err)
 
 
 def run(args: argparse.Namespace, encoder: Encoder | None = None) -> int:
@@ -94,20 +96,22 @@ def run(args: argparse.Namespace, encoder: Encoder | None = None) -> int:
     changes = parse_changes(args.changes)
     if args.answerer:
         changes["answerer"] = args.answerer
-    base = Settings(**changes)
+    base = settings_from_env(**changes)
+    configs = (COMPARE if args.compare else [DEFAULT]) + variations(args.vary)
+    for config in configs:  # fail early on a bad value or a missing answer-weights file
+        configure(base, config)
     sets = [load_qa_set(p) for p in args.qa]  # fail early on a bad file
     if encoder is None:
         from assistant import load_encoder
 
         encoder = load_encoder(base)
-    configs = COMPARE if args.compare else [DEFAULT]
     results: dict[str, dict[str, Any]] = {}
     runs: list[SetRun] = []
     t0 = time.perf_counter()
     for qa in sets:
         for r in run_set(qa, args.corpus, base, encoder, configs, args.k, args.limit,
                          args.cache, args.rebuild):
-            name = f"{r.set}/{r.config.name}" if args.compare else r.set
+            name = f"{r.set}/{r.config.name}" if len(configs) > 1 else r.set
             results[name] = entry(r, args.k)
             runs.append(r)
             print(_line(name, results[name]), file=sys.stderr)
@@ -149,6 +153,21 @@ def parse_changes(changes: list[str]) -> dict[str, Any]:
     return out
 
 
+def variations(varies: list[str]) -> list[Config]:
+    """``["answer_threshold=0.4,0.6"]`` -> one configuration per value, named ``KEY=VALUE``
+    (Settings validates the values when the configuration runs)."""
+    out: list[Config] = []
+    for vary in varies:
+        key, sep, values = vary.partition("=")
+        key = key.strip()
+        items = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or key not in Settings.model_fields or not items:
+            raise EvalError(f"--vary {vary!r}: use KEY=V1,V2 with KEY one of the settings "
+                            f"({', '.join(sorted(Settings.model_fields))})")
+        out += [Config(name=f"{key}={v}", changes={key: v}) for v in items]
+    return out
+
+
 def argv_strings(args: argparse.Namespace) -> list[str]:
     """The options of a run, as they would be typed (for the report)."""
     out = ["run"]
@@ -159,6 +178,8 @@ def argv_strings(args: argparse.Namespace) -> list[str]:
     out += ["--out", str(args.out), "--k", str(args.k)]
     if args.compare:
         out.append("--compare")
+    for v in args.vary:
+        out += ["--vary", v]
     if args.limit:
         out += ["--limit", str(args.limit)]
     if getattr(args, "answerer", None):

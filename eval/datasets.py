@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from assistant.errors import EvalError
 from assistant.text import normalize
-from eval.errors import EvalError
 
 
 class Evidence(BaseModel):

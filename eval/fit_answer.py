@@ -27,14 +27,8 @@ from tqdm import tqdm
 
 from assistant import Assistant, Settings
 from assistant.answer import REFUSAL, analyse, rank
-from assistant.ranker import (
-    FEATURES,
-    QUESTION_FEATURES,
-    REPORT_FEATURES,
-    WEIGHTS_FILE,
-    AnswerWeights,
-    Model,
-)
+from assistant.answer_weights import WEIGHTS_FILE, AnswerWeights, Model
+from assistant.ranker import FEATURES, QUESTION_FEATURES, REPORT_FEATURES
 from eval.corpus import CACHE_DIR, open_pool_kb
 from eval.datasets import drop_question_titles, load_passages, load_qa_set
 from eval.encoder import QueryCache

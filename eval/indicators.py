@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.indicators import Fact, extract_facts, report_year
+from assistant.indicator_extract import extract_facts, report_year
+from assistant.indicators import Fact
 from assistant.ingest import load_document
 from assistant.types import Document
 
@@ -233,7 +234,7 @@ def add_parser(sub: Any) -> None:
 
 def main_cli(args: Any) -> int:
     """Print precision, recall and question accuracy; details go to ``--out``."""
-    from eval.errors import EvalError
+    from assistant.errors import EvalError
 
     questions = args.questions
     if questions is None and args.corpus.resolve() == (ROOT / "data/reports").resolve():

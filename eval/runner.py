@@ -14,13 +14,14 @@ from typing import Any
 from pydantic import BaseModel
 from tqdm import tqdm
 
+import eval.metrics as metrics
 from assistant import Answer, Assistant, KnowledgeBase, Settings
+from assistant.answer_weights import weights as ranker_weights
+from assistant.errors import EvalError
 from assistant.store import Encoder
-from eval import metrics
 from eval.corpus import CACHE_DIR, open_pool_kb, open_reports_kb
 from eval.datasets import QASet, Question, drop_question_titles, load_passages
 from eval.encoder import QueryCache
-from eval.errors import EvalError
 from eval.metrics import Item
 
 KS = (1, 3, 5, 10)
@@ -151,11 +152,14 @@ def _without_fold(key: tuple) -> tuple:
 
 
 def configure(base: Settings, config: Config) -> Settings:
-    """The base settings with the configuration's changes, validated."""
+    """The base settings with the configuration's changes, validated (a missing answer
+    weights file is a ConfigError here, before any index is built)."""
     try:
-        return Settings(**{**base.model_dump(), **config.changes})
+        settings = Settings(**{**base.model_dump(), **config.changes})
     except ValueError as err:
         raise EvalError(f"configuration {config.name!r} is invalid: {err}") from err
+    ranker_weights(settings.answer_weights)
+    return settings
 
 
 def _score_all(qa: QASet, questions: list[Question], bot: Assistant, encoder: QueryCache,

@@ -11,9 +11,10 @@ import pytest
 from conftest import TESTS, load_qa
 
 from assistant.answer import REFUSAL, analyse, query_of
+from assistant.answer_weights import AnswerWeights, Model
 from assistant.filler import strip_filler
 from assistant.qtypes import is_name_line, matches_type, person_names, question_type
-from assistant.ranker import AnswerWeights, Model, shorten, units
+from assistant.ranker import shorten, units
 from assistant.types import Chunk, Document, Hit
 from eval.fit_answer import fit_logistic, fit_softmax, train_half
 from eval.metrics import contains_answer

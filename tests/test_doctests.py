@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["assistant.numbers", "assistant.dates"])
+@pytest.mark.parametrize("name", ["assistant.numbers", "assistant.dates", "assistant.indicators",
+                                  "assistant.indicator_extract", "embeddings.base"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0

