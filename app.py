@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from pydantic import ValidationError
 from starlette.middleware import Middleware
 
 from assistant import api
 from assistant.about import add_version
+from assistant.cli import print_error, settings_from_env
 from assistant.config import AppSettings, Settings
 from assistant.core import load_encoder
 from assistant.errors import AssistantError
@@ -38,7 +38,6 @@ from assistant.web.handlers import Handlers
 from assistant.web.indicators import build_tab as build_indicator_tab
 from assistant.web.messages import ALL
 from assistant.web.render import SOURCE_HINT
-from embeddings import ModelUnavailableError  # an AssistantError once embeddings/ says so
 
 log = logging.getLogger("app")
 
@@ -223,7 +222,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         "port": args.port,
         "auth": args.auth,
     }
-    return Settings(**{k: v for k, v in given.items() if v is not None})
+    return settings_from_env(**given)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,20 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        settings = parse_args(argv)
-    except ValidationError as err:
-        first = err.errors()[0]
-        print(
-            f"error: invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}",
-            file=sys.stderr,
-        )
-        return 2
     try:  # the model first: a wrong one is one line here, not a page that never gets ready
+        settings = parse_args(argv)
         encoder = load_encoder(settings)
-    except (AssistantError, ModelUnavailableError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except AssistantError as err:
+        return print_error(err)
     engine = Engine(settings, encoder=encoder)
     engine.start()  # loads the index (building it on the first start)
     feedback = FeedbackLog(settings.feedback_log or Path(settings.data_dir) / "feedback.jsonl")

@@ -61,10 +61,10 @@ def test_bad_settings_exit_with_one_line(
 
     assert webapp.main(["--auth", "no-password"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: invalid setting auth") and "Traceback" not in err
+    assert err.startswith("error: invalid settings: auth") and "Traceback" not in err
     monkeypatch.setenv("ASSISTANT_PORT", "http")
     assert webapp.main([]) == 2
-    assert capsys.readouterr().err.startswith("error: invalid setting port")
+    assert capsys.readouterr().err.startswith("error: invalid settings: port")
 
 
 def test_missing_model_exits_with_one_line(tmp_path: Path) -> None:
