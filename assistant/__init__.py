@@ -16,7 +16,8 @@ from assistant.errors import (
     QuestionTooLongError,
 )
 from assistant.ingest import load_document, load_documents
-from assistant.store import IndexReport, KnowledgeBase, index_paths
+from assistant.indexing import IndexReport, index_paths
+from assistant.kb import KnowledgeBase
 from assistant.types import Answer, Chunk, Citation, CitationCheck, Document, Hit
 
 __all__ = [

@@ -24,18 +24,13 @@ from assistant.errors import (
     QuestionTooLongError,
 )
 from assistant.provinces import merged_into
+from assistant.indexing import IndexReport, index_paths
+from assistant.kb import KnowledgeBase
 from assistant.ranker import weights as ranker_weights
-from assistant.store import (
-    Encoder,
-    IndexReport,
-    KnowledgeBase,
-    Progress,
-    index_paths,
-    index_signature,
-)
+from assistant.storage import index_signature
 from assistant.streaming import AnswerStream
 from assistant.text import normalize
-from assistant.types import Answer
+from assistant.types import Answer, Encoder, Progress
 
 log = logging.getLogger(__name__)
 

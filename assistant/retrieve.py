@@ -7,8 +7,8 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.provinces import find_provinces
-from assistant.store import Encoder, KnowledgeBase
-from assistant.types import Hit, SearchFilter
+from assistant.kb import KnowledgeBase
+from assistant.types import Encoder, Hit, SearchFilter
 
 
 class Retriever:

@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant import Settings, load_documents
 from assistant.chunking import chunk_document
-from assistant.store import chunk_windows
+from assistant.chunking import chunk_windows
 
 EmbedFn = Callable[[list[str], str], np.ndarray]
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from assistant import Answer, Assistant, KnowledgeBase, Settings
-from assistant.store import Encoder
+from assistant.types import Encoder
 from eval import metrics
 from eval.corpus import CACHE_DIR, open_pool_kb, open_reports_kb
 from eval.datasets import QASet, Question, drop_question_titles, load_passages

@@ -22,7 +22,8 @@ from assistant.indicator_ui import (
     table_body,
 )
 from assistant.indicators import extract_facts, find_mentions, vocabulary
-from assistant.store import KnowledgeBase, live_version
+from assistant.kb import KnowledgeBase
+from assistant.storage import live_version
 from assistant.types import Answer, Citation, Document
 from eval.indicators import (
     check_answer,

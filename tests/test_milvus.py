@@ -14,13 +14,12 @@ from conftest import REPO_QA, load_qa
 from assistant import Assistant, IndexMismatchError, KnowledgeBase, Settings, index_paths
 from assistant.config import BUNDLED_REPORTS
 from assistant.retrieve import Retriever
-from assistant.store import index_signature, live_version
+from assistant.storage import index_signature, live_version
 from assistant.types import SearchFilter
+from assistant.vectors import milvus, milvus_collection
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
-
-from assistant import milvus  # noqa: E402
 
 PAIRS = [("Bắc Giang", 2020), ("Bắc Kạn", 2019), ("Bình Dương", 2022), ("Quảng Bình", 2022)]
 
@@ -28,7 +27,7 @@ PAIRS = [("Bắc Giang", 2020), ("Bắc Kạn", 2019), ("Bình Dương", 2022), 
 @pytest.fixture(autouse=True, scope="module")
 def _close_clients():
     yield
-    milvus.close_all()
+    milvus_collection.close_all()
 
 
 def milvus_settings(tmp_path: Path, name: str = "index", **kw) -> Settings:
@@ -75,7 +74,9 @@ def stores(real_encoder, tmp_path_factory) -> dict[str, Assistant]:
 @pytest.mark.parametrize("store", ["faiss", "milvus"])
 def test_reports_qa_same_top5_and_answers(stores, store):
     bot, ref = stores[store], stores["faiss"]
-    assert bot.kb.vector_index.kind == ("milvus" if store == "milvus" else ref.kb.vector_index.kind)
+    entry = bot.kb.vector_index.describe()
+    assert (entry["name"], entry["index"]) == (store, "FLAT" if store == "milvus" else
+                                                ref.kb.vector_index.describe()["index"])
     rows = load_qa(REPO_QA)
     assert len(rows) == 17
     for row in rows:
@@ -111,7 +112,6 @@ def test_filtered_search_matches_faiss(stores, store, province, year):
     assert set(rows.tolist()) <= set(allowed.tolist())
 
 
-@pytest.mark.model
 @pytest.mark.model
 @pytest.mark.parametrize("store", ["faiss", "milvus"])
 def test_a_year_inside_a_period_reaches_the_review(stores, store):
@@ -169,13 +169,13 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
     bg_keys = {k for k, r in rows.items() if r["doc_id"] == bg}
 
     inserted: list[int] = []
-    real_insert = milvus.insert_vectors
+    real_insert = milvus_collection.insert_vectors
 
     def spy(*args, **kw):
         inserted.append(n := real_insert(*args, **kw))
         return n
 
-    monkeypatch.setattr(milvus, "insert_vectors", spy)
+    monkeypatch.setattr(milvus_collection, "insert_vectors", spy)
     with open(reports_copy / "quang-binh-2022.txt", "a", encoding="utf-8") as fh:
         fh.write("\n\nNăm 2022, Quảng Bình lắp đặt 42 trạm quan trắc tự động.\n")
     (reports_copy / "bac-ninh-15-nam.txt").unlink()
@@ -203,7 +203,7 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
     kb2.vector_index.client().release_collection(kb2.vector_index.target.collection)
     loaded = KnowledgeBase.load(settings.index_dir, index_signature(settings, fake_encoder),
                                 settings)
-    assert loaded.vector_index.store == kb2.vector_index.store
+    assert loaded.vector_index.describe() == kb2.vector_index.describe()
     assert [h.chunk.id for h in Retriever(loaded, fake_encoder, settings).search("trạm BTS")] \
         == [h.chunk.id for h in Retriever(kb2, fake_encoder, settings).search("trạm BTS")]
 
@@ -261,7 +261,7 @@ def test_migrate_copies_vectors_without_embedding(reports_copy, tmp_path, fake_e
         Assistant.open(faiss_settings, guarded)
     assert main(["migrate", "--to", "faiss", "--index", str(faiss_settings.index_dir)]) == 0
     back = Assistant.open(faiss_settings, guarded).kb
-    assert back.vector_index.kind != "milvus"
+    assert back.vector_index.describe()["name"] == "faiss"
     np.testing.assert_array_equal(back.vectors, kb.vectors)
 
 

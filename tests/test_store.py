@@ -20,7 +20,8 @@ from assistant import (
     index_paths,
 )
 from assistant.retrieve import Retriever
-from assistant.store import chunk_windows, index_signature, live_version, write_lock
+from assistant.chunking import chunk_windows
+from assistant.storage import index_signature, live_version, write_lock
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 
 from assistant import Settings
 from assistant.retrieve import Retriever
-from assistant.store import KnowledgeBase, index_paths
+from assistant.indexing import index_paths
+from assistant.kb import KnowledgeBase
 from assistant.vectors import FaissIndex, choose_kind, exact_search
 
 
@@ -44,7 +45,7 @@ def test_kind_follows_the_size():
 
 def test_exact_search_matches_faiss_flat():
     base, q = clustered(3_000), clustered(1, seed=5)[0]
-    flat = FaissIndex.build(base, "flat")
+    flat = FaissIndex.from_vectors(base, "flat")
     s1, r1 = flat.search(q, 10)
     s2, r2 = exact_search(base, q, 10)
     assert list(r1) == list(r2)
@@ -53,7 +54,7 @@ def test_exact_search_matches_faiss_flat():
 
 def test_a_large_collection_gets_a_calibrated_ivf_index_that_survives_a_round_trip(tmp_path):
     base = clustered(20_000)
-    index = FaissIndex.build(base, exact_max=10_000)
+    index = FaissIndex.from_vectors(base, exact_max=10_000)
     assert index.kind == "ivf"
     ivf = faiss.extract_index_ivf(index.index)
     assert ivf.nlist == int(4 * np.sqrt(20_000))  # 565 lists
@@ -69,7 +70,7 @@ def test_a_large_collection_gets_a_calibrated_ivf_index_that_survives_a_round_tr
 
 def test_ivf_splits_one_question_across_cores_with_the_same_results(tmp_path):
     base = clustered(20_000)
-    index = FaissIndex.build(base, exact_max=10_000)
+    index = FaissIndex.from_vectors(base, exact_max=10_000)
     ivf = faiss.extract_index_ivf(index.index)
     assert ivf.parallel_mode == 1
     index.save(tmp_path)
@@ -84,15 +85,15 @@ def test_ivf_splits_one_question_across_cores_with_the_same_results(tmp_path):
 
 
 def test_a_small_collection_stays_exact_even_when_ivf_is_asked_for():
-    assert FaissIndex.build(clustered(500), "ivf").kind == "flat"
+    assert FaissIndex.from_vectors(clustered(500), "ivf").kind == "flat"
 
 
 def test_filtered_ivf_search_returns_only_allowed_rows():
     base = clustered(20_000)
-    index = FaissIndex.build(base, "ivf")
+    index = FaissIndex.from_vectors(base, "ivf")
     allowed = np.arange(0, 20_000, 7)
     q = clustered(1, seed=3)[0]
-    scores, rows = index.search(q, 10, allowed)
+    scores, rows = index.search(q, 10, allowed=allowed)
     assert len(rows) == 10 and set(rows) <= set(allowed)
     _, exact = exact_search(base[allowed], q, 10)
     assert len(set(rows) & set(allowed[exact])) >= 9
@@ -116,7 +117,7 @@ def test_a_narrow_filter_on_an_approximate_index_is_searched_exactly(reports_cop
     settings = Settings(index_dir=tmp_path / "kb")
     kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
     approx = KnowledgeBase(kb.documents, kb.chunks, kb.vectors, kb.signature,
-                           vector_index=FaissIndex.build(kb.vectors, "hnsw"),
+                           vector_index=FaissIndex.from_vectors(kb.vectors, "hnsw"),
                            lexical=kb.lexical, owners=kb.owners)
     exact_hits = Retriever(kb, fake_encoder, settings).search("trạm BTS", k=5,
                                                                province="Bắc Giang")

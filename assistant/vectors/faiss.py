@@ -1,35 +1,20 @@
-"""The vector store interface and its FAISS implementation.
-
-FAISS row numbers never leave this module's callers in ``store.py``: everything above works with
-chunk ids. Another engine (a distributed one) implements the same :class:`VectorIndex`.
+"""FAISS as the vector store: exact search for up to a few hundred thousand vectors, IVF-Flat
+(calibrated for recall) above, HNSW on request, all in the process.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 import faiss
 import numpy as np
 
+from assistant.config import Settings
+from assistant.types import Progress, SearchFilter
+from assistant.vectors.base import Capabilities, Update, VectorRows, VectorStore
+
 faiss.omp_set_num_threads(max(1, faiss.omp_get_max_threads()))
-
-
-class VectorIndex(Protocol):
-    """Inner-product search over L2-normalised vectors, rows numbered 0..n-1."""
-
-    kind: str
-
-    def __len__(self) -> int: ...
-
-    def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` ``(scores, rows)`` for one query vector ``(dim,)``; ``allowed`` restricts
-        the rows searched (a filter applied inside the engine, not after)."""
-        ...
-
-    def save(self, folder: Path) -> None: ...
 
 
 # Exact search up to this many vectors (~45 ms a query at 200k on 2 cores); above it an
@@ -53,23 +38,36 @@ def choose_kind(n: int, kind: str = "auto", exact_max: int = EXACT_MAX) -> str:
     return "flat" if n <= exact_max else "ivf"
 
 
-class FaissIndex:
-    """Exact inner product (``IndexFlatIP``), IVF-Flat for large collections, or HNSW; the
-    type is chosen by size unless asked for (:func:`choose_kind`)."""
+class FaissIndex(VectorStore):
+    """Exact inner product (``IndexFlatIP``), IVF-Flat for large collections, or HNSW, in the
+    process; the type is chosen by size unless asked for (:func:`choose_kind`). The index is
+    ``index.faiss`` in the knowledge base folder."""
 
     FILE = "index.faiss"
+    NAME = "faiss"
 
     def __init__(self, index: faiss.Index, kind: str) -> None:
         self.index = index
-        self.kind = kind
+        self.kind = kind  # the index type: flat, ivf or hnsw
+        self.capabilities = Capabilities(exact=kind == "flat", filters_in_engine=False,
+                                         rows_in_engine=True, vectors_in_folder=True,
+                                         incremental=False)
         if kind == "ivf":
             # one question at a time: split the probed lists between the cores (the default
             # splits the queries, leaving one core idle; at 1M vectors 57 -> 31 ms a search)
             faiss.extract_index_ivf(index).parallel_mode = 1
 
     @classmethod
-    def build(cls, vectors: np.ndarray, kind: str = "auto",
-              exact_max: int = EXACT_MAX) -> FaissIndex:
+    def build(cls, vectors: np.ndarray, rows: VectorRows, settings: Settings, index_dir: Path,
+              update: Update | None = None, progress: Progress | None = None) -> FaissIndex:
+        """The index type the settings ask for (``vector_index``, ``exact_max_vectors``),
+        built afresh from every vector (FAISS has no rows to keep)."""
+        return cls.from_vectors(vectors, settings.vector_index, settings.exact_max_vectors)
+
+    @classmethod
+    def from_vectors(cls, vectors: np.ndarray, kind: str = "auto",
+                     exact_max: int = EXACT_MAX) -> FaissIndex:
+        """An index of ``kind`` (:func:`choose_kind`) over ``vectors`` ``(n, dim)``."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
         kind = choose_kind(n, kind, exact_max)
@@ -88,6 +86,11 @@ class FaissIndex:
         return cls(index, kind)
 
     @classmethod
+    def open(cls, entry: dict[str, Any], folder: Path, rows: VectorRows,
+             settings: Settings | None = None) -> FaissIndex:
+        return cls.load(folder, entry.get("index", "flat"))
+
+    @classmethod
     def load(cls, folder: Path, kind: str) -> FaissIndex:
         return cls(faiss.read_index(str(folder / cls.FILE)), kind)
 
@@ -97,9 +100,13 @@ class FaissIndex:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
-    def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.NAME, "index": self.kind}
+
+    def search(self, query: np.ndarray, k: int, where: SearchFilter | None = None,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` ``(scores, rows)``; ``allowed`` rows are a bitmap inside FAISS (``where``
+        is not read: FAISS stores no document fields)."""
         n = len(self) if allowed is None else len(allowed)
         k = min(k, n)
         if k <= 0:
@@ -129,17 +136,6 @@ class FaissIndex:
         del params  # the selector reads ``bits`` until here
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep]
-
-
-def exact_search(vectors: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` ``(scores, positions)`` of ``query`` among ``vectors`` by brute force."""
-    k = min(k, len(vectors))
-    if k <= 0:
-        return np.empty(0, np.float32), np.empty(0, np.int64)
-    scores = vectors @ np.asarray(query, np.float32)
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return scores[top].astype(np.float32), top.astype(np.int64)
 
 
 def _build_ivf(vectors: np.ndarray, seed: int = 0) -> faiss.Index:
