@@ -284,3 +284,75 @@ def test_cli_index_with_milvus_and_errors(reports_copy, tmp_path, fake_encoder, 
     err = capsys.readouterr().err
     assert err.startswith("error: Milvus collection name '9bad' is invalid")
     assert "Traceback" not in err
+
+
+def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(reports_copy, tmp_path,
+                                                                    fake_encoder, monkeypatch,
+                                                                    capsys):
+    """The manifest decides: settings that name no store keep the folder's collection (and
+    update only what changed in it); ``--rebuild`` starts afresh on the settings' store."""
+    from assistant import core
+    from assistant.cli import main
+
+    monkeypatch.delenv("ASSISTANT_VECTOR_STORE", raising=False)
+    monkeypatch.delenv("ASSISTANT_MILVUS_URI", raising=False)
+    monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
+    index = tmp_path / "kb"
+    assert main(["index", str(reports_copy), "--index", str(index), "--store", "milvus",
+                 "--uri", str(tmp_path / "stay.db"), "--collection", "stay_here"]) == 0
+    first = json.loads((live_version(index) / "manifest.json").read_text("utf-8"))
+    capsys.readouterr()
+
+    with open(reports_copy / "quang-binh-2022.txt", "a", encoding="utf-8") as fh:
+        fh.write("\n\nNăm 2022, Quảng Bình lắp đặt 42 trạm quan trắc tự động.\n")
+    inserted: list[int] = []
+    real_insert = milvus_collection.insert_vectors
+
+    def spy(*args, **kw):
+        inserted.append(n := real_insert(*args, **kw))
+        return n
+
+    monkeypatch.setattr(milvus_collection, "insert_vectors", spy)
+    assert main(["index", str(reports_copy), "--index", str(index)]) == 0  # no --store
+    out = capsys.readouterr().out
+    assert "1 updated" in out and "vectors in milvus collection stay_here at" in out
+    manifest = json.loads((live_version(index) / "manifest.json").read_text("utf-8"))
+    assert manifest["vector_store"] == first["vector_store"]
+    assert "index.faiss" not in {p.name for p in live_version(index).iterdir()}
+    settings = Settings(index_dir=index, vector_store="milvus",
+                        milvus_uri=str(tmp_path / "stay.db"))
+    kb = KnowledgeBase.load(index, settings=settings)
+    qb = str((reports_copy / "quang-binh-2022.txt").resolve())
+    assert inserted == [len(kb.vector_rows(kb.rows_for([qb])))]  # only the changed document
+    assert len(collection_rows(kb)) == len(kb.vectors)
+
+    # --rebuild starts from an empty index: the settings' store (FAISS by default)
+    assert main(["index", str(reports_copy), "--index", str(index), "--rebuild"]) == 0
+    assert "vectors in faiss" in capsys.readouterr().out
+    assert KnowledgeBase.load(index).vector_index.describe()["name"] == "faiss"
+
+
+def test_a_store_mismatch_names_migrate(reports_copy, tmp_path, fake_encoder, monkeypatch,
+                                        capsys):
+    """Settings that explicitly ask for another store than the folder's are refused, for
+    indexing and for loading, with the `migrate` command that moves the vectors."""
+    from assistant import core
+    from assistant.cli import main
+
+    settings = milvus_settings(tmp_path)
+    index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
+    on_faiss = Settings(index_dir=settings.index_dir, vector_store="faiss")
+    with pytest.raises(IndexMismatchError, match=r"keeps its vectors in milvus.*`python -m "
+                                                 r"assistant migrate --to faiss --index "):
+        index_paths([reports_copy], on_faiss.index_dir, on_faiss, fake_encoder)
+    with pytest.raises(IndexMismatchError, match="python -m assistant migrate --to faiss"):
+        KnowledgeBase.load(settings.index_dir, settings=on_faiss)
+    monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
+    assert main(["index", str(reports_copy), "--index", str(settings.index_dir), "--store",
+                 "faiss"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the knowledge base in") and "migrate --to faiss" in err
+    assert "Traceback" not in err
+    # refused before anything was written: the folder still opens on Milvus
+    assert KnowledgeBase.load(settings.index_dir, settings=settings).vector_index.describe()[
+        "name"] == "milvus"
