@@ -15,8 +15,8 @@ from assistant.errors import (
     QuestionError,
     QuestionTooLongError,
 )
-from assistant.ingest import load_document, load_documents
 from assistant.indexing import IndexReport, index_paths
+from assistant.ingest import load_document, load_documents
 from assistant.kb import KnowledgeBase
 from assistant.types import Answer, Chunk, Citation, CitationCheck, Document, Hit
 

@@ -23,9 +23,9 @@ from assistant.errors import (
     IndexNotFoundError,
     QuestionTooLongError,
 )
-from assistant.provinces import merged_into
 from assistant.indexing import IndexReport, index_paths
 from assistant.kb import KnowledgeBase
+from assistant.provinces import merged_into
 from assistant.ranker import weights as ranker_weights
 from assistant.storage import index_signature
 from assistant.streaming import AnswerStream

@@ -36,14 +36,20 @@ class IndexReport:
     vectors_embedded: int = 0  # chunks' own vectors plus their sentence windows'
 
     def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.updated)} updated, "
-                f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
-                f"{len(self.rejected)} rejected")
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.rejected)} rejected"
+        )
 
 
 def index_paths(
-    paths: list[Path | str], index_dir: Path, settings: Settings, encoder: Encoder,
-    rebuild: bool = False, progress: Progress | None = None,
+    paths: list[Path | str],
+    index_dir: Path,
+    settings: Settings,
+    encoder: Encoder,
+    rebuild: bool = False,
+    progress: Progress | None = None,
     embed_passages: Callable[[list[str]], np.ndarray] | None = None,
 ) -> tuple[KnowledgeBase, IndexReport]:
     """Bring the knowledge base in ``index_dir`` up to date with the files under ``paths``.
@@ -109,10 +115,21 @@ def index_paths(
             else:
                 docs[doc_id] = doc  # indexed from another path: keep
 
-        new_chunks = [c for d in changed for c in chunk_document(
-            d, settings.chunk_size, settings.chunk_overlap, settings.context_header)]
-        new_vectors, new_owners = embed_chunks(new_chunks, encoder, settings.embed_batch_size,
-                                               settings.dense_windows, progress, embed_passages)
+        new_chunks = [
+            c
+            for d in changed
+            for c in chunk_document(
+                d, settings.chunk_size, settings.chunk_overlap, settings.context_header
+            )
+        ]
+        new_vectors, new_owners = embed_chunks(
+            new_chunks,
+            encoder,
+            settings.embed_batch_size,
+            settings.dense_windows,
+            progress,
+            embed_passages,
+        )
         report.chunks_embedded = len(new_chunks)
         report.vectors_embedded = len(new_vectors)
 
@@ -134,68 +151,128 @@ def index_paths(
         chunks.extend(new_chunks)
         vectors = np.concatenate(parts).astype(np.float32, copy=False)
         owners = np.concatenate(owner_parts)
-        kb = write_kb(index_dir, settings, signature, docs, chunks, vectors, owners,
-                      Update(live_store, [d.id for d in changed] + report.removed)
-                      if live_store is not None else None,
-                      old.facts if old is not None else None, kept_ids, progress)
+        kb = write_kb(
+            index_dir,
+            settings,
+            signature,
+            docs,
+            chunks,
+            vectors,
+            owners,
+            Update(live_store, [d.id for d in changed] + report.removed)
+            if live_store is not None
+            else None,
+            old.facts if old is not None else None,
+            kept_ids,
+            progress,
+        )
     return kb, report
 
 
-def write_kb(index_dir: Path, settings: Settings, signature: dict[str, Any],
-             documents: dict[str, Document], chunks: list[Chunk], vectors: np.ndarray,
-             owners: np.ndarray, update: Update | None = None,
-             old_facts: FactTable | None = None, kept_ids: Iterable[str] = (),
-             progress: Progress | None = None) -> KnowledgeBase:
+def write_kb(
+    index_dir: Path,
+    settings: Settings,
+    signature: dict[str, Any],
+    documents: dict[str, Document],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    owners: np.ndarray,
+    update: Update | None = None,
+    old_facts: FactTable | None = None,
+    kept_ids: Iterable[str] = (),
+    progress: Progress | None = None,
+) -> KnowledgeBase:
     """The end of every build: the vector store (:func:`assistant.vectors.build_store`), the
     facts (those of ``kept_ids`` taken from ``old_facts``), the knowledge base, saved as the
     new live version of ``index_dir`` (the caller holds :func:`write_lock`)."""
     if progress:
         progress("write", 0, 1)
-    store = build_store(settings, index_dir, vectors, VectorRows(chunks, owners, documents),
-                        update, progress=progress)
+    store = build_store(
+        settings,
+        index_dir,
+        vectors,
+        VectorRows(chunks, owners, documents),
+        update,
+        progress=progress,
+    )
     facts = FactTable.build(documents.values(), old_facts, list(kept_ids))
-    kb = KnowledgeBase(documents, chunks, vectors, signature, vector_index=store, owners=owners,
-                       facts=facts)
+    kb = KnowledgeBase(
+        documents, chunks, vectors, signature, vector_index=store, owners=owners, facts=facts
+    )
     kb.save(index_dir)
     if progress:
         progress("write", 1, 1)
     return kb
 
 
-def build_kb(documents: Iterable[Document], index_dir: Path, settings: Settings,
-             encoder: Encoder, progress: Progress | None = None) -> KnowledgeBase:
+def build_kb(
+    documents: Iterable[Document],
+    index_dir: Path,
+    settings: Settings,
+    encoder: Encoder,
+    progress: Progress | None = None,
+) -> KnowledgeBase:
     """A knowledge base of ``documents`` that do not come from files (eval's passage pools):
     chunked, embedded and saved in ``index_dir`` as :func:`index_paths` would."""
     docs = {d.id: d for d in documents}
-    chunks = [c for d in docs.values() for c in chunk_document(
-        d, settings.chunk_size, settings.chunk_overlap, settings.context_header)]
-    vectors, owners = embed_chunks(chunks, encoder, settings.embed_batch_size,
-                                   settings.dense_windows, progress)
+    chunks = [
+        c
+        for d in docs.values()
+        for c in chunk_document(
+            d, settings.chunk_size, settings.chunk_overlap, settings.context_header
+        )
+    ]
+    vectors, owners = embed_chunks(
+        chunks, encoder, settings.embed_batch_size, settings.dense_windows, progress
+    )
     with write_lock(index_dir):
-        return write_kb(index_dir, settings, index_signature(settings, encoder), docs, chunks,
-                        vectors, owners, progress=progress)
+        return write_kb(
+            index_dir,
+            settings,
+            index_signature(settings, encoder),
+            docs,
+            chunks,
+            vectors,
+            owners,
+            progress=progress,
+        )
 
 
-def migrate(index_dir: Path, settings: Settings, progress: Progress | None = None
-            ) -> KnowledgeBase:
+def migrate(index_dir: Path, settings: Settings, progress: Progress | None = None) -> KnowledgeBase:
     """Move the vectors of the knowledge base in ``index_dir`` to the store the settings name,
     without embedding anything: the vectors come from the folder."""
     with write_lock(index_dir):
         kb = KnowledgeBase.load(index_dir)
-        store = build_store(settings, index_dir, kb.vectors,
-                            VectorRows(kb.chunks, kb.owners, kb.documents),
-                            name=settings.vector_store, progress=progress)
-        new = KnowledgeBase(kb.documents, kb.chunks, kb.vectors, kb.signature,
-                            vector_index=store, lexical=kb.lexical, owners=kb.owners,
-                            facts=kb.facts)
+        store = build_store(
+            settings,
+            index_dir,
+            kb.vectors,
+            VectorRows(kb.chunks, kb.owners, kb.documents),
+            name=settings.vector_store,
+            progress=progress,
+        )
+        new = KnowledgeBase(
+            kb.documents,
+            kb.chunks,
+            kb.vectors,
+            kb.signature,
+            vector_index=store,
+            lexical=kb.lexical,
+            owners=kb.owners,
+            facts=kb.facts,
+        )
         new.save(index_dir)
     return new
 
 
-def embed_chunks(chunks: list[Chunk], encoder: Encoder, batch: int, window: int = 0,
-                 progress: Progress | None = None,
-                 embed_passages: Callable[[list[str]], np.ndarray] | None = None,
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def embed_chunks(
+    chunks: list[Chunk],
+    encoder: Encoder,
+    batch: int,
+    window: int = 0,
+    progress: Progress | None = None,
+    embed_passages: Callable[[list[str]], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Vectors of each chunk (its indexed text) and of its sentence windows (header + window),
     with each vector's owning chunk position. Windows give a long chunk a vector for each of
     its parts, so a question about one sentence finds it."""
@@ -222,15 +299,6 @@ def embed_chunks(chunks: list[Chunk], encoder: Encoder, batch: int, window: int 
         progress("embed", len(texts), len(texts))
     vectors = np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)
     return vectors.astype(np.float32), np.asarray(owners, np.int64)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 
 def _sha256(path: Path) -> str:

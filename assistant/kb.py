@@ -44,27 +44,39 @@ EXACT_FILTERED = 20_000
 class KnowledgeBase:
     """Documents and their chunks, searchable by vector and by BM25."""
 
-    def __init__(self, documents: dict[str, Document], chunks: list[Chunk],
-                 vectors: np.ndarray, signature: dict[str, Any],
-                 vector_index: VectorStore | None = None,
-                 lexical: LexicalIndex | None = None,
-                 owners: np.ndarray | None = None, facts: FactTable | None = None) -> None:
+    def __init__(
+        self,
+        documents: dict[str, Document],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        signature: dict[str, Any],
+        vector_index: VectorStore | None = None,
+        lexical: LexicalIndex | None = None,
+        owners: np.ndarray | None = None,
+        facts: FactTable | None = None,
+    ) -> None:
         self.documents = documents
         self._facts = facts  # None: extracted from the documents on first use
         self.chunks = chunks
         self.vectors = vectors
         # owners[v] is the chunk row of vector v: a chunk's own vector, then its windows' ones
-        self.owners = (np.arange(len(chunks), dtype=np.int64) if owners is None
-                       else np.asarray(owners, np.int64))
+        self.owners = (
+            np.arange(len(chunks), dtype=np.int64)
+            if owners is None
+            else np.asarray(owners, np.int64)
+        )
         if len(self.owners) != len(vectors) or np.any(np.diff(self.owners) < 0):
-            raise IndexCorruptError(f"{len(vectors)} vectors do not map onto {len(chunks)} "
-                                    "chunks; rebuild the index with --rebuild")
+            raise IndexCorruptError(
+                f"{len(vectors)} vectors do not map onto {len(chunks)} "
+                "chunks; rebuild the index with --rebuild"
+            )
         self.signature = signature
         if vector_index is None:
             vector_index = in_memory(vectors)
         if lexical is None:
-            lexical = LexicalIndex.build([c.indexed_text() for c in chunks],
-                                         signature["fold_diacritics"])
+            lexical = LexicalIndex.build(
+                [c.indexed_text() for c in chunks], signature["fold_diacritics"]
+            )
         self.vector_index = vector_index
         self.lexical = lexical
         rows: dict[str, list[int]] = {}
@@ -84,8 +96,9 @@ class KnowledgeBase:
         parts = [self._rows_by_doc[d] for d in doc_ids if d in self._rows_by_doc]
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
-    def doc_ids_about(self, provinces: Iterable[str] = (), years: Iterable[int] = ()
-                      ) -> frozenset[str]:
+    def doc_ids_about(
+        self, provinces: Iterable[str] = (), years: Iterable[int] = ()
+    ) -> frozenset[str]:
         """Ids of the documents about any of ``provinces`` (any province when empty) that are
         about, or mention, any of ``years`` (any year when empty); remembered per question
         shape, so a large knowledge base is not scanned on every question."""
@@ -94,10 +107,15 @@ class KnowledgeBase:
         if ids is None:
             wanted_p, wanted_y = set(key[0]), set(key[1])
             ids = frozenset(
-                d.id for d in self.documents.values()
+                d.id
+                for d in self.documents.values()
                 if (not wanted_p or d.province in wanted_p)
-                and (not wanted_y or any(d.covers(y) for y in wanted_y)
-                     or any(str(y) in d.text for y in wanted_y)))
+                and (
+                    not wanted_y
+                    or any(d.covers(y) for y in wanted_y)
+                    or any(str(y) in d.text for y in wanted_y)
+                )
+            )
             if len(self._about) >= 256:
                 self._about.pop(next(iter(self._about)))
             self._about[key] = ids
@@ -135,8 +153,13 @@ class KnowledgeBase:
         starts = np.cumsum(sizes) - sizes
         return np.maximum.reduceat(self.vectors[self.vector_rows(chunk_rows)] @ query, starts)
 
-    def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-                     where: SearchFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None = None,
+        where: SearchFilter | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(scores, chunk rows)`` by :meth:`dense_scores`, through the vector index
         (``allowed``: chunk rows to search; ``where``: the filter that lets exactly them
         through, for an engine that filters by the documents' fields)."""
@@ -148,8 +171,11 @@ class KnowledgeBase:
             # the engine filters on the documents' fields itself (an expression); ``where``
             # lets through exactly the rows in ``allowed``
             scores, rows = store.search(query, depth, where=where)
-        elif (vec_allowed is not None and len(vec_allowed) <= EXACT_FILTERED
-              and not (caps.exact and caps.rows_in_engine)):
+        elif (
+            vec_allowed is not None
+            and len(vec_allowed) <= EXACT_FILTERED
+            and not (caps.exact and caps.rows_in_engine)
+        ):
             # an approximate index may miss a narrow filter's rows, and an engine without a
             # cheap row filter is slower at it: search them exactly here
             scores, at = exact_search(self.vectors[vec_allowed], query, depth)
@@ -160,8 +186,7 @@ class KnowledgeBase:
         for score, row in zip(scores, rows, strict=True):
             best.setdefault(int(self.owners[row]), float(score))  # best first: keep the max
         top = list(best.items())[:k]
-        return (np.array([v for _, v in top], np.float32),
-                np.array([r for r, _ in top], np.int64))
+        return (np.array([v for _, v in top], np.float32), np.array([r for r, _ in top], np.int64))
 
     @property
     def facts(self) -> FactTable:
@@ -194,14 +219,23 @@ class KnowledgeBase:
             "n_facts": len(self.facts),
             "facts_version": self.facts.version,
             "vector_store": self.vector_index.describe(),
-            "documents": {d.id: {"sha256": d.sha256, "title": d.title,
-                                 "chunks": int(len(self._rows_by_doc.get(d.id, [])))}
-                          for d in self.documents.values()},
+            "documents": {
+                d.id: {
+                    "sha256": d.sha256,
+                    "title": d.title,
+                    "chunks": int(len(self._rows_by_doc.get(d.id, []))),
+                }
+                for d in self.documents.values()
+            },
         }
 
     @classmethod
-    def load(cls, index_dir: Path, expected: dict[str, Any] | None = None,
-             settings: Settings | None = None) -> KnowledgeBase:
+    def load(
+        cls,
+        index_dir: Path,
+        expected: dict[str, Any] | None = None,
+        settings: Settings | None = None,
+    ) -> KnowledgeBase:
         """Load the live version; ``expected`` (see :func:`assistant.storage.index_signature`)
         is checked against the manifest and a mismatch names the fix. With ``settings``, the
         vector store they name must be the one the folder uses (and they give the engine's
@@ -217,10 +251,13 @@ class KnowledgeBase:
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise IndexCorruptError(
                 f"cannot read the knowledge base in {folder} ({err}); rebuild it with "
-                f"`python -m assistant index PATH --index {index_dir} --rebuild`") from err
+                f"`python -m assistant index PATH --index {index_dir} --rebuild`"
+            ) from err
         if len(vectors) != len(owners) or (len(owners) and owners[-1] >= len(chunks)):
-            raise IndexCorruptError(f"{folder}: {len(vectors)} vectors for {len(chunks)} chunks;"
-                                    " rebuild the index with --rebuild")
+            raise IndexCorruptError(
+                f"{folder}: {len(vectors)} vectors for {len(chunks)} chunks;"
+                " rebuild the index with --rebuild"
+            )
         signature = signature_of(manifest)
         documents = {d.id: d for d in docs}
         entry = manifest_entry(manifest)
@@ -233,6 +270,7 @@ class KnowledgeBase:
             if facts is not None and facts.version != vocabulary_version():
                 facts = None  # another vocabulary: extracted again on first use
         except (OSError, RuntimeError, ValueError) as err:
-            raise IndexCorruptError(f"cannot read the indexes in {folder} ({err}); rebuild "
-                                    "with --rebuild") from err
+            raise IndexCorruptError(
+                f"cannot read the indexes in {folder} ({err}); rebuild with --rebuild"
+            ) from err
         return cls(documents, chunks, vectors, signature, store, lexical, owners, facts)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.config import Settings
-from assistant.provinces import find_provinces
 from assistant.kb import KnowledgeBase
+from assistant.provinces import find_provinces
 from assistant.types import Encoder, Hit, SearchFilter
 
 

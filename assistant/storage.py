@@ -66,12 +66,16 @@ def signature_of(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_signature(manifest: dict[str, Any], expected: dict[str, Any]) -> None:
-    diffs = [f"{k}: index has {manifest.get(k)!r}, settings ask for {v!r}"
-             for k, v in expected.items() if manifest.get(k) != v]
+    diffs = [
+        f"{k}: index has {manifest.get(k)!r}, settings ask for {v!r}"
+        for k, v in expected.items()
+        if manifest.get(k) != v
+    ]
     if diffs:
         raise IndexMismatchError(
             "the knowledge base was built with other settings (" + "; ".join(diffs) + "). "
-            "Rebuild it: `python -m assistant index PATH --rebuild`, or change the settings back.")
+            "Rebuild it: `python -m assistant index PATH --rebuild`, or change the settings back."
+        )
 
 
 def live_version(index_dir: Path) -> Path:
@@ -80,15 +84,15 @@ def live_version(index_dir: Path) -> Path:
     if not current.exists():
         raise IndexNotFoundError(
             f"no knowledge base in {index_dir}; build one with "
-            f"`python -m assistant index PATH --index {index_dir}`")
+            f"`python -m assistant index PATH --index {index_dir}`"
+        )
     try:
         name = json.loads(current.read_text("utf-8"))["version"]
     except (OSError, ValueError, KeyError) as err:
         raise IndexCorruptError(f"{current} is unreadable; rebuild with --rebuild") from err
     folder = index_dir / name
     if not folder.is_dir():
-        raise IndexCorruptError(f"{current} names {name}, which is missing; rebuild with "
-                                "--rebuild")
+        raise IndexCorruptError(f"{current} names {name}, which is missing; rebuild with --rebuild")
     return folder
 
 
@@ -104,8 +108,9 @@ def write_lock(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:
-            raise IndexBusyError(f"another process is writing {index_dir}; try again when it "
-                                 "has finished") from err
+            raise IndexBusyError(
+                f"another process is writing {index_dir}; try again when it has finished"
+            ) from err
         try:
             yield
         finally:
@@ -136,8 +141,13 @@ def write_version(index_dir: Path, write: Callable[[Path], dict[str, Any]]) -> P
     return index_dir / name
 
 
-def write_records(folder: Path, documents: Iterable[Document], chunks: Iterable[Chunk],
-                  vectors: np.ndarray, owners: np.ndarray) -> None:
+def write_records(
+    folder: Path,
+    documents: Iterable[Document],
+    chunks: Iterable[Chunk],
+    vectors: np.ndarray,
+    owners: np.ndarray,
+) -> None:
     """Documents and chunks (JSON lines, UTF-8), vectors and their owning chunk rows."""
     _write_jsonl(folder / "documents.jsonl", (d.model_dump() for d in documents))
     _write_jsonl(folder / "chunks.jsonl", (c.model_dump() for c in chunks))

@@ -12,8 +12,8 @@ from conftest import SHARED
 from assistant import Assistant, Settings, index_paths
 from assistant.config import BUNDLED_REPORTS
 from assistant.ingest import detect_metadata, load_document
-from assistant.periods import document_period, publication_date
 from assistant.kb import KnowledgeBase
+from assistant.periods import document_period, publication_date
 from assistant.storage import live_version
 from assistant.types import Document, SearchFilter
 

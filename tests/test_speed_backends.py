@@ -15,9 +15,8 @@ import pytest
 from test_embeddings import LONG, TEXTS
 
 from assistant import Assistant, Settings, index_paths, load_encoder
-from assistant.chunking import chunk_document
+from assistant.chunking import chunk_document, chunk_windows
 from assistant.config import BUNDLED_REPORTS
-from assistant.chunking import chunk_windows
 from embeddings import ModelUnavailableError, default_cache_dir, load_embedder
 
 FP32_MEAN_COS = 0.9999

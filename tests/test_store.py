@@ -19,8 +19,8 @@ from assistant import (
     Settings,
     index_paths,
 )
-from assistant.retrieve import Retriever
 from assistant.chunking import chunk_windows
+from assistant.retrieve import Retriever
 from assistant.storage import index_signature, live_version, write_lock
 
 

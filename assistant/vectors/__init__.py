@@ -19,13 +19,24 @@ from assistant.vectors.base import Capabilities, Update, VectorRows, VectorStore
 from assistant.vectors.faiss import FaissIndex, choose_kind
 from assistant.vectors.milvus import MilvusIndex
 
-STORES: dict[str, type[VectorStore]] = {FaissIndex.NAME: FaissIndex,
-                                         MilvusIndex.NAME: MilvusIndex}
+STORES: dict[str, type[VectorStore]] = {FaissIndex.NAME: FaissIndex, MilvusIndex.NAME: MilvusIndex}
 DEFAULT = FaissIndex.NAME
 
-__all__ = ["STORES", "Capabilities", "Update", "VectorRows", "VectorStore", "build_store",
-           "check_store", "choose_kind", "choose_store", "exact_search", "in_memory",
-           "manifest_entry", "open_store"]
+__all__ = [
+    "STORES",
+    "Capabilities",
+    "Update",
+    "VectorRows",
+    "VectorStore",
+    "build_store",
+    "check_store",
+    "choose_kind",
+    "choose_store",
+    "exact_search",
+    "in_memory",
+    "manifest_entry",
+    "open_store",
+]
 
 
 def manifest_entry(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -41,20 +52,28 @@ def _store_class(name: str) -> type[VectorStore]:
     try:
         return STORES[name]
     except KeyError:
-        raise IndexMismatchError(f"unknown vector store {name!r}; use one of "
-                                 f"{', '.join(STORES)}") from None
+        raise IndexMismatchError(
+            f"unknown vector store {name!r}; use one of {', '.join(STORES)}"
+        ) from None
 
 
-def open_store(entry: dict[str, Any], folder: Path, rows: VectorRows,
-               settings: Settings | None = None) -> VectorStore:
+def open_store(
+    entry: dict[str, Any], folder: Path, rows: VectorRows, settings: Settings | None = None
+) -> VectorStore:
     """The store a manifest ``entry`` (:func:`manifest_entry`) names, for the version
     ``folder``."""
     return _store_class(entry["name"]).open(entry, folder, rows, settings)
 
 
-def build_store(settings: Settings, index_dir: Path, vectors: np.ndarray, rows: VectorRows,
-                update: Update | None = None, name: str | None = None,
-                progress: Progress | None = None) -> VectorStore:
+def build_store(
+    settings: Settings,
+    index_dir: Path,
+    vectors: np.ndarray,
+    rows: VectorRows,
+    update: Update | None = None,
+    name: str | None = None,
+    progress: Progress | None = None,
+) -> VectorStore:
     """A store holding ``vectors``: the one named ``name`` (default: :func:`choose_store`)."""
     name = name or choose_store(settings, update.previous if update else None, index_dir)
     return _store_class(name).build(vectors, rows, settings, index_dir, update, progress)
@@ -84,4 +103,5 @@ def check_store(entry: dict[str, Any], settings: Settings, index_dir: Path) -> N
             f"the knowledge base in {index_dir} keeps its vectors in {entry['name']}, the "
             f"settings ask for {settings.vector_store}: copy them with `python -m assistant "
             f"migrate --to {settings.vector_store} --index {index_dir}` (or index again with "
-            "--rebuild)")
+            "--rebuild)"
+        )

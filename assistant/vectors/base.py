@@ -67,16 +67,24 @@ class VectorStore(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def build(cls, vectors: np.ndarray, rows: VectorRows, settings: Settings, index_dir: Path,
-              update: Update | None = None, progress: Progress | None = None) -> VectorStore:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        rows: VectorRows,
+        settings: Settings,
+        index_dir: Path,
+        update: Update | None = None,
+        progress: Progress | None = None,
+    ) -> VectorStore:
         """A store holding ``vectors`` ``(n, dim)`` float32, for the knowledge base in
         ``index_dir``; ``update``: the version it replaces (an engine that keeps its vectors
         outside the folder writes only what changed)."""
 
     @classmethod
     @abc.abstractmethod
-    def open(cls, entry: dict[str, Any], folder: Path, rows: VectorRows,
-             settings: Settings | None = None) -> VectorStore:
+    def open(
+        cls, entry: dict[str, Any], folder: Path, rows: VectorRows, settings: Settings | None = None
+    ) -> VectorStore:
         """The store a manifest ``entry`` (:meth:`describe`) names, for the version ``folder``;
         ``settings`` may give the engine's address and credentials."""
 
@@ -85,8 +93,13 @@ class VectorStore(abc.ABC):
         """Write what the version ``folder`` needs to open this store again."""
 
     @abc.abstractmethod
-    def search(self, query: np.ndarray, k: int, where: SearchFilter | None = None,
-               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        where: SearchFilter | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(scores, rows)`` for one query vector ``(dim,)``, best first, ties by
         row. ``where`` and ``allowed`` (sorted rows) describe the same restriction: a store
         with ``filters_in_engine`` uses ``where`` when given, any other uses ``allowed``."""

@@ -49,36 +49,50 @@ class FaissIndex(VectorStore):
     def __init__(self, index: faiss.Index, kind: str) -> None:
         self.index = index
         self.kind = kind  # the index type: flat, ivf or hnsw
-        self.capabilities = Capabilities(exact=kind == "flat", filters_in_engine=False,
-                                         rows_in_engine=True, vectors_in_folder=True,
-                                         incremental=False)
+        self.capabilities = Capabilities(
+            exact=kind == "flat",
+            filters_in_engine=False,
+            rows_in_engine=True,
+            vectors_in_folder=True,
+            incremental=False,
+        )
         if kind == "ivf":
             # one question at a time: split the probed lists between the cores (the default
             # splits the queries, leaving one core idle; at 1M vectors 57 -> 31 ms a search)
             faiss.extract_index_ivf(index).parallel_mode = 1
 
     @classmethod
-    def build(cls, vectors: np.ndarray, rows: VectorRows, settings: Settings, index_dir: Path,
-              update: Update | None = None, progress: Progress | None = None) -> FaissIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        rows: VectorRows,
+        settings: Settings,
+        index_dir: Path,
+        update: Update | None = None,
+        progress: Progress | None = None,
+    ) -> FaissIndex:
         """The index type the settings ask for (``vector_index``, ``exact_max_vectors``),
         built afresh from every vector (FAISS has no rows to keep)."""
         return cls.from_vectors(vectors, settings.vector_index, settings.exact_max_vectors)
 
     @classmethod
-    def from_vectors(cls, vectors: np.ndarray, kind: str = "auto",
-                     exact_max: int = EXACT_MAX) -> FaissIndex:
+    def from_vectors(
+        cls, vectors: np.ndarray, kind: str = "auto", exact_max: int = EXACT_MAX
+    ) -> FaissIndex:
         """An index of ``kind`` (:func:`choose_kind`) over ``vectors`` ``(n, dim)``."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
         kind = choose_kind(n, kind, exact_max)
         if kind == "ivf" and n < 1000:
             kind = "flat"  # too few vectors to train the lists
+        index: faiss.Index
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
         elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
-            index.hnsw.efSearch = 128
+            hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = 80
+            hnsw.hnsw.efSearch = 128
+            index = hnsw
         else:
             return cls(_build_ivf(vectors), kind)
         if n:
@@ -86,8 +100,9 @@ class FaissIndex(VectorStore):
         return cls(index, kind)
 
     @classmethod
-    def open(cls, entry: dict[str, Any], folder: Path, rows: VectorRows,
-             settings: Settings | None = None) -> FaissIndex:
+    def open(
+        cls, entry: dict[str, Any], folder: Path, rows: VectorRows, settings: Settings | None = None
+    ) -> FaissIndex:
         return cls.load(folder, entry.get("index", "flat"))
 
     @classmethod
@@ -103,8 +118,13 @@ class FaissIndex(VectorStore):
     def describe(self) -> dict[str, Any]:
         return {"name": self.NAME, "index": self.kind}
 
-    def search(self, query: np.ndarray, k: int, where: SearchFilter | None = None,
-               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        where: SearchFilter | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(scores, rows)``; ``allowed`` rows are a bitmap inside FAISS (``where``
         is not read: FAISS stores no document fields)."""
         n = len(self) if allowed is None else len(allowed)
@@ -120,7 +140,7 @@ class FaissIndex(VectorStore):
             bits = np.packbits(mask, bitorder="little")
             selector = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(bits))
             if self.kind == "hnsw":
-                params = faiss.SearchParametersHNSW(sel=selector)
+                params = faiss.SearchParametersHNSW(sel=selector)  # type: ignore[attr-defined]
             elif self.kind == "ivf":
                 # a filter keeps a share of each list: probe more lists, in proportion, but not
                 # past 1/16 of them unless the calibration already did (at 1M chunks nprobe is
@@ -129,9 +149,9 @@ class FaissIndex(VectorStore):
                 ivf = faiss.extract_index_ivf(self.index)
                 wider = ivf.nprobe * int(np.ceil(len(self) / max(len(allowed), 1)))
                 nprobe = min(max(ivf.nprobe, ivf.nlist // 16), wider)
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
             else:
-                params = faiss.SearchParameters(sel=selector)
+                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, rows = self.index.search(q, k, params=params)
         del params  # the selector reads ``bits`` until here
         keep = rows[0] >= 0

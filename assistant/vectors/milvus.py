@@ -45,41 +45,58 @@ class MilvusIndex(VectorStore):
 
     NAME = NAME
 
-    def __init__(self, target: MilvusTarget, keys: Sequence[str],
-                 token: SecretStr | None = None) -> None:
+    def __init__(
+        self, target: MilvusTarget, keys: Sequence[str], token: SecretStr | None = None
+    ) -> None:
         self.target = target
         self.keys = list(keys)
         self.token = token
         self._rows = {k: i for i, k in enumerate(self.keys)}
         self._client: Any = None
         # a row filter is a list of keys in an expression: the caller searches it better
-        self.capabilities = Capabilities(exact=target.index == "FLAT", filters_in_engine=True,
-                                         rows_in_engine=False, vectors_in_folder=False,
-                                         incremental=True)
+        self.capabilities = Capabilities(
+            exact=target.index == "FLAT",
+            filters_in_engine=True,
+            rows_in_engine=False,
+            vectors_in_folder=False,
+            incremental=True,
+        )
 
     @classmethod
-    def build(cls, vectors: np.ndarray, rows: VectorRows, settings: Settings, index_dir: Path,
-              update: Update | None = None, progress: Progress | None = None) -> MilvusIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        rows: VectorRows,
+        settings: Settings,
+        index_dir: Path,
+        update: Update | None = None,
+        progress: Progress | None = None,
+    ) -> MilvusIndex:
         """Write the collection the settings name (when they ask for Milvus; else the one the
         previous version used): only the changed documents when it holds the previous
         version, else afresh."""
-        if settings.vector_store != NAME and update is not None and \
-                update.previous.get("name") == NAME:
+        if (
+            settings.vector_store != NAME
+            and update is not None
+            and update.previous.get("name") == NAME
+        ):
             target = MilvusTarget.from_manifest(update.previous)  # the manifest decides
         else:
             target = target_for(settings, index_dir)
         keys = vector_keys(rows.chunks, rows.owners)
         same = update is not None and update.previous == target.describe()
         changed = update.changed if same and update is not None else None
-        client = write_collection(target, settings.milvus_token, vectors, rows, keys, changed,
-                                  progress)
+        client = write_collection(
+            target, settings.milvus_token, vectors, rows, keys, changed, progress
+        )
         index = cls(target, keys, settings.milvus_token)
         index._client = client
         return index
 
     @classmethod
-    def open(cls, entry: dict[str, Any], folder: Path, rows: VectorRows,
-             settings: Settings | None = None) -> MilvusIndex:
+    def open(
+        cls, entry: dict[str, Any], folder: Path, rows: VectorRows, settings: Settings | None = None
+    ) -> MilvusIndex:
         """The collection ``entry`` names. The server address and token come from the settings
         when they ask for Milvus (a cluster may move), else from the manifest; the collection
         always from the manifest."""
@@ -91,8 +108,9 @@ class MilvusIndex(VectorStore):
                 uri = settings.milvus_uri
                 if uri.endswith(".db"):
                     uri = str(Path(uri).expanduser().resolve())
-                target = MilvusTarget(uri, settings.milvus_db or target.db, target.collection,
-                                      target.index)
+                target = MilvusTarget(
+                    uri, settings.milvus_db or target.db, target.collection, target.index
+                )
         return cls(target, vector_keys(rows.chunks, rows.owners), token)
 
     def save(self, folder: Path) -> None:
@@ -115,9 +133,9 @@ class MilvusIndex(VectorStore):
                 if client.has_collection(self.target.collection):
                     client.load_collection(self.target.collection)
             except Exception as err:
-                raise VectorStoreError(f"cannot load Milvus collection "
-                                       f"{self.target.collection!r} ({short_error(err)})"
-                                       ) from err
+                raise VectorStoreError(
+                    f"cannot load Milvus collection {self.target.collection!r} ({short_error(err)})"
+                ) from err
             held = count(client, self.target)
             if held != len(self.keys):
                 raise IndexCorruptError(
@@ -125,12 +143,18 @@ class MilvusIndex(VectorStore):
                     f"{public_uri(self.target.uri)} holds {held} vectors, the knowledge base "
                     f"{len(self.keys)}; rebuild with `python -m assistant index PATH --rebuild "
                     "--store milvus` or copy them again with `python -m assistant migrate --to "
-                    "milvus`")
+                    "milvus`"
+                )
             self._client = client
         return self._client
 
-    def search(self, query: np.ndarray, k: int, where: SearchFilter | None = None,
-               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        where: SearchFilter | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(scores, rows)``: ``where`` becomes an expression on the rows' province,
         period and doc_id fields; else ``allowed`` rows a key filter."""
         if where is not None:
@@ -151,14 +175,21 @@ class MilvusIndex(VectorStore):
             params["params"] = {"nprobe": 32}
         try:
             found = self.client().search(
-                self.target.collection, data=[np.asarray(query, np.float32).tolist()],
-                anns_field="vector", limit=k, filter=expr, output_fields=["pk"],
-                search_params=params)[0]
+                self.target.collection,
+                data=[np.asarray(query, np.float32).tolist()],
+                anns_field="vector",
+                limit=k,
+                filter=expr,
+                output_fields=["pk"],
+                search_params=params,
+            )[0]
         except (IndexCorruptError, VectorStoreError):
             raise
         except Exception as err:
-            raise VectorStoreError(f"Milvus search failed ({short_error(err)}); check that the "
-                                   "server is up and the collection exists") from err
+            raise VectorStoreError(
+                f"Milvus search failed ({short_error(err)}); check that the "
+                "server is up and the collection exists"
+            ) from err
         scores = np.empty(len(found), np.float32)
         rows = np.empty(len(found), np.int64)
         for i, hit in enumerate(found):
@@ -167,7 +198,8 @@ class MilvusIndex(VectorStore):
             if row is None:
                 raise IndexCorruptError(
                     f"Milvus returned {key!r}, which the knowledge base does not hold; "
-                    "index again with --rebuild")
+                    "index again with --rebuild"
+                )
             scores[i], rows[i] = hit["distance"], row
         order = np.lexsort((rows, -scores))  # best first, ties by row as FAISS does
         return scores[order], rows[order]

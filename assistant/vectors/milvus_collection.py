@@ -43,13 +43,19 @@ class MilvusTarget:
 
     def describe(self) -> dict[str, str]:
         """What the manifest records (no credentials: user:password is cut from the URI)."""
-        return {"name": NAME, "uri": public_uri(self.uri), "db": self.db,
-                "collection": self.collection, "index": self.index}
+        return {
+            "name": NAME,
+            "uri": public_uri(self.uri),
+            "db": self.db,
+            "collection": self.collection,
+            "index": self.index,
+        }
 
     @classmethod
     def from_manifest(cls, store: dict[str, Any]) -> MilvusTarget:
-        return cls(store["uri"], store.get("db", ""), store["collection"],
-                   store.get("index", "FLAT"))
+        return cls(
+            store["uri"], store.get("db", ""), store["collection"], store.get("index", "FLAT")
+        )
 
 
 def target_for(settings: Settings, index_dir: Path) -> MilvusTarget:
@@ -60,10 +66,13 @@ def target_for(settings: Settings, index_dir: Path) -> MilvusTarget:
     if uri.endswith(".db"):
         uri = str(Path(uri).expanduser().resolve())
     collection = settings.milvus_collection or (
-        "kb_" + hashlib.sha256(str(index_dir).encode()).hexdigest()[:16])
+        "kb_" + hashlib.sha256(str(index_dir).encode()).hexdigest()[:16]
+    )
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", collection):
-        raise VectorStoreError(f"Milvus collection name {collection!r} is invalid: use letters, "
-                               "digits and underscores, starting with a letter")
+        raise VectorStoreError(
+            f"Milvus collection name {collection!r} is invalid: use letters, "
+            "digits and underscores, starting with a letter"
+        )
     return MilvusTarget(uri, settings.milvus_db, collection, settings.milvus_index)
 
 
@@ -97,13 +106,15 @@ def connect(target: MilvusTarget, token: SecretStr | None = None) -> Any:
             # pymilvus logs each failed call with a traceback; ours says what to do instead
             logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
             try:
-                client = pymilvus.MilvusClient(uri=target.uri, token=secret, db_name=target.db,
-                                               timeout=30)
+                client = pymilvus.MilvusClient(
+                    uri=target.uri, token=secret, db_name=target.db, timeout=30
+                )
             except Exception as err:  # pymilvus raises MilvusException, grpc errors, OSError
                 raise VectorStoreError(
                     f"cannot connect to Milvus at {public_uri(target.uri)} ({short_error(err)}); "
                     "check ASSISTANT_MILVUS_URI (a .db file or http://host:19530), "
-                    "ASSISTANT_MILVUS_TOKEN and that the server is running") from err
+                    "ASSISTANT_MILVUS_TOKEN and that the server is running"
+                ) from err
             _CLIENTS[key] = client
     return client
 
@@ -122,13 +133,14 @@ def count(client: Any, target: MilvusTarget) -> int:
     try:
         if not client.has_collection(target.collection):
             return 0
-        rows = client.query(target.collection, filter="", output_fields=["count(*)"],
-                            consistency_level="Strong")
+        rows = client.query(
+            target.collection, filter="", output_fields=["count(*)"], consistency_level="Strong"
+        )
     except Exception as err:
-        raise VectorStoreError(f"cannot read Milvus collection {target.collection!r} "
-                               f"({short_error(err)})") from err
+        raise VectorStoreError(
+            f"cannot read Milvus collection {target.collection!r} ({short_error(err)})"
+        ) from err
     return int(rows[0]["count(*)"])
-
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -150,19 +162,34 @@ def create_collection(client: Any, target: MilvusTarget, dim: int) -> None:
     schema.add_field("period_start", DataType.INT64)  # the years the document covers; 0: none
     schema.add_field("period_end", DataType.INT64)
     params = client.prepare_index_params()
-    params.add_index(field_name="vector", index_type=target.index, metric_type="IP",
-                     params={"M": 32, "efConstruction": 128} if target.index == "HNSW"
-                     else {"nlist": 1024} if target.index == "IVF_FLAT" else {})
+    params.add_index(
+        field_name="vector",
+        index_type=target.index,
+        metric_type="IP",
+        params={"M": 32, "efConstruction": 128}
+        if target.index == "HNSW"
+        else {"nlist": 1024}
+        if target.index == "IVF_FLAT"
+        else {},
+    )
     for name in ("doc_id", "province", "year", "period_start", "period_end"):
         params.add_index(field_name=name, index_type="INVERTED")
-    client.create_collection(target.collection, schema=schema, index_params=params,
-                             consistency_level="Strong")
+    client.create_collection(
+        target.collection, schema=schema, index_params=params, consistency_level="Strong"
+    )
 
 
-def insert_vectors(client: Any, target: MilvusTarget, documents: Mapping[str, Document],
-                   chunks: Sequence[Chunk], vectors: np.ndarray, keys: Sequence[str],
-                   rows: Iterable[int], owners: np.ndarray, progress: Progress | None = None
-                   ) -> int:
+def insert_vectors(
+    client: Any,
+    target: MilvusTarget,
+    documents: Mapping[str, Document],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    keys: Sequence[str],
+    rows: Iterable[int],
+    owners: np.ndarray,
+    progress: Progress | None = None,
+) -> int:
     """Insert the vectors ``rows`` (of the knowledge base's ``vectors``) in batches; returns how
     many."""
     rows = list(rows)
@@ -173,9 +200,17 @@ def insert_vectors(client: Any, target: MilvusTarget, documents: Mapping[str, Do
         for r in rows[start : start + INSERT_BATCH]:
             chunk = chunks[int(owners[r])]
             doc = documents[chunk.doc_id]
-            batch.append({"pk": keys[r], "vector": vectors[r], "chunk_id": chunk.id,
-                          "doc_id": chunk.doc_id, "province": doc.province or "",
-                          "year": int(doc.year or 0), **_period_fields(doc)})
+            batch.append(
+                {
+                    "pk": keys[r],
+                    "vector": vectors[r],
+                    "chunk_id": chunk.id,
+                    "doc_id": chunk.doc_id,
+                    "province": doc.province or "",
+                    "year": int(doc.year or 0),
+                    **_period_fields(doc),
+                }
+            )
         client.insert(target.collection, batch)
     if progress:
         progress("milvus", len(rows), len(rows))
@@ -194,12 +229,19 @@ def delete_documents(client: Any, target: MilvusTarget, doc_ids: Sequence[str]) 
     """Delete every vector of the documents ``doc_ids``."""
     ids = sorted(set(doc_ids))
     for start in range(0, len(ids), 500):
-        client.delete(target.collection, filter=f"doc_id in {list_literal(ids[start : start + 500])}")
+        part = ids[start : start + 500]
+        client.delete(target.collection, filter=f"doc_id in {list_literal(part)}")
 
 
-def write_collection(target: MilvusTarget, token: SecretStr | None, vectors: np.ndarray,
-                     rows: VectorRows, keys: Sequence[str], changed: Sequence[str] | None,
-                     progress: Progress | None = None) -> Any:
+def write_collection(
+    target: MilvusTarget,
+    token: SecretStr | None,
+    vectors: np.ndarray,
+    rows: VectorRows,
+    keys: Sequence[str],
+    changed: Sequence[str] | None,
+    progress: Progress | None = None,
+) -> Any:
     """Make the collection hold exactly ``vectors`` (keyed ``keys``); returns the client.
 
     With ``changed`` (the collection holds the previous version), only those documents (added,
@@ -212,24 +254,29 @@ def write_collection(target: MilvusTarget, token: SecretStr | None, vectors: np.
         if changed is not None and client.has_collection(target.collection):
             delete_documents(client, target, changed)
             wanted = set(changed)
-            todo = [r for r in range(len(keys))
-                    if rows.chunks[int(rows.owners[r])].doc_id in wanted]
+            todo = [
+                r for r in range(len(keys)) if rows.chunks[int(rows.owners[r])].doc_id in wanted
+            ]
         else:
             create_collection(client, target, vectors.shape[1])
             todo = list(range(len(keys)))
-        insert_vectors(client, target, rows.documents, rows.chunks, vectors, keys, todo,
-                       rows.owners, progress)
+        insert_vectors(
+            client, target, rows.documents, rows.chunks, vectors, keys, todo, rows.owners, progress
+        )
         held = count(client, target)
     except (VectorStoreError, IndexCorruptError):
         raise
     except Exception as err:
-        raise VectorStoreError(f"writing Milvus collection {target.collection!r} failed "
-                               f"({short_error(err)}); the previous knowledge base is unchanged, "
-                               "index again") from err
+        raise VectorStoreError(
+            f"writing Milvus collection {target.collection!r} failed "
+            f"({short_error(err)}); the previous knowledge base is unchanged, "
+            "index again"
+        ) from err
     if held != len(keys):
         raise VectorStoreError(
             f"Milvus collection {target.collection!r} holds {held} vectors after the update, "
-            f"expected {len(keys)}; index again with --rebuild")
+            f"expected {len(keys)}; index again with --rebuild"
+        )
     return client
 
 
