@@ -16,7 +16,7 @@ import numpy as np
 from assistant import Assistant, KnowledgeBase, Settings, index_paths, load_encoder
 from assistant.config import BUNDLED_REPORTS, PROJECT_ROOT
 from assistant.lexical import LexicalIndex
-from assistant.vectors import FaissIndex
+from assistant.vectors.faiss import FaissIndex
 
 
 def sample_assistant(settings: Settings, folder: Path) -> Assistant:
