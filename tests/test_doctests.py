@@ -1,4 +1,4 @@
-"""The examples in the docstrings of the text-level modules are run as tests."""
+"""The examples in the docstrings of the text-level and vector-store modules are run as tests."""
 
 import doctest
 import importlib
@@ -6,7 +6,9 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["assistant.numbers", "assistant.dates"])
+@pytest.mark.parametrize("name", ["assistant.numbers", "assistant.dates", "assistant.vectors",
+                                  "assistant.vectors.base", "assistant.vectors.faiss",
+                                  "assistant.vectors.milvus"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0
