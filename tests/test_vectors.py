@@ -22,6 +22,7 @@ from assistant.vectors import (
     build_store,
     choose_kind,
     exact_search,
+    manifest_entry,
     open_store,
 )
 from assistant.vectors.faiss import FaissIndex
@@ -241,3 +242,12 @@ def test_a_rebuilt_store_holds_the_new_vectors_only(backend):
     for q in [*clustered(3, seed=10), new_vectors[changed[0]]]:
         _, found = second.search(q, 10)
         assert list(found) == list(exact_search(new_vectors, q, 10)[1])
+
+
+def test_manifests_written_before_stores_had_names_open_on_faiss():
+    assert manifest_entry({"vector_index": "hnsw"}) == {"name": "faiss", "index": "hnsw"}
+    assert manifest_entry({"vector_store": {"name": "faiss"}, "vector_index": "ivf"}) == {
+        "name": "faiss", "index": "ivf"}
+    milvus = {"name": "milvus", "uri": "/x/kb.db", "db": "", "collection": "kb_1",
+              "index": "FLAT"}
+    assert manifest_entry({"vector_store": milvus, "vector_index": "milvus"}) == milvus
