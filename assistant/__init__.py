@@ -15,8 +15,9 @@ from assistant.errors import (
     QuestionError,
     QuestionTooLongError,
 )
+from assistant.indexing import IndexReport, index_paths
 from assistant.ingest import load_document, load_documents
-from assistant.store import IndexReport, KnowledgeBase, index_paths
+from assistant.kb import KnowledgeBase
 from assistant.types import Answer, Chunk, Citation, CitationCheck, Document, Hit
 
 __all__ = [

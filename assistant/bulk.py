@@ -97,6 +97,6 @@ def ray_embed(texts: list[str], settings: Settings, address: str | None = None,
 
 def ray_embedder(settings: Settings, address: str | None = None
                  ) -> Callable[[list[str]], np.ndarray]:
-    """``embed_passages`` for :func:`assistant.store.index_paths`: Ray starts at the first
+    """``embed_passages`` for :func:`assistant.indexing.index_paths`: Ray starts at the first
     call."""
     return lambda texts: ray_embed(texts, settings, address)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from assistant.text import sentence_spans
 from assistant.types import Chunk, Document
 
 # Paragraphs, lines, sentence ends, semicolons, commas, words: Vietnamese prose splits well on
@@ -75,3 +76,20 @@ def _split(doc: Document, begin: int, stop: int, size: int, overlap: int,
         # the next chunk overlaps this one by at most `overlap` characters
         pos = max(start + 1, end - overlap - 1)
     return chunks
+
+
+def chunk_windows(chunk: Chunk, size: int) -> list[tuple[int, int]]:
+    """Spans (in ``chunk.text``) of runs of whole sentences of at most about ``size``
+    characters; none when ``size`` is 0 or the chunk is a single window."""
+    if size <= 0 or len(chunk.text) <= size:
+        return []
+    out: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    for a, b in sentence_spans(chunk.text):
+        if current and b - current[0] > size:
+            out.append(current)
+            current = None
+        current = (current[0], b) if current else (a, b)
+    if current:
+        out.append(current)
+    return out if len(out) > 1 else []

@@ -8,13 +8,16 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from assistant.about import add_version, plain
 from assistant.config import BUNDLED_REPORTS, Settings
 from assistant.errors import AssistantError, ConfigError
+
+if TYPE_CHECKING:
+    from assistant.kb import KnowledgeBase
 
 EXIT_USAGE, EXIT_ERROR = 2, 1
 
@@ -135,15 +138,12 @@ def _store_options(parser: argparse.ArgumentParser, flag: str, text: str,
                                              "index folder)")
 
 
-def _store_line(kb: object) -> str:
-    store = getattr(getattr(kb, "vector_index", None), "store", None)
-    if not store:
-        return "vectors in faiss"
-    return f"vectors in milvus collection {store['collection']} at {store['uri']}"
+def _store_line(kb: KnowledgeBase) -> str:
+    return f"vectors in {kb.vector_index.summary()}"
 
 
 def _migrate(settings: Settings) -> int:
-    from assistant.milvus import migrate
+    from assistant.indexing import migrate
 
     kb = migrate(settings.index_dir, settings)
     print(f"moved {len(kb.vectors)} vectors of {len(kb)} chunks without embedding; "
@@ -156,7 +156,7 @@ def _index(settings: Settings, paths: list[Path], rebuild: bool, ray: bool = Fal
     from tqdm import tqdm
 
     from assistant.core import load_encoder
-    from assistant.store import index_paths
+    from assistant.indexing import index_paths
 
     bars: dict[str, tqdm] = {}
 
@@ -229,7 +229,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _info(settings: Settings, as_json: bool) -> int:
-    from assistant.store import KnowledgeBase, live_version
+    from assistant.kb import KnowledgeBase
+    from assistant.storage import live_version
 
     kb = KnowledgeBase.load(settings.index_dir)
     info = {

@@ -25,18 +25,13 @@ from assistant.errors import (
     ModelUnavailableError,
     QuestionTooLongError,
 )
+from assistant.indexing import IndexReport, index_paths
+from assistant.kb import KnowledgeBase
 from assistant.provinces import merged_into
-from assistant.store import (
-    Encoder,
-    IndexReport,
-    KnowledgeBase,
-    Progress,
-    index_paths,
-    index_signature,
-)
+from assistant.storage import index_signature
 from assistant.streaming import AnswerStream
 from assistant.text import normalize
-from assistant.types import Answer
+from assistant.types import Answer, Encoder, Progress
 
 log = logging.getLogger(__name__)
 

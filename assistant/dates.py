@@ -16,7 +16,7 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from assistant.text import fold, normalize
 
@@ -196,11 +196,3 @@ def _years(text: str, bare: bool) -> list[int]:
             if not any(d.start <= m.start() < d.end for d in mentions):
                 found.append((m.start(), int(m.group(1))))
     return list(dict.fromkeys(y for _, y in sorted(found)))
-
-
-def document_period(text: str, title: str | None = None, published: str | None = None) -> Any:
-    """The period and publication date of a document: see :func:`assistant.periods.document_period`
-    (re-exported here; ``periods`` builds on this module)."""
-    from assistant.periods import document_period as period
-
-    return period(text, title, published)

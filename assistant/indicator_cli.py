@@ -45,7 +45,7 @@ def facts_json(kb: Any, indicator: str | None = None, province: str | None = Non
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.facts import to_csv, to_text_table
     from assistant.indicators import vocabulary
-    from assistant.store import KnowledgeBase
+    from assistant.kb import KnowledgeBase
 
     if args.list:
         for ind in vocabulary().values():

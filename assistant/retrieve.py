@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.config import Settings
+from assistant.kb import KnowledgeBase
 from assistant.provinces import find_provinces
-from assistant.store import Encoder, KnowledgeBase
-from assistant.types import Hit, SearchFilter
+from assistant.types import Encoder, Hit, SearchFilter
 
 
 class Retriever:

@@ -5,14 +5,28 @@ from __future__ import annotations
 import bisect
 import sys
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MIB = 1024 * 1024  # bytes in a mebibyte: file and part limits
 
 # progress(stage, done, total): reports of long work (reading, OCR, embedding, loading)
 Progress = Callable[[str, int, int], None]
+
+
+class Encoder(Protocol):
+    """What indexing and retrieval need of an embedder: ``embed(texts, kind)`` -> unit
+    vectors ``(len(texts), dim)`` float32, ``kind`` "query" or "passage"
+    (``embeddings.Embedder`` fits)."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str], kind: str = "passage", **kw: Any) -> np.ndarray: ...
 
 
 class Document(BaseModel):

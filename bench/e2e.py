@@ -16,7 +16,7 @@ import numpy as np
 from assistant import Assistant, KnowledgeBase, Settings, index_paths, load_encoder
 from assistant.config import BUNDLED_REPORTS, PROJECT_ROOT
 from assistant.lexical import LexicalIndex
-from assistant.vectors import FaissIndex
+from assistant.vectors.faiss import FaissIndex
 
 
 def sample_assistant(settings: Settings, folder: Path) -> Assistant:
@@ -85,7 +85,7 @@ def scaled(bot: Assistant, n_chunks: int, seed: int = 0) -> Assistant:
             part /= np.linalg.norm(part, axis=1, keepdims=True)
     owners = (kb.owners[None, :] + len(kb.chunks) * np.arange(reps)[:, None]).ravel()
     s = bot.settings
-    index = FaissIndex.build(vectors, s.vector_index, s.exact_max_vectors)
+    index = FaissIndex.from_vectors(vectors, s.vector_index, s.exact_max_vectors)
     big = KnowledgeBase(docs, chunks, vectors, kb.signature, vector_index=index,
                         lexical=replicate_lexical(kb.lexical, reps), owners=owners)
     return Assistant(bot.settings, big, bot.encoder)
@@ -105,7 +105,7 @@ def ask_latency(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[s
     return {"p50_ms": round(times[len(times) // 2], 1),
             "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
             "n": len(times), "chunks": len(bot.kb.chunks), "vectors": len(bot.kb.vectors),
-            "index": bot.kb.vector_index.kind}
+            "index": bot.kb.vector_index.describe()["index"]}
 
 
 def dense_recall(bot: Assistant, questions: list[str], k: int = 10) -> float:

@@ -50,7 +50,7 @@ def _index_time(paths: list[Path], settings: Settings, encoder: Any, facts: bool
         if facts:
             index_paths(paths, s.index_dir, s, encoder)
         else:
-            with mock.patch("assistant.store.FactTable.build", return_value=FactTable([])):
+            with mock.patch("assistant.indexing.FactTable.build", return_value=FactTable([])):
                 index_paths(paths, s.index_dir, s, encoder)
         return time.perf_counter() - t0
 

@@ -43,8 +43,6 @@ def timed(bot: Assistant) -> Iterator[dict[str, float]]:
         (kb, "dense_search", "dense_search"), (kb.vector_index, "search", "vector_search"),
         (kb.lexical, "scores", "bm25"), (kb, "dense_scores", "fusion"),
         (core_module, "compose", "answer")]
-    if hasattr(kb.vector_index, "search_where"):  # Milvus filters by expression
-        targets.append((kb.vector_index, "search_where", "vector_search"))
     saved = []
     for obj, name, label in targets:
         own = vars(obj)  # an instance's or module's own attributes
@@ -107,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         big = scaled(bot, args.chunks) if args.chunks > len(bot.kb.chunks) else bot
         ms = stage_times(big, _questions())
     print(f"{len(big.kb.chunks):,} chunks, {len(big.kb.vectors):,} vectors "
-          f"({big.kb.vector_index.kind}); mean ms per question:")
+          f"({big.kb.vector_index.summary()}); mean ms per question:")
     for k, v in ms.items():
         print(f"  {k:14s} {v:7.1f}  {STAGES.get(k, '')}")
     return 0

@@ -20,7 +20,7 @@ from assistant import Settings
 from assistant.about import add_version, plain
 from assistant.cli import print_error, settings_from_env
 from assistant.errors import EvalError
-from assistant.store import Encoder
+from assistant.types import Encoder
 from eval.corpus import CACHE_DIR
 from eval.datasets import load_qa_set
 from eval.report import COMPACT, summary_table, write_all, write_outcomes

@@ -1,7 +1,7 @@
 """Knowledge bases for evaluation, built once and cached by what they depend on.
 
 Cache key: the corpus content (file hashes, or the passages file), the model, the settings that
-shape an index (:func:`assistant.store.index_signature`) and the source of the modules that turn
+shape an index (:func:`assistant.storage.index_signature`) and the source of the modules that turn
 files into chunks and vectors. Change any of them and the next run rebuilds; change nothing and
 the cached index is loaded in seconds.
 """
@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Document, KnowledgeBase, Settings, index_paths
-from assistant.chunking import chunk_document
 from assistant.config import PROJECT_ROOT, SOURCE_TREE
 from assistant.errors import EvalError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from assistant.indexing import build_kb
 from assistant.ingest import iter_files
-from assistant.store import Encoder, Progress, embed_chunks, index_signature, write_lock
+from assistant.storage import index_signature
 from assistant.text import normalize
+from assistant.types import Encoder, Progress
 from eval.datasets import Passage
 
 # eval/cache in the repository; installed from a wheel, the user's cache folder
@@ -138,12 +139,4 @@ def pool_documents(passages: list[Passage]) -> list[Document]:
 def build_pool_kb(docs: list[Document], folder: Path, settings: Settings, encoder: Encoder,
                   progress: Progress | None = None) -> KnowledgeBase:
     """Chunk, embed and save documents that do not come from files."""
-    chunks = [c for d in docs for c in chunk_document(
-        d, settings.chunk_size, settings.chunk_overlap, settings.context_header)]
-    vectors, owners = embed_chunks(chunks, encoder, settings.embed_batch_size,
-                                   settings.dense_windows, progress)
-    kb = KnowledgeBase({d.id: d for d in docs}, chunks, vectors,
-                       index_signature(settings, encoder), owners=owners)
-    with write_lock(folder):
-        kb.save(folder)
-    return kb
+    return build_kb(docs, folder, settings, encoder, progress)

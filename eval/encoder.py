@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.store import Encoder
+from assistant.types import Encoder
 
 
 class QueryCache:

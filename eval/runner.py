@@ -18,7 +18,7 @@ import eval.metrics as metrics
 from assistant import Answer, Assistant, KnowledgeBase, Settings
 from assistant.answer_weights import weights as ranker_weights
 from assistant.errors import EvalError
-from assistant.store import Encoder
+from assistant.types import Encoder
 from eval.corpus import CACHE_DIR, open_pool_kb, open_reports_kb
 from eval.datasets import QASet, Question, drop_question_titles, load_passages
 from eval.encoder import QueryCache

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant import KnowledgeBase, Settings, index_paths
-from assistant.store import index_signature, live_version
+from assistant.storage import index_signature, live_version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +23,7 @@ WRITER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, "tests")
     from conftest import FakeEncoder
-    import assistant.store as store
+    import assistant.storage as store
     from assistant import Settings, index_paths
 
     reports, index, step = sys.argv[1:4]

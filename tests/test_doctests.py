@@ -1,4 +1,4 @@
-"""The examples in the docstrings of the text-level modules are run as tests."""
+"""The examples in the docstrings of the text-level and vector-store modules are run as tests."""
 
 import doctest
 import importlib
@@ -7,7 +7,9 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["assistant.numbers", "assistant.dates", "assistant.indicators",
-                                  "assistant.indicator_extract", "embeddings.base"])
+                                  "assistant.indicator_extract", "embeddings.base",
+                                  "assistant.vectors", "assistant.vectors.base",
+                                  "assistant.vectors.faiss", "assistant.vectors.milvus"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0

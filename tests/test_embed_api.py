@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.store import chunk_windows
+from assistant.chunking import chunk_windows
 from embeddings import DEFAULT_BACKEND, embed, load_embedder
 
 pytestmark = pytest.mark.model
@@ -15,7 +15,7 @@ BTS = "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"
 
 
 def stored_texts(kb, window: int) -> list[str]:
-    """The text behind each stored vector, in the index's order (``store.embed_chunks``)."""
+    """The text behind each stored vector, in the index's order (``indexing.embed_chunks``)."""
     texts = []
     for c in kb.chunks:
         texts.append(c.indexed_text())

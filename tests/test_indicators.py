@@ -16,7 +16,8 @@ from assistant.compare import NO_DATA, answer_from_facts, per_province, read_que
 from assistant.facts import FACTS_FILE, FactTable, resolve_indicator
 from assistant.indicator_extract import extract_facts
 from assistant.indicators import find_mentions, vocabulary
-from assistant.store import KnowledgeBase, live_version
+from assistant.kb import KnowledgeBase
+from assistant.storage import live_version
 from assistant.types import Answer, Citation, Document
 from assistant.web.indicators import (
     chart_frame,

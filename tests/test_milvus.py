@@ -14,13 +14,12 @@ from conftest import REPO_QA, load_qa
 from assistant import Assistant, IndexMismatchError, KnowledgeBase, Settings, index_paths
 from assistant.config import BUNDLED_REPORTS
 from assistant.retrieve import Retriever
-from assistant.store import index_signature, live_version
+from assistant.storage import index_signature, live_version
 from assistant.types import SearchFilter
+from assistant.vectors import milvus, milvus_collection
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
-
-from assistant import milvus  # noqa: E402
 
 PAIRS = [("Bắc Giang", 2020), ("Bắc Kạn", 2019), ("Bình Dương", 2022), ("Quảng Bình", 2022)]
 
@@ -28,7 +27,7 @@ PAIRS = [("Bắc Giang", 2020), ("Bắc Kạn", 2019), ("Bình Dương", 2022), 
 @pytest.fixture(autouse=True, scope="module")
 def _close_clients():
     yield
-    milvus.close_all()
+    milvus_collection.close_all()
 
 
 def milvus_settings(tmp_path: Path, name: str = "index", **kw) -> Settings:
@@ -75,7 +74,9 @@ def stores(real_encoder, tmp_path_factory) -> dict[str, Assistant]:
 @pytest.mark.parametrize("store", ["faiss", "milvus"])
 def test_reports_qa_same_top5_and_answers(stores, store):
     bot, ref = stores[store], stores["faiss"]
-    assert bot.kb.vector_index.kind == ("milvus" if store == "milvus" else ref.kb.vector_index.kind)
+    entry = bot.kb.vector_index.describe()
+    assert (entry["name"], entry["index"]) == (store, "FLAT" if store == "milvus" else
+                                                ref.kb.vector_index.describe()["index"])
     rows = load_qa(REPO_QA)
     assert len(rows) == 17
     for row in rows:
@@ -111,7 +112,6 @@ def test_filtered_search_matches_faiss(stores, store, province, year):
     assert set(rows.tolist()) <= set(allowed.tolist())
 
 
-@pytest.mark.model
 @pytest.mark.model
 @pytest.mark.parametrize("store", ["faiss", "milvus"])
 def test_a_year_inside_a_period_reaches_the_review(stores, store):
@@ -169,13 +169,13 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
     bg_keys = {k for k, r in rows.items() if r["doc_id"] == bg}
 
     inserted: list[int] = []
-    real_insert = milvus.insert_vectors
+    real_insert = milvus_collection.insert_vectors
 
     def spy(*args, **kw):
         inserted.append(n := real_insert(*args, **kw))
         return n
 
-    monkeypatch.setattr(milvus, "insert_vectors", spy)
+    monkeypatch.setattr(milvus_collection, "insert_vectors", spy)
     with open(reports_copy / "quang-binh-2022.txt", "a", encoding="utf-8") as fh:
         fh.write("\n\nNăm 2022, Quảng Bình lắp đặt 42 trạm quan trắc tự động.\n")
     (reports_copy / "bac-ninh-15-nam.txt").unlink()
@@ -203,7 +203,7 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
     kb2.vector_index.client().release_collection(kb2.vector_index.target.collection)
     loaded = KnowledgeBase.load(settings.index_dir, index_signature(settings, fake_encoder),
                                 settings)
-    assert loaded.vector_index.store == kb2.vector_index.store
+    assert loaded.vector_index.describe() == kb2.vector_index.describe()
     assert [h.chunk.id for h in Retriever(loaded, fake_encoder, settings).search("trạm BTS")] \
         == [h.chunk.id for h in Retriever(kb2, fake_encoder, settings).search("trạm BTS")]
 
@@ -261,7 +261,7 @@ def test_migrate_copies_vectors_without_embedding(reports_copy, tmp_path, fake_e
         Assistant.open(faiss_settings, guarded)
     assert main(["migrate", "--to", "faiss", "--index", str(faiss_settings.index_dir)]) == 0
     back = Assistant.open(faiss_settings, guarded).kb
-    assert back.vector_index.kind != "milvus"
+    assert back.vector_index.describe()["name"] == "faiss"
     np.testing.assert_array_equal(back.vectors, kb.vectors)
 
 
@@ -284,3 +284,75 @@ def test_cli_index_with_milvus_and_errors(reports_copy, tmp_path, fake_encoder, 
     err = capsys.readouterr().err
     assert err.startswith("error: Milvus collection name '9bad' is invalid")
     assert "Traceback" not in err
+
+
+def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(reports_copy, tmp_path,
+                                                                    fake_encoder, monkeypatch,
+                                                                    capsys):
+    """The manifest decides: settings that name no store keep the folder's collection (and
+    update only what changed in it); ``--rebuild`` starts afresh on the settings' store."""
+    from assistant import core
+    from assistant.cli import main
+
+    monkeypatch.delenv("ASSISTANT_VECTOR_STORE", raising=False)
+    monkeypatch.delenv("ASSISTANT_MILVUS_URI", raising=False)
+    monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
+    index = tmp_path / "kb"
+    assert main(["index", str(reports_copy), "--index", str(index), "--store", "milvus",
+                 "--uri", str(tmp_path / "stay.db"), "--collection", "stay_here"]) == 0
+    first = json.loads((live_version(index) / "manifest.json").read_text("utf-8"))
+    capsys.readouterr()
+
+    with open(reports_copy / "quang-binh-2022.txt", "a", encoding="utf-8") as fh:
+        fh.write("\n\nNăm 2022, Quảng Bình lắp đặt 42 trạm quan trắc tự động.\n")
+    inserted: list[int] = []
+    real_insert = milvus_collection.insert_vectors
+
+    def spy(*args, **kw):
+        inserted.append(n := real_insert(*args, **kw))
+        return n
+
+    monkeypatch.setattr(milvus_collection, "insert_vectors", spy)
+    assert main(["index", str(reports_copy), "--index", str(index)]) == 0  # no --store
+    out = capsys.readouterr().out
+    assert "1 updated" in out and "vectors in milvus collection stay_here at" in out
+    manifest = json.loads((live_version(index) / "manifest.json").read_text("utf-8"))
+    assert manifest["vector_store"] == first["vector_store"]
+    assert "index.faiss" not in {p.name for p in live_version(index).iterdir()}
+    settings = Settings(index_dir=index, vector_store="milvus",
+                        milvus_uri=str(tmp_path / "stay.db"))
+    kb = KnowledgeBase.load(index, settings=settings)
+    qb = str((reports_copy / "quang-binh-2022.txt").resolve())
+    assert inserted == [len(kb.vector_rows(kb.rows_for([qb])))]  # only the changed document
+    assert len(collection_rows(kb)) == len(kb.vectors)
+
+    # --rebuild starts from an empty index: the settings' store (FAISS by default)
+    assert main(["index", str(reports_copy), "--index", str(index), "--rebuild"]) == 0
+    assert "vectors in faiss" in capsys.readouterr().out
+    assert KnowledgeBase.load(index).vector_index.describe()["name"] == "faiss"
+
+
+def test_a_store_mismatch_names_migrate(reports_copy, tmp_path, fake_encoder, monkeypatch,
+                                        capsys):
+    """Settings that explicitly ask for another store than the folder's are refused, for
+    indexing and for loading, with the `migrate` command that moves the vectors."""
+    from assistant import core
+    from assistant.cli import main
+
+    settings = milvus_settings(tmp_path)
+    index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
+    on_faiss = Settings(index_dir=settings.index_dir, vector_store="faiss")
+    with pytest.raises(IndexMismatchError, match=r"keeps its vectors in milvus.*`python -m "
+                                                 r"assistant migrate --to faiss --index "):
+        index_paths([reports_copy], on_faiss.index_dir, on_faiss, fake_encoder)
+    with pytest.raises(IndexMismatchError, match="python -m assistant migrate --to faiss"):
+        KnowledgeBase.load(settings.index_dir, settings=on_faiss)
+    monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
+    assert main(["index", str(reports_copy), "--index", str(settings.index_dir), "--store",
+                 "faiss"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the knowledge base in") and "migrate --to faiss" in err
+    assert "Traceback" not in err
+    # refused before anything was written: the folder still opens on Milvus
+    assert KnowledgeBase.load(settings.index_dir, settings=settings).vector_index.describe()[
+        "name"] == "milvus"

@@ -12,8 +12,9 @@ from conftest import SHARED
 from assistant import Assistant, Settings, index_paths
 from assistant.config import BUNDLED_REPORTS
 from assistant.ingest import detect_metadata, load_document
+from assistant.kb import KnowledgeBase
 from assistant.periods import document_period, publication_date
-from assistant.store import KnowledgeBase, live_version
+from assistant.storage import live_version
 from assistant.types import Document, SearchFilter
 
 # A news item with the shape of the news-2017 corpus: a source line "(..., c. 2017)", a title, a
@@ -138,7 +139,7 @@ def test_an_index_with_old_metadata_is_rebuilt(tmp_path, reports_copy, fake_enco
     manifest["metadata"] = 1
     (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
     from assistant.errors import IndexMismatchError
-    from assistant.store import index_signature
+    from assistant.storage import index_signature
 
     with pytest.raises(IndexMismatchError, match="metadata"):
         KnowledgeBase.load(settings.index_dir, index_signature(settings, fake_encoder))

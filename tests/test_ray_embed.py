@@ -12,7 +12,7 @@ import pytest
 from assistant import Settings, index_paths, load_documents
 from assistant.chunking import chunk_document
 from assistant.config import BUNDLED_REPORTS
-from assistant.store import embed_chunks
+from assistant.indexing import embed_chunks
 
 pytest.importorskip("ray")
 pytestmark = pytest.mark.model

@@ -15,9 +15,8 @@ import pytest
 from test_embeddings import LONG, TEXTS
 
 from assistant import Assistant, Settings, index_paths, load_encoder
-from assistant.chunking import chunk_document
+from assistant.chunking import chunk_document, chunk_windows
 from assistant.config import BUNDLED_REPORTS
-from assistant.store import chunk_windows
 from embeddings import ModelUnavailableError, default_cache_dir, load_embedder
 
 FP32_MEAN_COS = 0.9999
@@ -188,7 +187,7 @@ def test_int8_dense_retrieval_finds_the_same_evidence(bots: dict[str, Assistant]
 @model
 def test_an_index_built_with_int8_is_not_searched_with_torch(bots: dict[str, Assistant]) -> None:
     from assistant import IndexMismatchError, KnowledgeBase
-    from assistant.store import index_signature
+    from assistant.storage import index_signature
 
     int8 = bots["onnx-int8"]
     torch_settings = int8.settings.model_copy(update={"embed_backend": "torch"})

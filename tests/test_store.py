@@ -1,5 +1,5 @@
 """The knowledge base on disk, with the fake encoder (fast): round trips, atomic writes,
-manifest checks, incremental updates, filters."""
+manifest checks, incremental updates, filters; those marked EVERY_STORE on FAISS and Milvus."""
 
 from __future__ import annotations
 
@@ -19,19 +19,36 @@ from assistant import (
     Settings,
     index_paths,
 )
+from assistant.chunking import chunk_windows
 from assistant.retrieve import Retriever
-from assistant.store import chunk_windows, index_signature, live_version, write_lock
+from assistant.storage import index_signature, live_version, write_lock
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(index_dir=tmp_path / "index")
+def settings(request, tmp_path: Path):
+    """Settings for a knowledge base in ``tmp_path``; on FAISS, or on the store a test names
+    with :data:`EVERY_STORE` (Milvus: a Milvus Lite file)."""
+    store = getattr(request, "param", "faiss")
+    if store == "milvus":
+        pytest.importorskip("pymilvus")
+        pytest.importorskip("milvus_lite")
+    yield Settings(index_dir=tmp_path / "index", vector_store=store,
+                   milvus_uri=str(tmp_path / "kb.db"))
+    if store == "milvus":
+        from assistant.vectors import milvus_collection
+
+        milvus_collection.close_all()
+
+
+# the same test on every vector store
+EVERY_STORE = pytest.mark.parametrize("settings", ["faiss", "milvus"], indirect=True)
 
 
 def _build(paths, settings, encoder, **kw):
     return index_paths(paths, settings.index_dir, settings, encoder, **kw)
 
 
+@EVERY_STORE
 def test_round_trip_gives_identical_results(reports_copy, settings, fake_encoder):
     kb, report = _build([reports_copy], settings, fake_encoder)
     assert len(report.added) == 5 and report.chunks_embedded == len(kb) > 50
@@ -44,13 +61,16 @@ def test_round_trip_gives_identical_results(reports_copy, settings, fake_encoder
         b = Retriever(loaded, fake_encoder, settings).search(q, 5)
         assert [(h.chunk.id, h.score) for h in a] == [(h.chunk.id, h.score) for h in b]
     folder = live_version(settings.index_dir)
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "bm25", "bm25-folded", "chunks.jsonl", "documents.jsonl", "facts.jsonl", "index.faiss",
-        "manifest.json", "owners.npy", "vectors.npy"]
+    in_folder = ["index.faiss"] if settings.vector_store == "faiss" else []  # else in Milvus
+    assert sorted(p.name for p in folder.iterdir()) == sorted([
+        "bm25", "bm25-folded", "chunks.jsonl", "documents.jsonl", "facts.jsonl", *in_folder,
+        "manifest.json", "owners.npy", "vectors.npy"])
     assert "Bắc Giang" in (folder / "chunks.jsonl").read_text("utf-8")  # UTF-8, not \\u escapes
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert manifest["model"] == "fake-hash-64" and manifest["dim"] == 64
     assert len(manifest["documents"]) == 5
+    assert manifest["vector_store"] == loaded.vector_index.describe() == kb.vector_index.describe()
+    assert manifest["vector_store"]["name"] == settings.vector_store
 
 
 def test_missing_index_says_how_to_build_it(tmp_path):
@@ -69,6 +89,7 @@ def test_manifest_mismatch_names_the_fix(reports_copy, settings, fake_encoder):
     assert len(report.added) == 5 and max(len(c.text) for c in kb.chunks) <= 400
 
 
+@EVERY_STORE
 def test_incremental_update_embeds_only_what_changed(reports_copy, settings, fake_encoder):
     kb, _ = _build([reports_copy], settings, fake_encoder)
     n_before = len(kb)
@@ -118,6 +139,7 @@ def test_incremental_update_embeds_only_what_changed(reports_copy, settings, fak
     assert len(kb2.vectors) > len(kb2)
 
 
+@EVERY_STORE
 def test_nothing_changed_means_nothing_embedded(reports_copy, settings, fake_encoder):
     _build([reports_copy], settings, fake_encoder)
     fake_encoder.texts_embedded = 0
@@ -125,6 +147,7 @@ def test_nothing_changed_means_nothing_embedded(reports_copy, settings, fake_enc
     assert fake_encoder.texts_embedded == 0 and len(report.unchanged) == 5
 
 
+@EVERY_STORE
 def test_a_broken_file_keeps_its_indexed_version(reports_copy, settings, fake_encoder):
     kb, _ = _build([reports_copy], settings, fake_encoder)
     path = reports_copy / "bac-giang-2020.txt"
@@ -184,6 +207,7 @@ def test_one_writer_at_a_time(reports_copy, settings, fake_encoder):
         _build([reports_copy], settings, fake_encoder)
 
 
+@EVERY_STORE
 def test_filters_by_province_and_year(reports_copy, settings, fake_encoder):
     kb, _ = _build([reports_copy], settings, fake_encoder)
     assert kb.provinces() == ["Bắc Giang", "Bắc Kạn", "Bắc Ninh", "Bình Dương", "Quảng Bình"]
@@ -248,6 +272,7 @@ def test_chunk_windows_are_runs_of_whole_sentences():
     assert chunk_windows(chunk, 0) == [] and chunk_windows(chunk, 1000) == []
 
 
+@EVERY_STORE
 def test_dense_score_of_a_chunk_is_its_best_vector(reports_copy, settings, fake_encoder):
     kb, _ = _build([reports_copy], settings, fake_encoder)
     q = fake_encoder.embed(["Bắc Giang có bao nhiêu trạm BTS"], "query")[0]

@@ -1,18 +1,31 @@
-"""The FAISS index type chosen by size: exact up to a bound, IVF-Flat above it with its probe
-count calibrated for recall; filtered searches stay exact where an approximate index could miss."""
+"""The vector stores: FAISS's index type chosen by size (exact up to a bound, IVF-Flat above it
+with its probe count calibrated for recall; filtered searches stay exact where an approximate
+index could miss), and every store (FAISS, Milvus Lite) through the same interface."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
 
-from assistant import Settings
+from assistant import Chunk, Document, Settings
+from assistant.indexing import index_paths
+from assistant.kb import KnowledgeBase
 from assistant.retrieve import Retriever
-from assistant.store import KnowledgeBase, index_paths
-from assistant.vectors import FaissIndex, choose_kind, exact_search
+from assistant.types import SearchFilter
+from assistant.vectors import (
+    Update,
+    VectorRows,
+    build_store,
+    choose_kind,
+    exact_search,
+    manifest_entry,
+    open_store,
+)
+from assistant.vectors.faiss import FaissIndex
 
 
 def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -44,7 +57,7 @@ def test_kind_follows_the_size():
 
 def test_exact_search_matches_faiss_flat():
     base, q = clustered(3_000), clustered(1, seed=5)[0]
-    flat = FaissIndex.build(base, "flat")
+    flat = FaissIndex.from_vectors(base, "flat")
     s1, r1 = flat.search(q, 10)
     s2, r2 = exact_search(base, q, 10)
     assert list(r1) == list(r2)
@@ -53,7 +66,7 @@ def test_exact_search_matches_faiss_flat():
 
 def test_a_large_collection_gets_a_calibrated_ivf_index_that_survives_a_round_trip(tmp_path):
     base = clustered(20_000)
-    index = FaissIndex.build(base, exact_max=10_000)
+    index = FaissIndex.from_vectors(base, exact_max=10_000)
     assert index.kind == "ivf"
     ivf = faiss.extract_index_ivf(index.index)
     assert ivf.nlist == int(4 * np.sqrt(20_000))  # 565 lists
@@ -69,7 +82,7 @@ def test_a_large_collection_gets_a_calibrated_ivf_index_that_survives_a_round_tr
 
 def test_ivf_splits_one_question_across_cores_with_the_same_results(tmp_path):
     base = clustered(20_000)
-    index = FaissIndex.build(base, exact_max=10_000)
+    index = FaissIndex.from_vectors(base, exact_max=10_000)
     ivf = faiss.extract_index_ivf(index.index)
     assert ivf.parallel_mode == 1
     index.save(tmp_path)
@@ -84,15 +97,15 @@ def test_ivf_splits_one_question_across_cores_with_the_same_results(tmp_path):
 
 
 def test_a_small_collection_stays_exact_even_when_ivf_is_asked_for():
-    assert FaissIndex.build(clustered(500), "ivf").kind == "flat"
+    assert FaissIndex.from_vectors(clustered(500), "ivf").kind == "flat"
 
 
 def test_filtered_ivf_search_returns_only_allowed_rows():
     base = clustered(20_000)
-    index = FaissIndex.build(base, "ivf")
+    index = FaissIndex.from_vectors(base, "ivf")
     allowed = np.arange(0, 20_000, 7)
     q = clustered(1, seed=3)[0]
-    scores, rows = index.search(q, 10, allowed)
+    scores, rows = index.search(q, 10, allowed=allowed)
     assert len(rows) == 10 and set(rows) <= set(allowed)
     _, exact = exact_search(base[allowed], q, 10)
     assert len(set(rows) & set(allowed[exact])) >= 9
@@ -116,7 +129,7 @@ def test_a_narrow_filter_on_an_approximate_index_is_searched_exactly(reports_cop
     settings = Settings(index_dir=tmp_path / "kb")
     kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
     approx = KnowledgeBase(kb.documents, kb.chunks, kb.vectors, kb.signature,
-                           vector_index=FaissIndex.build(kb.vectors, "hnsw"),
+                           vector_index=FaissIndex.from_vectors(kb.vectors, "hnsw"),
                            lexical=kb.lexical, owners=kb.owners)
     exact_hits = Retriever(kb, fake_encoder, settings).search("trạm BTS", k=5,
                                                                province="Bắc Giang")
@@ -124,3 +137,117 @@ def test_a_narrow_filter_on_an_approximate_index_is_searched_exactly(reports_cop
                                                                     province="Bắc Giang")
     assert [h.chunk.id for h in approx_hits] == [h.chunk.id for h in exact_hits]
     assert {h.doc.province for h in approx_hits} == {"Bắc Giang"}
+
+
+# --- every store through the same interface ------------------------------------------------
+
+
+@pytest.fixture(params=["faiss", "milvus"])
+def backend(request, tmp_path: Path):
+    """The name of a vector store and settings that ask for it (Milvus: a Lite file)."""
+    if request.param == "milvus":
+        pytest.importorskip("pymilvus")
+        pytest.importorskip("milvus_lite")
+    settings = Settings(index_dir=tmp_path / "kb", vector_store=request.param,
+                        milvus_uri=str(tmp_path / "kb.db"))
+    yield request.param, settings
+    if request.param == "milvus":
+        from assistant.vectors import milvus_collection
+
+        milvus_collection.close_all()
+
+
+def synthetic_rows(n_docs: int = 6, per_doc: int = 40, seed: int = 0):
+    """``n_docs`` documents (two provinces, three years), ``per_doc`` chunks each with two
+    vectors (its own and a window's): vectors, rows."""
+    docs = {f"/r/{i}.txt": Document(id=f"/r/{i}.txt", path=f"/r/{i}.txt", title=f"Báo cáo {i}",
+                                    text="x" * 10_000, sha256=str(i), format="txt",
+                                    province=("Bắc Giang", "Bình Dương")[i % 2],
+                                    year=2019 + i % 3)
+            for i in range(n_docs)}
+    chunks = [Chunk(id=f"{d}:{j * 100}", doc_id=d, start=j * 100, end=j * 100 + 50,
+                    text="x" * 50) for d in docs for j in range(per_doc)]
+    owners = np.repeat(np.arange(len(chunks)), 2)
+    vectors = clustered(len(owners), seed=seed)
+    return vectors, VectorRows(chunks, owners, docs)
+
+
+def test_every_store_finds_the_exact_top_k(backend):
+    name, settings = backend
+    vectors, rows = synthetic_rows()
+    store = build_store(settings, settings.index_dir, vectors, rows)
+    assert store.describe()["name"] == name and len(store) == len(vectors)
+    assert store.capabilities.exact
+    for q in clustered(5, seed=3):
+        scores, found = store.search(q, 10)
+        want_scores, want = exact_search(vectors, q, 10)
+        assert list(found) == list(want)
+        np.testing.assert_allclose(scores, want_scores, atol=1e-5)
+
+
+def test_every_store_opens_again_from_its_manifest_entry(backend, tmp_path: Path):
+    name, settings = backend
+    vectors, rows = synthetic_rows()
+    store = build_store(settings, settings.index_dir, vectors, rows)
+    folder = tmp_path / "version"
+    folder.mkdir()
+    store.save(folder)
+    assert bool(list(folder.iterdir())) == store.capabilities.vectors_in_folder
+    entry = json.loads(json.dumps(store.describe()))  # as the manifest keeps it
+    again = open_store(entry, folder, rows, settings)
+    assert again.describe() == store.describe() and len(again) == len(store)
+    assert again.capabilities == store.capabilities
+    for q in clustered(3, seed=4):
+        a, b = store.search(q, 10), again.search(q, 10)
+        assert list(a[1]) == list(b[1])
+        np.testing.assert_allclose(a[0], b[0], atol=1e-6)
+
+
+def test_every_store_searches_only_the_filtered_rows(backend):
+    """``where`` and ``allowed`` name the same rows: a store uses the one it can, with the
+    same exact hits."""
+    name, settings = backend
+    vectors, rows = synthetic_rows()
+    store = build_store(settings, settings.index_dir, vectors, rows)
+    where = SearchFilter(province="Bình Dương", year=2020)
+    ids = {d.id for d in rows.documents.values() if where.matches(d)}
+    allowed = np.flatnonzero([rows.chunks[o].doc_id in ids for o in rows.owners])
+    assert 0 < len(allowed) < len(vectors)
+    for q in clustered(3, seed=6):
+        scores, found = store.search(q, 8, where=where, allowed=allowed)
+        want_scores, at = exact_search(vectors[allowed], q, 8)
+        assert list(found) == list(allowed[at])
+        np.testing.assert_allclose(scores, want_scores, atol=1e-5)
+        if not store.capabilities.filters_in_engine:  # ``allowed`` alone is enough
+            assert list(store.search(q, 8, allowed=allowed)[1]) == list(allowed[at])
+
+
+def test_a_rebuilt_store_holds_the_new_vectors_only(backend):
+    """A new version (one document dropped, one changed) replaces the previous one in place."""
+    name, settings = backend
+    vectors, rows = synthetic_rows()
+    first = build_store(settings, settings.index_dir, vectors, rows)
+    keep = [i for i, c in enumerate(rows.chunks) if c.doc_id != "/r/0.txt"]
+    position = np.full(len(rows.chunks), -1)
+    position[keep] = np.arange(len(keep))
+    vec_rows = np.flatnonzero(np.isin(rows.owners, keep))
+    new_vectors = vectors[vec_rows].copy()
+    changed = np.flatnonzero([rows.chunks[o].doc_id == "/r/1.txt" for o in rows.owners[vec_rows]])
+    new_vectors[changed] = clustered(len(changed), seed=9)
+    new_rows = VectorRows([rows.chunks[i] for i in keep], position[rows.owners[vec_rows]],
+                          {k: v for k, v in rows.documents.items() if k != "/r/0.txt"})
+    second = build_store(settings, settings.index_dir, new_vectors, new_rows,
+                         Update(first.describe(), ["/r/0.txt", "/r/1.txt"]))
+    assert second.describe() == first.describe() and len(second) == len(new_vectors)
+    for q in [*clustered(3, seed=10), new_vectors[changed[0]]]:
+        _, found = second.search(q, 10)
+        assert list(found) == list(exact_search(new_vectors, q, 10)[1])
+
+
+def test_manifests_written_before_stores_had_names_open_on_faiss():
+    assert manifest_entry({"vector_index": "hnsw"}) == {"name": "faiss", "index": "hnsw"}
+    assert manifest_entry({"vector_store": {"name": "faiss"}, "vector_index": "ivf"}) == {
+        "name": "faiss", "index": "ivf"}
+    milvus = {"name": "milvus", "uri": "/x/kb.db", "db": "", "collection": "kb_1",
+              "index": "FLAT"}
+    assert manifest_entry({"vector_store": milvus, "vector_index": "milvus"}) == milvus

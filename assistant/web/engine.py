@@ -13,9 +13,9 @@ from typing import Any
 from assistant.config import Settings
 from assistant.core import Assistant, default_sources, load_encoder
 from assistant.errors import AssistantError, IndexNotFoundError, NotReadyError
+from assistant.indexing import index_paths
 from assistant.ingest import SUPPORTED
-from assistant.store import Encoder, index_paths
-from assistant.types import Chunk
+from assistant.types import Chunk, Encoder
 from assistant.web.messages import STAGES_VI, start_failure
 
 log = logging.getLogger(__name__)

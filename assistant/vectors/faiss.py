@@ -1,35 +1,20 @@
-"""The vector store interface and its FAISS implementation.
-
-FAISS row numbers never leave this module's callers in ``store.py``: everything above works with
-chunk ids. Another engine (a distributed one) implements the same :class:`VectorIndex`.
+"""FAISS as the vector store: exact search for up to a few hundred thousand vectors, IVF-Flat
+(calibrated for recall) above, HNSW on request, all in the process.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 import faiss
 import numpy as np
 
+from assistant.config import Settings
+from assistant.types import Progress, SearchFilter
+from assistant.vectors.base import Capabilities, Update, VectorRows, VectorStore
+
 faiss.omp_set_num_threads(max(1, faiss.omp_get_max_threads()))
-
-
-class VectorIndex(Protocol):
-    """Inner-product search over L2-normalised vectors, rows numbered 0..n-1."""
-
-    kind: str
-
-    def __len__(self) -> int: ...
-
-    def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` ``(scores, rows)`` for one query vector ``(dim,)``; ``allowed`` restricts
-        the rows searched (a filter applied inside the engine, not after)."""
-        ...
-
-    def save(self, folder: Path) -> None: ...
 
 
 # Exact search up to this many vectors (~45 ms a query at 200k on 2 cores); above it an
@@ -53,39 +38,72 @@ def choose_kind(n: int, kind: str = "auto", exact_max: int = EXACT_MAX) -> str:
     return "flat" if n <= exact_max else "ivf"
 
 
-class FaissIndex:
-    """Exact inner product (``IndexFlatIP``), IVF-Flat for large collections, or HNSW; the
-    type is chosen by size unless asked for (:func:`choose_kind`)."""
+class FaissIndex(VectorStore):
+    """Exact inner product (``IndexFlatIP``), IVF-Flat for large collections, or HNSW, in the
+    process; the type is chosen by size unless asked for (:func:`choose_kind`). The index is
+    ``index.faiss`` in the knowledge base folder."""
 
     FILE = "index.faiss"
+    NAME = "faiss"
 
     def __init__(self, index: faiss.Index, kind: str) -> None:
         self.index = index
-        self.kind = kind
+        self.kind = kind  # the index type: flat, ivf or hnsw
+        self.capabilities = Capabilities(
+            exact=kind == "flat",
+            filters_in_engine=False,
+            rows_in_engine=True,
+            vectors_in_folder=True,
+            incremental=False,
+        )
         if kind == "ivf":
             # one question at a time: split the probed lists between the cores (the default
             # splits the queries, leaving one core idle; at 1M vectors 57 -> 31 ms a search)
             faiss.extract_index_ivf(index).parallel_mode = 1
 
     @classmethod
-    def build(cls, vectors: np.ndarray, kind: str = "auto",
-              exact_max: int = EXACT_MAX) -> FaissIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        rows: VectorRows,
+        settings: Settings,
+        index_dir: Path,
+        update: Update | None = None,
+        progress: Progress | None = None,
+    ) -> FaissIndex:
+        """The index type the settings ask for (``vector_index``, ``exact_max_vectors``),
+        built afresh from every vector (FAISS has no rows to keep)."""
+        return cls.from_vectors(vectors, settings.vector_index, settings.exact_max_vectors)
+
+    @classmethod
+    def from_vectors(
+        cls, vectors: np.ndarray, kind: str = "auto", exact_max: int = EXACT_MAX
+    ) -> FaissIndex:
+        """An index of ``kind`` (:func:`choose_kind`) over ``vectors`` ``(n, dim)``."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
         kind = choose_kind(n, kind, exact_max)
         if kind == "ivf" and n < 1000:
             kind = "flat"  # too few vectors to train the lists
+        index: faiss.Index
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
         elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
-            index.hnsw.efSearch = 128
+            hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = 80
+            hnsw.hnsw.efSearch = 128
+            index = hnsw
         else:
             return cls(_build_ivf(vectors), kind)
         if n:
             index.add(vectors)
         return cls(index, kind)
+
+    @classmethod
+    def open(
+        cls, entry: dict[str, Any], folder: Path, rows: VectorRows, settings: Settings | None = None
+    ) -> FaissIndex:
+        return cls.load(folder, entry.get("index", "flat"))
 
     @classmethod
     def load(cls, folder: Path, kind: str) -> FaissIndex:
@@ -97,9 +115,18 @@ class FaissIndex:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.NAME, "index": self.kind}
+
     def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+        self,
+        query: np.ndarray,
+        k: int,
+        where: SearchFilter | None = None,
+        allowed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` ``(scores, rows)``; ``allowed`` rows are a bitmap inside FAISS (``where``
+        is not read: FAISS stores no document fields)."""
         n = len(self) if allowed is None else len(allowed)
         k = min(k, n)
         if k <= 0:
@@ -113,7 +140,7 @@ class FaissIndex:
             bits = np.packbits(mask, bitorder="little")
             selector = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(bits))
             if self.kind == "hnsw":
-                params = faiss.SearchParametersHNSW(sel=selector)
+                params = faiss.SearchParametersHNSW(sel=selector)  # type: ignore[attr-defined]
             elif self.kind == "ivf":
                 # a filter keeps a share of each list: probe more lists, in proportion, but not
                 # past 1/16 of them unless the calibration already did (at 1M chunks nprobe is
@@ -122,24 +149,13 @@ class FaissIndex:
                 ivf = faiss.extract_index_ivf(self.index)
                 wider = ivf.nprobe * int(np.ceil(len(self) / max(len(allowed), 1)))
                 nprobe = min(max(ivf.nprobe, ivf.nlist // 16), wider)
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
             else:
-                params = faiss.SearchParameters(sel=selector)
+                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, rows = self.index.search(q, k, params=params)
         del params  # the selector reads ``bits`` until here
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep]
-
-
-def exact_search(vectors: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` ``(scores, positions)`` of ``query`` among ``vectors`` by brute force."""
-    k = min(k, len(vectors))
-    if k <= 0:
-        return np.empty(0, np.float32), np.empty(0, np.int64)
-    scores = vectors @ np.asarray(query, np.float32)
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return scores[top].astype(np.float32), top.astype(np.int64)
 
 
 def _build_ivf(vectors: np.ndarray, seed: int = 0) -> faiss.Index:

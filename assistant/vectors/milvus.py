@@ -1,0 +1,235 @@
+"""Milvus as the vector store, behind the same interface as FAISS (:class:`VectorStore`).
+
+One collection row per vector: a chunk's own vector and one per sentence window, keyed
+``f"{chunk_id}#{n}"`` (``n`` = 0 for the chunk's own vector), with the document's ``doc_id``,
+``province``, ``year`` and period (``period_start``, ``period_end``) beside it, so a
+province/year filter runs inside Milvus as an expression (``province == "Bắc Giang" and
+period_start <= 2020 and period_end >= 2020``). The knowledge base folder keeps the
+chunks, the BM25 index and a copy of the vectors (exact scores for fusion); its manifest names
+the collection. Connections and collection operations: :mod:`assistant.vectors.milvus_collection`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import SecretStr
+
+from assistant.config import Settings
+from assistant.errors import IndexCorruptError, VectorStoreError
+from assistant.types import Chunk, Progress, SearchFilter
+from assistant.vectors.base import Capabilities, Update, VectorRows, VectorStore
+from assistant.vectors.milvus_collection import (
+    NAME,
+    MilvusTarget,
+    connect,
+    count,
+    list_literal,
+    public_uri,
+    short_error,
+    string_literal,
+    target_for,
+    write_collection,
+)
+
+MAX_LIMIT = 16_384  # Milvus's largest top-k
+
+
+class MilvusIndex(VectorStore):
+    """A :class:`VectorStore` over a Milvus collection. ``keys[row]`` is the collection key of
+    vector ``row`` of the knowledge base. Connects on first search and checks that the
+    collection holds ``len(keys)`` vectors."""
+
+    NAME = NAME
+
+    def __init__(
+        self, target: MilvusTarget, keys: Sequence[str], token: SecretStr | None = None
+    ) -> None:
+        self.target = target
+        self.keys = list(keys)
+        self.token = token
+        self._rows = {k: i for i, k in enumerate(self.keys)}
+        self._client: Any = None
+        # a row filter is a list of keys in an expression: the caller searches it better
+        self.capabilities = Capabilities(
+            exact=target.index == "FLAT",
+            filters_in_engine=True,
+            rows_in_engine=False,
+            vectors_in_folder=False,
+            incremental=True,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        vectors: np.ndarray,
+        rows: VectorRows,
+        settings: Settings,
+        index_dir: Path,
+        update: Update | None = None,
+        progress: Progress | None = None,
+    ) -> MilvusIndex:
+        """Write the collection the settings name (when they ask for Milvus; else the one the
+        previous version used): only the changed documents when it holds the previous
+        version, else afresh."""
+        if (
+            settings.vector_store != NAME
+            and update is not None
+            and update.previous.get("name") == NAME
+        ):
+            target = MilvusTarget.from_manifest(update.previous)  # the manifest decides
+        else:
+            target = target_for(settings, index_dir)
+        keys = vector_keys(rows.chunks, rows.owners)
+        same = update is not None and update.previous == target.describe()
+        changed = update.changed if same and update is not None else None
+        client = write_collection(
+            target, settings.milvus_token, vectors, rows, keys, changed, progress
+        )
+        index = cls(target, keys, settings.milvus_token)
+        index._client = client
+        return index
+
+    @classmethod
+    def open(
+        cls, entry: dict[str, Any], folder: Path, rows: VectorRows, settings: Settings | None = None
+    ) -> MilvusIndex:
+        """The collection ``entry`` names. The server address and token come from the settings
+        when they ask for Milvus (a cluster may move), else from the manifest; the collection
+        always from the manifest."""
+        target = MilvusTarget.from_manifest(entry)
+        token = None
+        if settings is not None and settings.vector_store == NAME:
+            token = settings.milvus_token
+            if settings.milvus_uri:
+                uri = settings.milvus_uri
+                if uri.endswith(".db"):
+                    uri = str(Path(uri).expanduser().resolve())
+                target = MilvusTarget(
+                    uri, settings.milvus_db or target.db, target.collection, target.index
+                )
+        return cls(target, vector_keys(rows.chunks, rows.owners), token)
+
+    def save(self, folder: Path) -> None:
+        """Nothing to write: the vectors are in Milvus, the manifest names the collection."""
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def describe(self) -> dict[str, Any]:
+        return self.target.describe()
+
+    def summary(self) -> str:
+        entry = self.describe()
+        return f"{NAME} collection {entry['collection']} at {entry['uri']}"
+
+    def client(self) -> Any:
+        if self._client is None:
+            client = connect(self.target, self.token)
+            try:  # a collection is released when its server (or Lite file) was reopened
+                if client.has_collection(self.target.collection):
+                    client.load_collection(self.target.collection)
+            except Exception as err:
+                raise VectorStoreError(
+                    f"cannot load Milvus collection {self.target.collection!r} ({short_error(err)})"
+                ) from err
+            held = count(client, self.target)
+            if held != len(self.keys):
+                raise IndexCorruptError(
+                    f"Milvus collection {self.target.collection!r} at "
+                    f"{public_uri(self.target.uri)} holds {held} vectors, the knowledge base "
+                    f"{len(self.keys)}; rebuild with `python -m assistant index PATH --rebuild "
+                    "--store milvus` or copy them again with `python -m assistant migrate --to "
+                    "milvus`"
+                )
+            self._client = client
+        return self._client
+
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        where: SearchFilter | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` ``(scores, rows)``: ``where`` becomes an expression on the rows' province,
+        period and doc_id fields; else ``allowed`` rows a key filter."""
+        if where is not None:
+            return self._search(query, k, expression(where))
+        if allowed is None:
+            return self._search(query, k, "")
+        keys = [self.keys[int(r)] for r in allowed]
+        return self._search(query, min(k, len(keys)), f"pk in {list_literal(keys)}")
+
+    def _search(self, query: np.ndarray, k: int, expr: str) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, len(self.keys), MAX_LIMIT)
+        if k <= 0:
+            return np.empty(0, np.float32), np.empty(0, np.int64)
+        params: dict[str, Any] = {"metric_type": "IP"}
+        if self.target.index == "HNSW":
+            params["params"] = {"ef": max(k, 128)}
+        elif self.target.index == "IVF_FLAT":
+            params["params"] = {"nprobe": 32}
+        try:
+            found = self.client().search(
+                self.target.collection,
+                data=[np.asarray(query, np.float32).tolist()],
+                anns_field="vector",
+                limit=k,
+                filter=expr,
+                output_fields=["pk"],
+                search_params=params,
+            )[0]
+        except (IndexCorruptError, VectorStoreError):
+            raise
+        except Exception as err:
+            raise VectorStoreError(
+                f"Milvus search failed ({short_error(err)}); check that the "
+                "server is up and the collection exists"
+            ) from err
+        scores = np.empty(len(found), np.float32)
+        rows = np.empty(len(found), np.int64)
+        for i, hit in enumerate(found):
+            key = hit.get("pk")  # the primary field, at the top or in the entity
+            row = self._rows.get(key if key is not None else hit.get("id"))
+            if row is None:
+                raise IndexCorruptError(
+                    f"Milvus returned {key!r}, which the knowledge base does not hold; "
+                    "index again with --rebuild"
+                )
+            scores[i], rows[i] = hit["distance"], row
+        order = np.lexsort((rows, -scores))  # best first, ties by row as FAISS does
+        return scores[order], rows[order]
+
+
+def expression(where: SearchFilter) -> str:
+    """A Milvus boolean expression for ``where`` ('' when it lets everything through).
+
+    A year filter keeps the documents whose period (``period_start``..``period_end``, the
+    year alone when a document has no period) includes the year.
+
+    >>> expression(SearchFilter(province="Bắc Giang", year=2020))
+    'province == "Bắc Giang" and period_start <= 2020 and period_end >= 2020'
+    """
+    parts = []
+    if where.province is not None:
+        parts.append(f"province == {string_literal(where.province)}")
+    if where.year is not None:
+        parts.append(f"period_start <= {int(where.year)} and period_end >= {int(where.year)}")
+    if where.doc_ids is not None:
+        parts.append(f"doc_id in {list_literal(sorted(where.doc_ids))}")
+    return " and ".join(parts)
+
+
+def vector_keys(chunks: Sequence[Chunk], owners: np.ndarray) -> list[str]:
+    """The collection key of each vector: ``f"{chunk_id}#{n}"``, n-th vector of its chunk."""
+    keys = []
+    previous, n = -1, 0
+    for owner in np.asarray(owners, np.int64).tolist():
+        n = n + 1 if owner == previous else 0
+        previous = owner
+        keys.append(f"{chunks[owner].id}#{n}")
+    return keys

@@ -1,0 +1,306 @@
+"""The Milvus side of :mod:`assistant.vectors.milvus`: where a collection lives
+(:class:`MilvusTarget`), connections, and the collection operations (create, count, insert,
+delete, write a knowledge base's vectors). ``uri`` is a Milvus Lite file (``./kb.db``) or a
+server (``http://host:19530``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+from pydantic import SecretStr
+
+from assistant.config import Settings
+from assistant.errors import IndexCorruptError, VectorStoreError
+from assistant.types import Chunk, Document, Progress
+from assistant.vectors.base import VectorRows
+
+NAME = "milvus"
+INSTALL = "pymilvus is not installed: pip install -e '.[milvus]'"
+INSERT_BATCH = 1000
+STRING_MAX = 8192  # VARCHAR length for keys and document ids (paths)
+
+
+@dataclass(frozen=True)
+class MilvusTarget:
+    """Where a knowledge base's vectors live: server (or Lite file), database, collection."""
+
+    uri: str
+    db: str
+    collection: str
+    index: str = "FLAT"
+
+    def describe(self) -> dict[str, str]:
+        """What the manifest records (no credentials: user:password is cut from the URI)."""
+        return {
+            "name": NAME,
+            "uri": public_uri(self.uri),
+            "db": self.db,
+            "collection": self.collection,
+            "index": self.index,
+        }
+
+    @classmethod
+    def from_manifest(cls, store: dict[str, Any]) -> MilvusTarget:
+        return cls(
+            store["uri"], store.get("db", ""), store["collection"], store.get("index", "FLAT")
+        )
+
+
+def target_for(settings: Settings, index_dir: Path) -> MilvusTarget:
+    """The target the settings name for the knowledge base in ``index_dir``: a Lite file
+    ``<index_dir>/milvus.db`` and a collection named after the folder unless set."""
+    index_dir = Path(index_dir).resolve()
+    uri = settings.milvus_uri or str(index_dir / "milvus.db")
+    if uri.endswith(".db"):
+        uri = str(Path(uri).expanduser().resolve())
+    collection = settings.milvus_collection or (
+        "kb_" + hashlib.sha256(str(index_dir).encode()).hexdigest()[:16]
+    )
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", collection):
+        raise VectorStoreError(
+            f"Milvus collection name {collection!r} is invalid: use letters, "
+            "digits and underscores, starting with a letter"
+        )
+    return MilvusTarget(uri, settings.milvus_db, collection, settings.milvus_index)
+
+
+# --- connections -----------------------------------------------------------------------------
+
+_CLIENTS: dict[tuple[str, str, str], Any] = {}
+_LOCK = threading.Lock()
+
+
+def _pymilvus() -> Any:
+    try:
+        import pymilvus
+    except ImportError as err:
+        raise VectorStoreError(INSTALL) from err
+    return pymilvus
+
+
+def connect(target: MilvusTarget, token: SecretStr | None = None) -> Any:
+    """A ``MilvusClient`` for ``target`` (one per server, database and token per process: a
+    Milvus Lite file is opened once)."""
+    pymilvus = _pymilvus()
+    secret = token.get_secret_value() if token else ""
+    key = (target.uri, target.db, hashlib.sha256(secret.encode()).hexdigest())
+    with _LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            if target.uri.endswith(".db"):
+                Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
+                # the embedded server logs calls it does not implement (AllocTimestamp) as errors
+                logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            # pymilvus logs each failed call with a traceback; ours says what to do instead
+            logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+            try:
+                client = pymilvus.MilvusClient(
+                    uri=target.uri, token=secret, db_name=target.db, timeout=30
+                )
+            except Exception as err:  # pymilvus raises MilvusException, grpc errors, OSError
+                raise VectorStoreError(
+                    f"cannot connect to Milvus at {public_uri(target.uri)} ({short_error(err)}); "
+                    "check ASSISTANT_MILVUS_URI (a .db file or http://host:19530), "
+                    "ASSISTANT_MILVUS_TOKEN and that the server is running"
+                ) from err
+            _CLIENTS[key] = client
+    return client
+
+
+def close_all() -> None:
+    """Close every cached client (tests; a Lite file is released)."""
+    with _LOCK:
+        for client in _CLIENTS.values():
+            with contextlib.suppress(Exception):  # closing is best effort
+                client.close()
+        _CLIENTS.clear()
+
+
+def count(client: Any, target: MilvusTarget) -> int:
+    """Vectors in the collection (0 when it does not exist)."""
+    try:
+        if not client.has_collection(target.collection):
+            return 0
+        rows = client.query(
+            target.collection, filter="", output_fields=["count(*)"], consistency_level="Strong"
+        )
+    except Exception as err:
+        raise VectorStoreError(
+            f"cannot read Milvus collection {target.collection!r} ({short_error(err)})"
+        ) from err
+    return int(rows[0]["count(*)"])
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def create_collection(client: Any, target: MilvusTarget, dim: int) -> None:
+    """(Re)create the collection, empty: key, vector and the filterable document fields."""
+    pymilvus = _pymilvus()
+    DataType = pymilvus.DataType
+    if client.has_collection(target.collection):
+        client.drop_collection(target.collection)
+    schema = pymilvus.MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=STRING_MAX)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=int(dim))
+    schema.add_field("chunk_id", DataType.VARCHAR, max_length=STRING_MAX)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=STRING_MAX)
+    schema.add_field("province", DataType.VARCHAR, max_length=256)  # "" when unknown
+    schema.add_field("year", DataType.INT64)  # 0 when unknown
+    schema.add_field("period_start", DataType.INT64)  # the years the document covers; 0: none
+    schema.add_field("period_end", DataType.INT64)
+    params = client.prepare_index_params()
+    params.add_index(
+        field_name="vector",
+        index_type=target.index,
+        metric_type="IP",
+        params={"M": 32, "efConstruction": 128}
+        if target.index == "HNSW"
+        else {"nlist": 1024}
+        if target.index == "IVF_FLAT"
+        else {},
+    )
+    for name in ("doc_id", "province", "year", "period_start", "period_end"):
+        params.add_index(field_name=name, index_type="INVERTED")
+    client.create_collection(
+        target.collection, schema=schema, index_params=params, consistency_level="Strong"
+    )
+
+
+def insert_vectors(
+    client: Any,
+    target: MilvusTarget,
+    documents: Mapping[str, Document],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    keys: Sequence[str],
+    rows: Iterable[int],
+    owners: np.ndarray,
+    progress: Progress | None = None,
+) -> int:
+    """Insert the vectors ``rows`` (of the knowledge base's ``vectors``) in batches; returns how
+    many."""
+    rows = list(rows)
+    for start in range(0, len(rows), INSERT_BATCH):
+        if progress:
+            progress("milvus", start, len(rows))
+        batch = []
+        for r in rows[start : start + INSERT_BATCH]:
+            chunk = chunks[int(owners[r])]
+            doc = documents[chunk.doc_id]
+            batch.append(
+                {
+                    "pk": keys[r],
+                    "vector": vectors[r],
+                    "chunk_id": chunk.id,
+                    "doc_id": chunk.doc_id,
+                    "province": doc.province or "",
+                    "year": int(doc.year or 0),
+                    **_period_fields(doc),
+                }
+            )
+        client.insert(target.collection, batch)
+    if progress:
+        progress("milvus", len(rows), len(rows))
+    return len(rows)
+
+
+def _period_fields(doc: Document) -> dict[str, int]:
+    """``period_start``/``period_end`` of a row: the document's period, else its year, else 0
+    (no year filter lets it through), as :meth:`Document.covers` decides."""
+    if doc.period_start is not None and doc.period_end is not None:
+        return {"period_start": int(doc.period_start), "period_end": int(doc.period_end)}
+    return {"period_start": int(doc.year or 0), "period_end": int(doc.year or 0)}
+
+
+def delete_documents(client: Any, target: MilvusTarget, doc_ids: Sequence[str]) -> None:
+    """Delete every vector of the documents ``doc_ids``."""
+    ids = sorted(set(doc_ids))
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        client.delete(target.collection, filter=f"doc_id in {list_literal(part)}")
+
+
+def write_collection(
+    target: MilvusTarget,
+    token: SecretStr | None,
+    vectors: np.ndarray,
+    rows: VectorRows,
+    keys: Sequence[str],
+    changed: Sequence[str] | None,
+    progress: Progress | None = None,
+) -> Any:
+    """Make the collection hold exactly ``vectors`` (keyed ``keys``); returns the client.
+
+    With ``changed`` (the collection holds the previous version), only those documents (added,
+    updated or removed) are touched: their vectors are deleted by ``doc_id`` and the new ones
+    inserted. Otherwise (first build, ``--rebuild``, another store or collection before) the
+    collection is created afresh and filled.
+    """
+    try:
+        client = connect(target, token)
+        if changed is not None and client.has_collection(target.collection):
+            delete_documents(client, target, changed)
+            wanted = set(changed)
+            todo = [
+                r for r in range(len(keys)) if rows.chunks[int(rows.owners[r])].doc_id in wanted
+            ]
+        else:
+            create_collection(client, target, vectors.shape[1])
+            todo = list(range(len(keys)))
+        insert_vectors(
+            client, target, rows.documents, rows.chunks, vectors, keys, todo, rows.owners, progress
+        )
+        held = count(client, target)
+    except (VectorStoreError, IndexCorruptError):
+        raise
+    except Exception as err:
+        raise VectorStoreError(
+            f"writing Milvus collection {target.collection!r} failed "
+            f"({short_error(err)}); the previous knowledge base is unchanged, "
+            "index again"
+        ) from err
+    if held != len(keys):
+        raise VectorStoreError(
+            f"Milvus collection {target.collection!r} holds {held} vectors after the update, "
+            f"expected {len(keys)}; index again with --rebuild"
+        )
+    return client
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def string_literal(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # "..." with \" and \\ escaped
+
+
+def list_literal(values: Iterable[str]) -> str:
+    return "[" + ", ".join(string_literal(v) for v in values) + "]"
+
+
+def public_uri(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.password or parts.username:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    return uri
+
+
+def short_error(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:300]
