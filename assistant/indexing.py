@@ -5,7 +5,7 @@ moving the vectors to another store (:func:`migrate`)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ class IndexReport:
 
 
 def index_paths(
-    paths: list[Path | str],
+    paths: Sequence[Path | str],
     index_dir: Path,
     settings: Settings,
     encoder: Encoder,

