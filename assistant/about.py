@@ -29,6 +29,7 @@ def plain(doc: str | None) -> str:
 
 def add_version(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--version`` (prints "PROG VERSION" and exits 0)."""
-    parser.add_argument("--version", action="version",
-                        version=f"%(prog)s {version()} ({DISTRIBUTION})")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()} ({DISTRIBUTION})"
+    )
     return parser

@@ -80,20 +80,34 @@ def analyse(question: str) -> QuestionInfo:
     skip |= {i + 1 for i in skip}
     plain = not has_diacritics(search)
     stop, forms = (_STOP_FOLDED, folded) if plain else (_STOP, typed)
-    content = [w for i, (w, f) in enumerate(zip(forms, folded, strict=True))
-               if w not in stop and not re.fullmatch(r"(?:19|20)\d\d", w) and i not in skip]
+    content = [
+        w
+        for i, (w, f) in enumerate(zip(forms, folded, strict=True))
+        if w not in stop and not re.fullmatch(r"(?:19|20)\d\d", w) and i not in skip
+    ]
     unit: list[str] = []
     m = re.search(r"\b(?:bao nhieu|may)\s+((?:\S+\s*){1,2})", joined)
     if m:
         unit = [w for w in m.group(1).split() if w not in _STOP_FOLDED][:2]
     return QuestionInfo(
-        text=question, content=list(dict.fromkeys(content)),
+        text=question,
+        content=list(dict.fromkeys(content)),
         asked=_asked(forms, folded, set(content)),
-        bigrams=set(zip(folded, folded[1:], strict=False)) - {(a, b) for a, b in zip(
-            folded, folded[1:], strict=False) if a in _STOP_FOLDED and b in _STOP_FOLDED},
-        unit=unit, quantity=bool(_QUANTITY.search(joined)), percent=percent,
-        planned=bool(_PLAN.search(joined)), plain=plain,
-        provinces=provinces, years=years, qtype=question_type(search), search=search,
+        bigrams=set(zip(folded, folded[1:], strict=False))
+        - {
+            (a, b)
+            for a, b in zip(folded, folded[1:], strict=False)
+            if a in _STOP_FOLDED and b in _STOP_FOLDED
+        },
+        unit=unit,
+        quantity=bool(_QUANTITY.search(joined)),
+        percent=percent,
+        planned=bool(_PLAN.search(joined)),
+        plain=plain,
+        provinces=provinces,
+        years=years,
+        qtype=question_type(search),
+        search=search,
         sequence=tuple(forms),
     )
 
@@ -102,12 +116,16 @@ def _asked(forms: list[str], folded: list[str], content: set[str]) -> tuple[str,
     """Up to three content words right after "bao nhiêu" / "mấy": what is counted and how it
     is qualified ("bao nhiêu máy chủ ảo" -> máy, chủ, ảo)."""
     starts = [i for i, f in enumerate(folded) if f == "nhieu" and i and folded[i - 1] == "bao"]
-    starts = starts or [i for i, f in enumerate(folded) if forms[i] == "mấy" or (
-        f == "may" and forms[i] == "may" and folded[i + 1:i + 2] not in (["chu"], ["tinh"]))]
+    starts = starts or [
+        i
+        for i, f in enumerate(folded)
+        if forms[i] == "mấy"
+        or (f == "may" and forms[i] == "may" and folded[i + 1 : i + 2] not in (["chu"], ["tinh"]))
+    ]
     if not starts:
         return ()
     out: list[str] = []
-    for w in forms[starts[0] + 1:]:
+    for w in forms[starts[0] + 1 :]:
         if w not in content:
             if out:
                 break
@@ -127,8 +145,11 @@ def _other_year(q: QuestionInfo, doc: Document, sentence: str) -> bool:
         return False
     years = years_in(sentence)
     lead = years_in(sentence[:16])
-    if doc.province and years and (not any(y in q.years for y in years) or (
-            lead and lead[0] not in q.years)):
+    if (
+        doc.province
+        and years
+        and (not any(y in q.years for y in years) or (lead and lead[0] not in q.years))
+    ):
         return True  # "Năm 2021, Bắc Giang phấn đấu ... cao hơn năm 2020" answers 2021
     if (doc.year is None and doc.period_start is None) or any(doc.covers(y) for y in q.years):
         return False
@@ -146,8 +167,9 @@ class Ranked:
     reports: bool = False  # decided by the reports' answer model
 
 
-def query_of(q: QuestionInfo, idf: Callable[[str], float] | None,
-             vector: np.ndarray | None) -> Query:
+def query_of(
+    q: QuestionInfo, idf: Callable[[str], float] | None, vector: np.ndarray | None
+) -> Query:
     """The features' view of a question: IDF weights, known two-syllable words, answer type."""
     weights = {w: (idf(w) if idf else 1.0) for w in q.content}
     phrases: list[tuple[str, str]] = []
@@ -158,11 +180,16 @@ def query_of(q: QuestionInfo, idf: Callable[[str], float] | None,
             # a two-syllable word: the pair is about as frequent as its rarer syllable
             # ("giám đốc", "hành chính"), not two words that happen to meet ("trưởng kinh")
             pair = idf(f"{a}_{b}")
-            if a in weights and b in weights and pair < unseen and pair <= max(
-                    weights[a], weights[b]) + 0.7:
+            if (
+                a in weights
+                and b in weights
+                and pair < unseen
+                and pair <= max(weights[a], weights[b]) + 0.7
+            ):
                 phrases.append((a, b))
     compound = None
     if idf is not None:
+
         def compound(a: str, b: str, w: str) -> bool:
             """Nearly every occurrence of ``w`` is in the word "a b" ("ảo" in "ảo hóa")."""
             if any(c.isdigit() for c in a + b):
@@ -170,15 +197,31 @@ def query_of(q: QuestionInfo, idf: Callable[[str], float] | None,
             pair = idf(f"{a}_{b}")
             return pair < unseen and pair <= idf(w) + 0.3
 
-    return Query(content=q.content, plain=q.plain, weights=weights, phrases=phrases,
-                 sequence=q.sequence, compound=compound,
-                 bigrams=q.bigrams, qtype=q.qtype, years=q.years, unit=q.unit,
-                 planned=q.planned, folded=[fold(x) for x in words(q.search)], vector=vector)
+    return Query(
+        content=q.content,
+        plain=q.plain,
+        weights=weights,
+        phrases=phrases,
+        sequence=q.sequence,
+        compound=compound,
+        bigrams=q.bigrams,
+        qtype=q.qtype,
+        years=q.years,
+        unit=q.unit,
+        planned=q.planned,
+        folded=[fold(x) for x in words(q.search)],
+        vector=vector,
+    )
 
 
-def rank(q: QuestionInfo, hits: list[Hit], idf: Callable[[str], float] | None = None,
-         encoder: Any | None = None, vector: np.ndarray | None = None,
-         weights: AnswerWeights | None = None) -> Ranked:
+def rank(
+    q: QuestionInfo,
+    hits: list[Hit],
+    idf: Callable[[str], float] | None = None,
+    encoder: Any | None = None,
+    vector: np.ndarray | None = None,
+    weights: AnswerWeights | None = None,
+) -> Ranked:
     """Score every candidate quote of ``hits`` for question ``q`` (see :mod:`assistant.ranker`).
 
     Candidates without an answer of the asked type (no number for "bao nhiêu", no name for
@@ -188,8 +231,9 @@ def rank(q: QuestionInfo, hits: list[Hit], idf: Callable[[str], float] | None = 
     if vector is None and encoder is not None:
         vector = np.asarray(encoder.embed([q.search], "query")[0], np.float32)
     query = query_of(q, idf, vector)
-    cands = [u for u in units(hits, q.qtype, q.qtype in NUMERIC)
-             if not _other_year(q, u.hit.doc, u.text)]
+    cands = [
+        u for u in units(hits, q.qtype, q.qtype in NUMERIC) if not _other_year(q, u.hit.doc, u.text)
+    ]
     score_units(query, cands, encoder if vector is not None else None, w.choice)
     # an answer of the asked type must be in the quote: a number for "bao nhiêu" always; in
     # the provinces' reports also a name for "ai" and a date for "khi nào"
@@ -205,8 +249,7 @@ def rank(q: QuestionInfo, hits: list[Hit], idf: Callable[[str], float] | None = 
     cands.sort(key=lambda u: (-u.prob, u.rank, u.start))
     if not cands:
         return Ranked(query, [], {}, 0.0, reports)
-    row = question_row(cands[0], cands[1] if len(cands) > 1 else None, hits,
-                       q.qtype in REQUIRED)
+    row = question_row(cands[0], cands[1] if len(cands) > 1 else None, hits, q.qtype in REQUIRED)
     model = w.answer_reports if reports and w.answer_reports is not None else w.answer
     if model is None:
         p = 1.0 if cands[0].values["coverage"] >= 0.34 else 0.0
@@ -215,9 +258,15 @@ def rank(q: QuestionInfo, hits: list[Hit], idf: Callable[[str], float] | None = 
     return Ranked(query, cands, row, p, reports and w.answer_reports is not None)
 
 
-def compose(question: str, hits: list[Hit], idf: Callable[[str], float] | None = None,
-            encoder: Any | None = None, weights: AnswerWeights | None = None,
-            threshold: float | None = None, vector: np.ndarray | None = None) -> Answer:
+def compose(
+    question: str,
+    hits: list[Hit],
+    idf: Callable[[str], float] | None = None,
+    encoder: Any | None = None,
+    weights: AnswerWeights | None = None,
+    threshold: float | None = None,
+    vector: np.ndarray | None = None,
+) -> Answer:
     """The extractive answer to ``question`` from ``hits`` (already filtered and ranked).
 
     ``idf`` weighs question words by rarity in the knowledge base (rare words matter more);
@@ -233,8 +282,11 @@ def compose(question: str, hits: list[Hit], idf: Callable[[str], float] | None =
     chosen: list[Unit] = []
     for group in groups or [hits]:
         ranked = rank(q, group, idf, encoder, vector, w)
-        cut = threshold if threshold is not None else (
-            w.threshold_reports if ranked.reports else w.threshold)
+        cut = (
+            threshold
+            if threshold is not None
+            else (w.threshold_reports if ranked.reports else w.threshold)
+        )
         if not ranked.units or ranked.answer_prob < cut:
             continue
         best = ranked.units[0]
@@ -248,8 +300,11 @@ def compose(question: str, hits: list[Hit], idf: Callable[[str], float] | None =
             # a further quote when the choice model finds it nearly as likely to hold the
             # answer (more items of a list, steps of a "how", the other half of a fact); in the
             # provinces' reports only when it adds question words the quotes so far miss
-            if (ranked.reports and q.qtype not in MULTI
-                    and not other.covered - set().union(*(u.covered for u in picked))):
+            if (
+                ranked.reports
+                and q.qtype not in MULTI
+                and not other.covered - set().union(*(u.covered for u in picked))
+            ):
                 continue
             picked.append(other)
         chosen.extend(shorten(ranked.query, u) for u in picked)
@@ -267,14 +322,16 @@ def compose(question: str, hits: list[Hit], idf: Callable[[str], float] | None =
             parts.append(f"{quote[:1].upper()}{quote[1:]} [{n}].")
         else:
             parts.append(f"Theo báo cáo {source}: {quote} [{n}].")
-    return Answer(question=question, answer=" ".join(parts), refused=False,
-                  citations=citations, hits=hits)
+    return Answer(
+        question=question, answer=" ".join(parts), refused=False, citations=citations, hits=hits
+    )
 
 
 def refusal(question: str, hits: list[Hit], reason: str | None = None) -> Answer:
     """The honest "not in the reports" reply, with the closest passages as possibly related."""
-    related = [citation(i + 1, h, h.chunk.start, h.chunk.end, h.score)
-               for i, h in enumerate(hits[:3])]
+    related = [
+        citation(i + 1, h, h.chunk.start, h.chunk.end, h.score) for i, h in enumerate(hits[:3])
+    ]
     text = REFUSAL if reason is None else f"{reason} {REFUSAL}"
     if related:
         text += " Các đoạn dưới đây có thể liên quan."
@@ -283,10 +340,22 @@ def refusal(question: str, hits: list[Hit], reason: str | None = None) -> Answer
 
 def citation(n: int, hit: Hit, start: int, end: int, score: float) -> Citation:
     d = hit.doc
-    return Citation(n=n, doc=d.path, title=d.title, province=d.province, year=d.year,
-                    published=d.published, source_url=d.source_url, chunk_id=hit.chunk.id,
-                    start=start, end=end, quote=d.text[start:end], score=round(score, 4),
-                    page=d.page_at(start), location=d.location_at(start))
+    return Citation(
+        n=n,
+        doc=d.path,
+        title=d.title,
+        province=d.province,
+        year=d.year,
+        published=d.published,
+        source_url=d.source_url,
+        chunk_id=hit.chunk.id,
+        start=start,
+        end=end,
+        quote=d.text[start:end],
+        score=round(score, 4),
+        page=d.page_at(start),
+        location=d.location_at(start),
+    )
 
 
 def _source(doc: Document) -> str:

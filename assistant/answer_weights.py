@@ -43,15 +43,25 @@ class Model:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     def to_json(self) -> dict[str, Any]:
-        return {"features": list(self.features), "coef": _r(self.coef),
-                "intercept": round(float(self.intercept), 6), "mean": _r(self.mean),
-                "scale": _r(self.scale), "kind": self.kind}
+        return {
+            "features": list(self.features),
+            "coef": _r(self.coef),
+            "intercept": round(float(self.intercept), 6),
+            "mean": _r(self.mean),
+            "scale": _r(self.scale),
+            "kind": self.kind,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Model:
-        return cls(tuple(data["features"]), np.asarray(data["coef"], np.float64),
-                   float(data["intercept"]), np.asarray(data["mean"], np.float64),
-                   np.asarray(data["scale"], np.float64), data.get("kind", "logistic"))
+        return cls(
+            tuple(data["features"]),
+            np.asarray(data["coef"], np.float64),
+            float(data["intercept"]),
+            np.asarray(data["mean"], np.float64),
+            np.asarray(data["scale"], np.float64),
+            data.get("kind", "logistic"),
+        )
 
 
 @dataclass
@@ -75,24 +85,31 @@ class AnswerWeights:
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text("utf-8"))
-        return cls(choice=Model.from_json(data["choice"]) if data.get("choice") else None,
-                   answer=Model.from_json(data["answer"]) if data.get("answer") else None,
-                   threshold=float(data.get("threshold", 0.5)),
-                   second=float(data.get("second", 0.1)),
-                   max_quotes=int(data.get("max_quotes", 3)),
-                   answer_reports=Model.from_json(data["answer_reports"])
-                   if data.get("answer_reports") else None,
-                   threshold_reports=float(data.get("threshold_reports", 0.5)),
-                   meta=data.get("meta", {}))
+        return cls(
+            choice=Model.from_json(data["choice"]) if data.get("choice") else None,
+            answer=Model.from_json(data["answer"]) if data.get("answer") else None,
+            threshold=float(data.get("threshold", 0.5)),
+            second=float(data.get("second", 0.1)),
+            max_quotes=int(data.get("max_quotes", 3)),
+            answer_reports=Model.from_json(data["answer_reports"])
+            if data.get("answer_reports")
+            else None,
+            threshold_reports=float(data.get("threshold_reports", 0.5)),
+            meta=data.get("meta", {}),
+        )
 
     def save(self, path: Path | str | None = None) -> None:
         path = Path(path) if path else WEIGHTS_FILE
-        data = {"choice": self.choice.to_json() if self.choice else None,
-                "answer": self.answer.to_json() if self.answer else None,
-                "threshold": round(self.threshold, 6), "second": self.second,
-                "max_quotes": self.max_quotes,
-                "answer_reports": self.answer_reports.to_json() if self.answer_reports else None,
-                "threshold_reports": round(self.threshold_reports, 6), "meta": self.meta}
+        data = {
+            "choice": self.choice.to_json() if self.choice else None,
+            "answer": self.answer.to_json() if self.answer else None,
+            "threshold": round(self.threshold, 6),
+            "second": self.second,
+            "max_quotes": self.max_quotes,
+            "answer_reports": self.answer_reports.to_json() if self.answer_reports else None,
+            "threshold_reports": round(self.threshold_reports, 6),
+            "meta": self.meta,
+        }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", "utf-8")
         tmp.replace(path)
@@ -107,9 +124,11 @@ def weights(path: Path | str | None = None) -> AnswerWeights:
     A ``path`` given (``Settings.answer_weights``) that is not a file is a ConfigError."""
     key = str(path or WEIGHTS_FILE)
     if path and not Path(path).is_file():
-        raise ConfigError(f"answer weights file {path} not found; set answer_weights "
-                          "(ASSISTANT_ANSWER_WEIGHTS) to a file written by "
-                          "`python -m eval.fit_answer`, or leave it unset for the bundled one")
+        raise ConfigError(
+            f"answer weights file {path} not found; set answer_weights "
+            "(ASSISTANT_ANSWER_WEIGHTS) to a file written by "
+            "`python -m eval.fit_answer`, or leave it unset for the bundled one"
+        )
     if key not in _LOADED:
         _LOADED[key] = AnswerWeights.load(path)
     return _LOADED[key]

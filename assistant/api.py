@@ -50,8 +50,9 @@ def header_login(scope: Mapping[str, Any], auth: Any) -> bool:
     ``auth`` is Gradio's: a dict user -> password, or a function ``(user, password) -> bool``."""
     if not auth or not is_api_path(scope.get("path", "")):
         return False
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-               for k, v in scope.get("headers", [])}
+    headers = {
+        k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+    }
     return check_login(headers, auth)
 
 
@@ -60,8 +61,10 @@ def parse_ask(body: bytes) -> dict[str, Any]:
     data = json_object(body, 'such as {"question": "..."}')
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
-        raise RequestError(f"unknown field(s) {', '.join(unknown)}; the fields are "
-                           f"{', '.join(FIELDS)}", param=unknown[0])
+        raise RequestError(
+            f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(FIELDS)}",
+            param=unknown[0],
+        )
     out: dict[str, Any] = {}
     for name, kind in FIELDS.items():
         value = data.get(name)
@@ -73,8 +76,11 @@ def parse_ask(body: bytes) -> dict[str, Any]:
             raise RequestError(f"'{name}' must be a string", param=name)
         out[name] = value
     if not str(out.get("question", "")).strip():
-        raise RequestError("'question' is missing or empty; ask a question about the reports",
-                           param="question", code="question_empty")
+        raise RequestError(
+            "'question' is missing or empty; ask a question about the reports",
+            param="question",
+            code="question_empty",
+        )
     if "k" in out and not 1 <= out["k"] <= 100:
         raise RequestError("'k' must be between 1 and 100", param="k", code="k_invalid")
     return out
@@ -92,9 +98,12 @@ def routes(engine: Any) -> list[Any]:
         try:
             return engine.wait(timeout=START_WAIT_S)
         except NotReadyError as err:  # starting, or failed to start
-            raise RequestError("the assistant is starting or could not start; retry in a "
-                               "minute", status=503, kind="server_error",
-                               code=err.code) from err
+            raise RequestError(
+                "the assistant is starting or could not start; retry in a minute",
+                status=503,
+                kind="server_error",
+                code=err.code,
+            ) from err
 
     def answer(kwargs: dict[str, Any]) -> dict[str, Any]:
         return bot().ask(**kwargs).to_json_dict()
@@ -109,8 +118,9 @@ def routes(engine: Any) -> list[Any]:
             return error_response(err)
         except AssistantError as err:
             log.warning("/api/ask failed: %s", err)
-            return error_response(RequestError(str(err), status=500, kind="server_error",
-                                               code=err.code))
+            return error_response(
+                RequestError(str(err), status=500, kind="server_error", code=err.code)
+            )
         except Exception as err:  # noqa: BLE001 - a JSON error, never a traceback
             return unexpected("/api/ask", "the question", err)
 
@@ -119,8 +129,11 @@ def routes(engine: Any) -> list[Any]:
 
         unknown = sorted(set(query) - {"indicator", "province", "year", "status"})
         if unknown:
-            raise RequestError(f"unknown parameter(s) {', '.join(unknown)}; the parameters are "
-                               "indicator, province, year, status", param=unknown[0])
+            raise RequestError(
+                f"unknown parameter(s) {', '.join(unknown)}; the parameters are "
+                "indicator, province, year, status",
+                param=unknown[0],
+            )
         year = query.get("year") or None
         if year is not None and not year.isdigit():
             raise RequestError("'year' must be a whole number", param="year")
@@ -129,11 +142,19 @@ def routes(engine: Any) -> list[Any]:
             raise RequestError("'status' must be result or target", param="status")
         kb = bot().kb
         try:
-            return facts_json(kb, query.get("indicator") or None, query.get("province") or None,
-                              int(year) if year else None, status)
+            return facts_json(
+                kb,
+                query.get("indicator") or None,
+                query.get("province") or None,
+                int(year) if year else None,
+                status,
+            )
         except AssistantError as err:  # an unknown indicator or province
-            raise RequestError(str(err), code=err.code, param="indicator"
-                               if err.code == "indicator_unknown" else "province") from err
+            raise RequestError(
+                str(err),
+                code=err.code,
+                param="indicator" if err.code == "indicator_unknown" else "province",
+            ) from err
 
     async def indicators(request: Request) -> Any:
         """``GET /api/indicators?indicator=&province=&year=&status=``: the indicator facts, the
@@ -145,6 +166,8 @@ def routes(engine: Any) -> list[Any]:
         except Exception as err:  # noqa: BLE001 - a JSON error, never a traceback
             return unexpected("/api/indicators", "the request", err)
 
-    return [Route("/api/ask", ask, methods=["POST"]),
-            Route("/api/indicators", indicators, methods=["GET"]),
-            *embedding_routes(lambda: bot().encoder)]
+    return [
+        Route("/api/ask", ask, methods=["POST"]),
+        Route("/api/indicators", indicators, methods=["GET"]),
+        *embedding_routes(lambda: bot().encoder),
+    ]

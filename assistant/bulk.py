@@ -43,8 +43,11 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
         raise BulkEmbedError(INSTALL) from err
     if ray.is_initialized():
         return ray
-    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                               "logging_level": logging.WARNING}
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+    }
     if address:
         options["address"] = address
     else:
@@ -53,13 +56,20 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
         ray.init(**options)
     except Exception as err:  # ConnectionError, RuntimeError, ValueError from ray.init
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise BulkEmbedError(f"cannot start {where} ({str(err).splitlines()[0][:200]}); check "
-                             "--ray-address (e.g. auto or ray://host:10001)") from err
+        raise BulkEmbedError(
+            f"cannot start {where} ({str(err).splitlines()[0][:200]}); check "
+            "--ray-address (e.g. auto or ray://host:10001)"
+        ) from err
     return ray
 
 
-def ray_embed(texts: list[str], settings: Settings, address: str | None = None,
-              actors: int | None = None, batch_size: int | None = None) -> np.ndarray:
+def ray_embed(
+    texts: list[str],
+    settings: Settings,
+    address: str | None = None,
+    actors: int | None = None,
+    batch_size: int | None = None,
+) -> np.ndarray:
     """Passage vectors ``(len(texts), dim)`` float32 for ``texts``, in their order, computed by
     ``actors`` Ray actors (default: one per CPU of the cluster, at most 8) with Ray Data."""
     ray = start_ray(address)
@@ -77,26 +87,35 @@ def ray_embed(texts: list[str], settings: Settings, address: str | None = None,
     try:
         dataset = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
         embedded = dataset.map_batches(
-            PassageEmbedder, fn_constructor_kwargs={"settings": config}, batch_size=batch,
-            batch_format="numpy", concurrency=size, num_cpus=1)
+            PassageEmbedder,
+            fn_constructor_kwargs={"settings": config},
+            batch_size=batch,
+            batch_format="numpy",
+            concurrency=size,
+            num_cpus=1,
+        )
         parts = list(embedded.iter_batches(batch_size=None, batch_format="numpy"))
     except AssistantError:
         raise
     except Exception as err:  # a worker failed: RayTaskError, ActorDiedError...
-        raise BulkEmbedError(f"Ray embedding failed ({str(err).strip().splitlines()[0][:300]});"
-                             " run without --ray to embed in this process") from err
+        raise BulkEmbedError(
+            f"Ray embedding failed ({str(err).strip().splitlines()[0][:300]});"
+            " run without --ray to embed in this process"
+        ) from err
     order = np.concatenate([p["i"] for p in parts])
     vectors = np.concatenate([p["vector"] for p in parts])
     if len(order) != len(texts) or set(order.tolist()) != set(range(len(texts))):
-        raise BulkEmbedError(f"Ray returned {len(order)} vectors for {len(texts)} texts; "
-                             "run again, or without --ray")
+        raise BulkEmbedError(
+            f"Ray returned {len(order)} vectors for {len(texts)} texts; run again, or without --ray"
+        )
     out = np.empty_like(vectors)
     out[order] = vectors
     return out
 
 
-def ray_embedder(settings: Settings, address: str | None = None
-                 ) -> Callable[[list[str]], np.ndarray]:
+def ray_embedder(
+    settings: Settings, address: str | None = None
+) -> Callable[[list[str]], np.ndarray]:
     """``embed_passages`` for :func:`assistant.indexing.index_paths`: Ray starts at the first
     call."""
     return lambda texts: ray_embed(texts, settings, address)

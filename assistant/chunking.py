@@ -17,8 +17,9 @@ def context_header(doc: Document) -> str:
     return " | ".join(str(x) for x in (doc.title, doc.province, doc.year) if x)
 
 
-def chunk_document(doc: Document, size: int = 700, overlap: int = 150,
-                   header: bool = True) -> list[Chunk]:
+def chunk_document(
+    doc: Document, size: int = 700, overlap: int = 150, header: bool = True
+) -> list[Chunk]:
     """Split ``doc`` into overlapping chunks of at most ``size`` characters; each row of a
     table (``doc.tables``) is a chunk of its own, indexed with the table's header row.
 
@@ -37,8 +38,7 @@ def chunk_document(doc: Document, size: int = 700, overlap: int = 150,
     return chunks + _split(doc, pos, len(doc.text), size, overlap, head)
 
 
-def table_chunks(doc: Document, start: int, end: int, table_header: str,
-                 head: str) -> list[Chunk]:
+def table_chunks(doc: Document, start: int, end: int, table_header: str, head: str) -> list[Chunk]:
     """One chunk per row of the table ``doc.text[start:end]`` (its first line the header row),
     indexed with the header row: "Chỉ tiêu | 2020 | 2021" then "Số trạm BTS | 1.200 | 1.422"."""
     header = f"{head}\n{table_header}" if head else table_header
@@ -50,18 +50,21 @@ def table_chunks(doc: Document, start: int, end: int, table_header: str,
         pos = b + 1
         if (i == 0 and len(lines) > 1) or not line.strip():
             continue  # the header row rides with every other row
-        chunks.append(Chunk(id=f"{doc.id}:{a}", doc_id=doc.id, start=a, end=b, text=line,
-                            header=header))
+        chunks.append(
+            Chunk(id=f"{doc.id}:{a}", doc_id=doc.id, start=a, end=b, text=line, header=header)
+        )
     return chunks
 
 
-def _split(doc: Document, begin: int, stop: int, size: int, overlap: int,
-           head: str) -> list[Chunk]:
+def _split(doc: Document, begin: int, stop: int, size: int, overlap: int, head: str) -> list[Chunk]:
     """Chunks of the prose ``doc.text[begin:stop]``."""
     if not doc.text[begin:stop].strip():
         return []
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=size, chunk_overlap=overlap, separators=SEPARATORS, keep_separator="end",
+        chunk_size=size,
+        chunk_overlap=overlap,
+        separators=SEPARATORS,
+        keep_separator="end",
         strip_whitespace=True,
     )
     chunks: list[Chunk] = []
@@ -71,8 +74,11 @@ def _split(doc: Document, begin: int, stop: int, size: int, overlap: int,
         if start < 0:  # cannot happen with strip-only splitting; fail loudly if it does
             raise AssertionError(f"chunk not found in {doc.id} after offset {pos}")
         end = start + len(piece)
-        chunks.append(Chunk(id=f"{doc.id}:{start}", doc_id=doc.id, start=start, end=end,
-                            text=piece, header=head))
+        chunks.append(
+            Chunk(
+                id=f"{doc.id}:{start}", doc_id=doc.id, start=start, end=end, text=piece, header=head
+            )
+        )
         # the next chunk overlaps this one by at most `overlap` characters
         pos = max(start + 1, end - overlap - 1)
     return chunks

@@ -98,8 +98,9 @@ def numbers_in(text: str) -> set[str]:
     text = normalize(_MARKER.sub(" ", _ENUMERATOR.sub(" ", text)))
     dates = [d for d in parse_dates(text) if d.kind != "year"]
     found = {d.text for d in dates}
-    found |= {n.text for n in parse_numbers(text)
-              if not any(d.start <= n.start < d.end for d in dates)}
+    found |= {
+        n.text for n in parse_numbers(text) if not any(d.start <= n.start < d.end for d in dates)
+    }
     return found
 
 
@@ -139,7 +140,7 @@ def sentences(text: str) -> list[str]:
         m = _LEADING_MARKERS.match(s)
         if m and out:
             out[-1] += " " + m.group().strip()
-            s = s[m.end():].strip()
+            s = s[m.end() :].strip()
         if s:
             out.append(s)
     return out

@@ -28,8 +28,9 @@ def settings_from_env(**changes: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in changes.items() if v is not None})
     except ValidationError as err:
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}".lstrip(": ")
-                           for e in err.errors())
+        detail = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}".lstrip(": ") for e in err.errors()
+        )
         raise ConfigError(f"invalid settings: {detail}") from err
 
 
@@ -42,8 +43,7 @@ def print_error(err: BaseException) -> int:
         where = f" ({err.filename})" if err.filename else ""
         message = f"{err.strerror or err}{where}; check the path and its permissions"
     else:
-        message = (f"unexpected {type(err).__name__}: {err}; run with -v for details and "
-                   "report it")
+        message = f"unexpected {type(err).__name__}: {err}; run with -v for details and report it"
     line = " ".join(message.split())  # one line, whatever the message holds
     print(f"error: {line}", file=sys.stderr)
     return EXIT_USAGE if isinstance(err, ConfigError) else EXIT_ERROR
@@ -52,23 +52,36 @@ def print_error(err: BaseException) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistant", description=plain(__doc__))
     add_version(parser)
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="log details; on an error, show its traceback")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log details; on an error, show its traceback"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p_index = sub.add_parser("index", help="index files or folders (txt, md, html, pdf, docx, "
-                             "doc, odt, xlsx, xls, ods)")
-    p_index.add_argument("paths", nargs="*", type=Path,
-                         help="files or folders (default: <data>/reports, else the bundled "
-                              f"reports in {BUNDLED_REPORTS}, plus <data>/uploads)")
+    p_index = sub.add_parser(
+        "index", help="index files or folders (txt, md, html, pdf, docx, doc, odt, xlsx, xls, ods)"
+    )
+    p_index.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="files or folders (default: <data>/reports, else the bundled "
+        f"reports in {BUNDLED_REPORTS}, plus <data>/uploads)",
+    )
     p_index.add_argument("--index", type=Path, help="knowledge base folder")
     p_index.add_argument("--rebuild", action="store_true", help="start from an empty index")
-    _store_options(p_index, "--store", "where the vectors go (default: ASSISTANT_VECTOR_STORE, "
-                                       "else faiss)")
-    p_index.add_argument("--ray", action="store_true",
-                         help="embed with Ray Data (a local Ray instance unless --ray-address)")
-    p_index.add_argument("--ray-address", metavar="ADDR",
-                         help="a Ray cluster to embed on ('auto', ray://host:10001); implies --ray")
+    _store_options(
+        p_index, "--store", "where the vectors go (default: ASSISTANT_VECTOR_STORE, else faiss)"
+    )
+    p_index.add_argument(
+        "--ray",
+        action="store_true",
+        help="embed with Ray Data (a local Ray instance unless --ray-address)",
+    )
+    p_index.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="a Ray cluster to embed on ('auto', ray://host:10001); implies --ray",
+    )
 
     p_ask = sub.add_parser("ask", help="answer a question with citations")
     p_ask.add_argument("question")
@@ -77,16 +90,20 @@ def main(argv: list[str] | None = None) -> int:
     p_ask.add_argument("--province", help="only documents about this province")
     p_ask.add_argument("--year", type=int, help="only reports about this year")
     p_ask.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p_ask.add_argument("--answerer", choices=["extractive", "llm"],
-                       help="extractive (default) or llm: a generated answer from the "
-                            "OpenAI-compatible server in ASSISTANT_LLM_BASE_URL, streamed")
+    p_ask.add_argument(
+        "--answerer",
+        choices=["extractive", "llm"],
+        help="extractive (default) or llm: a generated answer from the "
+        "OpenAI-compatible server in ASSISTANT_LLM_BASE_URL, streamed",
+    )
 
     p_info = sub.add_parser("info", help="what the knowledge base holds")
     p_info.add_argument("--index", type=Path, help="knowledge base folder")
     p_info.add_argument("--json", action="store_true")
 
-    p_migrate = sub.add_parser("migrate", help="move a knowledge base's vectors to another "
-                                               "store, without embedding again")
+    p_migrate = sub.add_parser(
+        "migrate", help="move a knowledge base's vectors to another store, without embedding again"
+    )
     p_migrate.add_argument("--index", type=Path, help="knowledge base folder")
     _store_options(p_migrate, "--to", "the store to move the vectors to", required=True)
 
@@ -95,19 +112,29 @@ def main(argv: list[str] | None = None) -> int:
     add_indicators(sub)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
-        changes = {"index_dir": args.index, "answerer": getattr(args, "answerer", None),
-                   "vector_store": getattr(args, "store", None) or getattr(args, "to", None),
-                   "milvus_uri": getattr(args, "uri", None),
-                   "milvus_collection": getattr(args, "collection", None)}
+        changes = {
+            "index_dir": args.index,
+            "answerer": getattr(args, "answerer", None),
+            "vector_store": getattr(args, "store", None) or getattr(args, "to", None),
+            "milvus_uri": getattr(args, "uri", None),
+            "milvus_collection": getattr(args, "collection", None),
+        }
         settings = settings_from_env(**{k: v for k, v in changes.items() if v})
         if args.command == "index":
             from assistant.core import default_sources
 
-            return _index(settings, args.paths or default_sources(settings), args.rebuild,
-                          args.ray or bool(args.ray_address), args.ray_address)
+            return _index(
+                settings,
+                args.paths or default_sources(settings),
+                args.rebuild,
+                args.ray or bool(args.ray_address),
+                args.ray_address,
+            )
         if args.command == "indicators":
             from assistant.indicator_cli import run as indicators
 
@@ -128,14 +155,20 @@ def main(argv: list[str] | None = None) -> int:
         return print_error(err)
 
 
-def _store_options(parser: argparse.ArgumentParser, flag: str, text: str,
-                   required: bool = False) -> None:
-    parser.add_argument(flag, dest=flag.lstrip("-"), choices=["faiss", "milvus"],
-                        required=required, help=text)
-    parser.add_argument("--uri", help="Milvus: a Milvus Lite file (./kb.db) or a server "
-                                      "(http://host:19530); default <index>/milvus.db")
-    parser.add_argument("--collection", help="Milvus collection (default: named after the "
-                                             "index folder)")
+def _store_options(
+    parser: argparse.ArgumentParser, flag: str, text: str, required: bool = False
+) -> None:
+    parser.add_argument(
+        flag, dest=flag.lstrip("-"), choices=["faiss", "milvus"], required=required, help=text
+    )
+    parser.add_argument(
+        "--uri",
+        help="Milvus: a Milvus Lite file (./kb.db) or a server "
+        "(http://host:19530); default <index>/milvus.db",
+    )
+    parser.add_argument(
+        "--collection", help="Milvus collection (default: named after the index folder)"
+    )
 
 
 def _store_line(kb: KnowledgeBase) -> str:
@@ -146,13 +179,20 @@ def _migrate(settings: Settings) -> int:
     from assistant.indexing import migrate
 
     kb = migrate(settings.index_dir, settings)
-    print(f"moved {len(kb.vectors)} vectors of {len(kb)} chunks without embedding; "
-          f"{_store_line(kb)} ({settings.index_dir})")
+    print(
+        f"moved {len(kb.vectors)} vectors of {len(kb)} chunks without embedding; "
+        f"{_store_line(kb)} ({settings.index_dir})"
+    )
     return 0
 
 
-def _index(settings: Settings, paths: list[Path], rebuild: bool, ray: bool = False,
-           ray_address: str | None = None) -> int:
+def _index(
+    settings: Settings,
+    paths: list[Path],
+    rebuild: bool,
+    ray: bool = False,
+    ray_address: str | None = None,
+) -> int:
     from tqdm import tqdm
 
     from assistant.core import load_encoder
@@ -164,8 +204,9 @@ def _index(settings: Settings, paths: list[Path], rebuild: bool, ray: bool = Fal
         bar = bars.get(stage)
         if bar is None:
             unit = {"embed": "chunk", "ocr": "page"}.get(stage, "file")
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
-                                     leave=False)
+            bar = bars[stage] = tqdm(
+                total=total, desc=stage, unit=unit, file=sys.stderr, leave=False
+            )
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -177,17 +218,25 @@ def _index(settings: Settings, paths: list[Path], rebuild: bool, ray: bool = Fal
 
         embed_passages = ray_embedder(settings, address=ray_address)
     try:
-        kb, report = index_paths(list[Path | str](paths), settings.index_dir, settings, encoder,
-                                 rebuild=rebuild, progress=progress,
-                                 embed_passages=embed_passages)
+        kb, report = index_paths(
+            list[Path | str](paths),
+            settings.index_dir,
+            settings,
+            encoder,
+            rebuild=rebuild,
+            progress=progress,
+            embed_passages=embed_passages,
+        )
     finally:
         for bar in bars.values():
             bar.close()
     for r in report.rejected:
         print(f"skipped {r.path}: {r.reason}", file=sys.stderr)
-    print(f"{report.summary()}; {report.chunks_embedded} chunks embedded; "
-          f"index holds {len(kb.documents)} documents, {len(kb)} chunks ({settings.index_dir}); "
-          f"{_store_line(kb)}")
+    print(
+        f"{report.summary()}; {report.chunks_embedded} chunks embedded; "
+        f"index holds {len(kb.documents)} documents, {len(kb)} chunks ({settings.index_dir}); "
+        f"{_store_line(kb)}"
+    )
     return 0
 
 
@@ -219,11 +268,14 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         if answer.check.uncited and not answer.refused:
             print("unverified: the answer cites no passage")
         if answer.check.removed:
-            print("removed citations to passages that do not exist: "
-                  + " ".join(f"[{n}]" for n in answer.check.removed))
+            print(
+                "removed citations to passages that do not exist: "
+                + " ".join(f"[{n}]" for n in answer.check.removed)
+            )
     for c in answer.citations or answer.related:
-        where = ", ".join(str(x) for x in (c.province, c.year, c.page and f"trang {c.page}",
-                                           c.location) if x)
+        where = ", ".join(
+            str(x) for x in (c.province, c.year, c.page and f"trang {c.page}", c.location) if x
+        )
         print(f"\n[{c.n}] {c.title} ({where}) {c.doc} [{c.start}:{c.end}]\n    {c.quote[:400]}")
     return 0
 
@@ -235,18 +287,32 @@ def _info(settings: Settings, as_json: bool) -> int:
     kb = KnowledgeBase.load(settings.index_dir)
     info = {
         "index": str(live_version(settings.index_dir)),
-        "model": kb.signature["model"], "dim": kb.signature["dim"],
-        "documents": len(kb.documents), "chunks": len(kb),
-        "provinces": kb.provinces(), "years": kb.years(),
-        "files": [{"doc": d.path, "title": d.title, "province": d.province, "year": d.year,
-                   "period": [d.period_start, d.period_end], "published": d.published,
-                   "chunks": int(len(kb.rows_for([d.id])))} for d in kb.documents.values()],
+        "model": kb.signature["model"],
+        "dim": kb.signature["dim"],
+        "documents": len(kb.documents),
+        "chunks": len(kb),
+        "provinces": kb.provinces(),
+        "years": kb.years(),
+        "files": [
+            {
+                "doc": d.path,
+                "title": d.title,
+                "province": d.province,
+                "year": d.year,
+                "period": [d.period_start, d.period_end],
+                "published": d.published,
+                "chunks": int(len(kb.rows_for([d.id]))),
+            }
+            for d in kb.documents.values()
+        ],
     }
     if as_json:
         print(json.dumps(info, ensure_ascii=False, indent=1))
         return 0
-    print(f"{info['index']}\nmodel {info['model']} ({info['dim']} dims), "
-          f"{info['documents']} documents, {info['chunks']} chunks")
+    print(
+        f"{info['index']}\nmodel {info['model']} ({info['dim']} dims), "
+        f"{info['documents']} documents, {info['chunks']} chunks"
+    )
     print("provinces: " + ", ".join(info["provinces"]))
     print("years: " + ", ".join(map(str, info["years"])))
     for d in kb.documents.values():

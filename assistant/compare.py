@@ -28,13 +28,19 @@ from assistant.types import Answer, Citation, Document
 NO_DATA = "không có số liệu trong các báo cáo đã nạp"
 _MAX = re.compile(r"\b(?:cao nhat|nhieu nhat|lon nhat|tot nhat|dan dau|dung dau|top dau)\b")
 _MIN = re.compile(r"\b(?:thap nhat|it nhat|nho nhat|kem nhat|cuoi bang|xep cuoi)\b")
-_TREND = re.compile(r"\b(?:qua cac nam|cac nam|theo nam|tung nam|hang nam|qua tung nam|nam nao|"
-                    r"bien dong|xu huong|dien bien|thay doi the nao|tang giam)\b")
-_COMPARE = re.compile(r"\b(?:so sanh|tinh nao|noi nao|dia phuong nao|thanh pho nao|"
-                      r"cac tinh|tung tinh|moi tinh|cac dia phuong|tat ca cac tinh|"
-                      r"xep hang cac tinh|bang so lieu|bang tong hop)\b")
-_ALL = re.compile(r"\b(?:cac tinh|tung tinh|moi tinh|cac dia phuong|tat ca|tinh nao|noi nao|"
-                  r"dia phuong nao|thanh pho nao)\b")
+_TREND = re.compile(
+    r"\b(?:qua cac nam|cac nam|theo nam|tung nam|hang nam|qua tung nam|nam nao|"
+    r"bien dong|xu huong|dien bien|thay doi the nao|tang giam)\b"
+)
+_COMPARE = re.compile(
+    r"\b(?:so sanh|tinh nao|noi nao|dia phuong nao|thanh pho nao|"
+    r"cac tinh|tung tinh|moi tinh|cac dia phuong|tat ca cac tinh|"
+    r"xep hang cac tinh|bang so lieu|bang tong hop)\b"
+)
+_ALL = re.compile(
+    r"\b(?:cac tinh|tung tinh|moi tinh|cac dia phuong|tat ca|tinh nao|noi nao|"
+    r"dia phuong nao|thanh pho nao)\b"
+)
 _MORE = re.compile(r"\b(?:hay|hoac)\b.*\bhon\b|\bhon\b")
 
 
@@ -69,25 +75,38 @@ def read_question(question: str) -> TableQuestion | None:
         kind = "trend"
     elif _MAX.search(folded) or lowest:
         kind = "rank"
-    elif _COMPARE.search(folded) or len(provinces) >= 2 or (
-            _MORE.search(folded) and len(provinces) >= 2):
+    elif (
+        _COMPARE.search(folded)
+        or len(provinces) >= 2
+        or (_MORE.search(folded) and len(provinces) >= 2)
+    ):
         kind = "compare"
     else:
         return None
     if kind == "rank" and len(provinces) == 1 and not _ALL.search(folded):
         return None  # "Bắc Giang đứng thứ mấy ... cao nhất năm nào": one province's value
-    return TableQuestion(kind, indicator, provinces, years,
-                         all_provinces=not provinces or bool(_ALL.search(folded)),
-                         lowest=lowest)
+    return TableQuestion(
+        kind,
+        indicator,
+        provinces,
+        years,
+        all_provinces=not provinces or bool(_ALL.search(folded)),
+        lowest=lowest,
+    )
 
 
 def _label(ind: Indicator) -> str:
     return ind.label[0].lower() + ind.label[1:] if not ind.label[:3].isupper() else ind.label
 
 
-def answer_from_facts(question: str, table: FactTable, documents: dict[str, Document],
-                      chunk_of: Callable[[str, int], str] | None = None,
-                      province: str | None = None, year: int | None = None) -> Answer | None:
+def answer_from_facts(
+    question: str,
+    table: FactTable,
+    documents: dict[str, Document],
+    chunk_of: Callable[[str, int], str] | None = None,
+    province: str | None = None,
+    year: int | None = None,
+) -> Answer | None:
     """The table answer to a comparison ``question``, or None when it is not one or no fact of
     the table answers it (the normal answer is given then). ``province``/``year`` are the
     page's filters."""
@@ -135,8 +154,14 @@ def answer_from_facts(question: str, table: FactTable, documents: dict[str, Docu
     notes = _notes(ind, facts, chosen, trend=q.kind == "trend")
     comparable = len({f.total for f in chosen}) == 1
     if q.kind != "trend":
-        rows.sort(key=lambda r: (r["number"] is None, _order(ind, r, q.lowest) if comparable
-                                 else 0, fold(r["province"]), r["year"] or 0))
+        rows.sort(
+            key=lambda r: (
+                r["number"] is None,
+                _order(ind, r, q.lowest) if comparable else 0,
+                fold(r["province"]),
+                r["year"] or 0,
+            )
+        )
     else:
         rows.sort(key=lambda r: (fold(r["province"]), r["year"] or 0))
     citations: list[Citation] = []
@@ -153,20 +178,44 @@ def answer_from_facts(question: str, table: FactTable, documents: dict[str, Docu
         r["n"] = by_fact[id(f)]
     conclusion = _conclusion(q, ind, rows, comparable)
     text = "\n\n".join([conclusion, table_markdown(ind, rows), *notes])
-    return Answer(question=question, answer=text, refused=False, citations=citations,
-                  table={"indicator": ind.id, "label": ind.label, "unit": ind.unit,
-                         "kind": q.kind, "conclusion": conclusion, "rows": rows,
-                         "notes": notes})
+    return Answer(
+        question=question,
+        answer=text,
+        refused=False,
+        citations=citations,
+        table={
+            "indicator": ind.id,
+            "label": ind.label,
+            "unit": ind.unit,
+            "kind": q.kind,
+            "conclusion": conclusion,
+            "rows": rows,
+            "notes": notes,
+        },
+    )
 
 
 def _row(f: Fact) -> dict[str, Any]:
-    return {"province": f.province, "year": f.year, "value": f.shown(), "number": f.value,
-            "total": f.total, "n": None, "fact": f}
+    return {
+        "province": f.province,
+        "year": f.year,
+        "value": f.shown(),
+        "number": f.value,
+        "total": f.total,
+        "n": None,
+        "fact": f,
+    }
 
 
 def _empty(province: str, year: int | None) -> dict[str, Any]:
-    return {"province": province, "year": year, "value": None, "number": None, "total": None,
-            "n": None}
+    return {
+        "province": province,
+        "year": year,
+        "value": None,
+        "number": None,
+        "total": None,
+        "n": None,
+    }
 
 
 def _order(ind: Indicator, r: dict[str, Any], lowest: bool) -> float:
@@ -178,8 +227,9 @@ def _order(ind: Indicator, r: dict[str, Any], lowest: bool) -> float:
     return -v if high_first else v
 
 
-def _conclusion(q: TableQuestion, ind: Indicator, rows: list[dict[str, Any]],
-                comparable: bool) -> str:
+def _conclusion(
+    q: TableQuestion, ind: Indicator, rows: list[dict[str, Any]], comparable: bool
+) -> str:
     valued = [r for r in rows if r["value"] is not None]
     label = _label(ind)
     unit = "" if ind.unit in ("%", "hạng") else f" {ind.unit}"
@@ -187,43 +237,53 @@ def _conclusion(q: TableQuestion, ind: Indicator, rows: list[dict[str, Any]],
         parts = []
         for p in dict.fromkeys(r["province"] for r in valued):
             seq = [r for r in valued if r["province"] == p]
-            steps = " → ".join(f"{r['value']} ({r['year'] or 'không rõ năm'}) [{r['n']}]"
-                               for r in seq)
+            steps = " → ".join(
+                f"{r['value']} ({r['year'] or 'không rõ năm'}) [{r['n']}]" for r in seq
+            )
             parts.append(f"{p}: {steps}")
         return f"{ind.label} qua các năm trong các báo cáo đã nạp — " + "; ".join(parts) + "."
     provinces = list(dict.fromkeys(r["province"] for r in valued))
     missing = [r["province"] for r in rows if r["value"] is None]
     if len(provinces) == 1:
         r = valued[0]
-        tail = (f"; {', '.join(dict.fromkeys(missing))}: {NO_DATA}" if missing else "")
-        return (f"Chỉ có số liệu về {label} của {r['province']}: {r['value']}{unit} "
-                f"({r['year'] or 'không rõ năm'}) [{r['n']}]{tail}.")
+        tail = f"; {', '.join(dict.fromkeys(missing))}: {NO_DATA}" if missing else ""
+        return (
+            f"Chỉ có số liệu về {label} của {r['province']}: {r['value']}{unit} "
+            f"({r['year'] or 'không rõ năm'}) [{r['n']}]{tail}."
+        )
     if not comparable:
-        return (f"Các báo cáo nêu {label} theo những thang khác nhau, không so sánh trực tiếp "
-                "được; xem từng giá trị trong bảng.")
+        return (
+            f"Các báo cáo nêu {label} theo những thang khác nhau, không so sánh trực tiếp "
+            "được; xem từng giá trị trong bảng."
+        )
     best = valued[0]
     if ind.kind == "rank":
         word = "thấp nhất" if q.lowest else "cao nhất"
-        return (f"{best['province']} có thứ hạng {label.replace('xếp hạng ', '')} {word} "
-                f"trong các báo cáo đã nạp: {best['value']} [{best['n']}].")
+        return (
+            f"{best['province']} có thứ hạng {label.replace('xếp hạng ', '')} {word} "
+            f"trong các báo cáo đã nạp: {best['value']} [{best['n']}]."
+        )
     word = "thấp nhất" if q.lowest else "cao nhất"
     if ind.kind == "count" and ind.unit not in ("km",):
         word = "ít nhất" if q.lowest else "nhiều nhất"
-    return (f"{best['province']} có {label} {word} trong các báo cáo đã nạp: "
-            f"{best['value']}{unit} [{best['n']}].")
+    return (
+        f"{best['province']} có {label} {word} trong các báo cáo đã nạp: "
+        f"{best['value']}{unit} [{best['n']}]."
+    )
 
 
-def _notes(ind: Indicator, facts: list[Fact], chosen: list[Fact], trend: bool = False
-           ) -> list[str]:
+def _notes(ind: Indicator, facts: list[Fact], chosen: list[Fact], trend: bool = False) -> list[str]:
     notes = []
     targets = [f for f in facts if f.target]
     if targets:
-        notes.append(f"Không tính {len(targets)} số liệu là mục tiêu, kế hoạch (chưa phải "
-                     "kết quả).")
+        notes.append(
+            f"Không tính {len(targets)} số liệu là mục tiêu, kế hoạch (chưa phải kết quả)."
+        )
     changes = [f for f in facts if f.measure == "change" and not f.target]
     if changes:
-        notes.append(f"Không tính {len(changes)} số liệu về phần xây mới, tăng thêm (không "
-                     "phải tổng số).")
+        notes.append(
+            f"Không tính {len(changes)} số liệu về phần xây mới, tăng thêm (không phải tổng số)."
+        )
     if len({f.year for f in chosen}) > 1 and not trend:
         notes.append("Các số liệu thuộc những năm khác nhau: so sánh cần lưu ý thời điểm.")
     if len({f.total for f in chosen}) > 1:
@@ -233,8 +293,10 @@ def _notes(ind: Indicator, facts: list[Fact], chosen: list[Fact], trend: bool = 
         seen.setdefault((f.province, f.year), set()).add(f.value)
     for (p, y), values in seen.items():
         if len(values) > 1:
-            notes.append(f"Báo cáo về {p} ({y}) nêu nhiều giá trị khác nhau cho {_label(ind)}; "
-                         "mỗi giá trị dẫn đúng câu của nó.")
+            notes.append(
+                f"Báo cáo về {p} ({y}) nêu nhiều giá trị khác nhau cho {_label(ind)}; "
+                "mỗi giá trị dẫn đúng câu của nó."
+            )
     return notes
 
 
@@ -249,15 +311,24 @@ def table_markdown(ind: Indicator, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _citation(n: int, f: Fact, doc: Document | None,
-              chunk_of: Callable[[str, int], str] | None) -> Citation:
+def _citation(
+    n: int, f: Fact, doc: Document | None, chunk_of: Callable[[str, int], str] | None
+) -> Citation:
     chunk_id = chunk_of(f.doc_id, f.start) if chunk_of else f"{f.doc_id}:{f.sentence_start}"
-    return Citation(n=n, doc=doc.path if doc else f.doc_id, title=doc.title if doc else "",
-                    province=doc.province if doc else f.province,
-                    year=doc.year if doc else f.year,
-                    published=doc.published if doc else None,
-                    source_url=doc.source_url if doc else None, chunk_id=chunk_id,
-                    start=f.sentence_start, end=f.sentence_end, quote=f.sentence, score=1.0)
+    return Citation(
+        n=n,
+        doc=doc.path if doc else f.doc_id,
+        title=doc.title if doc else "",
+        province=doc.province if doc else f.province,
+        year=doc.year if doc else f.year,
+        published=doc.published if doc else None,
+        source_url=doc.source_url if doc else None,
+        chunk_id=chunk_id,
+        start=f.sentence_start,
+        end=f.sentence_end,
+        quote=f.sentence,
+        score=1.0,
+    )
 
 
 def _shifted(m: re.Match[str], shift: int) -> str:
@@ -265,8 +336,9 @@ def _shifted(m: re.Match[str], shift: int) -> str:
     return f"[{int(m.group(1)) + shift}]"
 
 
-def per_province(ask: Callable[[str, str], Answer], question: str,
-                 provinces: list[str]) -> Answer | None:
+def per_province(
+    ask: Callable[[str, str], Answer], question: str, provinces: list[str]
+) -> Answer | None:
     """Answer ``question`` for each province on its own (``ask(question, province)``), then
     put the replies together with their citations renumbered; None when none is answered."""
     parts: list[str] = []
@@ -284,12 +356,16 @@ def per_province(ask: Callable[[str, str], Answer], question: str,
         parts.append(f"**{p}:** {text}")
     if not answered:
         return None
-    return Answer(question=question, answer="\n\n".join(parts), refused=False,
-                  citations=citations)
+    return Answer(question=question, answer="\n\n".join(parts), refused=False, citations=citations)
 
 
-def answer_question(bot: Any, question: str, k: int | None = None,
-                    province: str | None = None, year: int | None = None) -> Answer | None:
+def answer_question(
+    bot: Any,
+    question: str,
+    k: int | None = None,
+    province: str | None = None,
+    year: int | None = None,
+) -> Answer | None:
     """The answer of :class:`assistant.Assistant` to a question across reports, or None for
     the normal answerer."""
     kb = bot.kb
@@ -310,6 +386,7 @@ def answer_question(bot: Any, question: str, k: int | None = None,
         if answer is not None:
             return answer
     if province is None and len(provinces) >= 2:
-        return per_province(lambda q, p: bot.ask(q, k=k, province=p, year=year), question,
-                            provinces)
+        return per_province(
+            lambda q, p: bot.ask(q, k=k, province=p, year=year), question, provinces
+        )
     return None

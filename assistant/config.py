@@ -16,8 +16,9 @@ SOURCE_TREE = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "d
 _BUNDLED = Path(__file__).resolve().parent / "bundled"
 BUNDLED_REPORTS = PROJECT_ROOT / "data" / "reports" if SOURCE_TREE else _BUNDLED / "reports"
 BUNDLED_PROMPTS = PROJECT_ROOT / "prompts" if SOURCE_TREE else _BUNDLED / "prompts"
-DEFAULT_DATA = (PROJECT_ROOT / "data" if SOURCE_TREE
-                else Path.home() / ".local" / "share" / "ict-assistant")
+DEFAULT_DATA = (
+    PROJECT_ROOT / "data" if SOURCE_TREE else Path.home() / ".local" / "share" / "ict-assistant"
+)
 DEFAULT_INDEX = DEFAULT_DATA / "index"
 
 
@@ -88,12 +89,15 @@ class Settings(BaseSettings, AppSettings):
     # such as ./kb.db, or a Milvus server http://host:19530); BM25 and chunks stay in the folder
     vector_store: Literal["faiss", "milvus"] = "faiss"
     milvus_uri: str | None = Field(
-        None, description="a Milvus Lite file ending in .db, or http(s)://host:19530; "
-                          "None: <index_dir>/milvus.db")
+        None,
+        description="a Milvus Lite file ending in .db, or http(s)://host:19530; "
+        "None: <index_dir>/milvus.db",
+    )
     milvus_token: SecretStr | None = None  # "user:password" or an API key; never logged
     milvus_db: str = Field("", description="Milvus database ('' = the server's default)")
     milvus_collection: str | None = Field(
-        None, description="collection name; None: derived from the index folder")
+        None, description="collection name; None: derived from the index folder"
+    )
     # FLAT: exact, the same hits as FAISS; HNSW / IVF_FLAT / AUTOINDEX for millions of vectors
     # on a server (set when the collection is created)
     milvus_index: Literal["FLAT", "HNSW", "IVF_FLAT", "AUTOINDEX"] = "FLAT"
@@ -103,7 +107,8 @@ class Settings(BaseSettings, AppSettings):
     chunk_overlap: int = Field(150, ge=0)
     context_header: bool = True
     dense_windows: int = Field(
-        250, ge=0, description="characters per extra sentence-window vector of a chunk (0: none)")
+        250, ge=0, description="characters per extra sentence-window vector of a chunk (0: none)"
+    )
 
     # FAISS index type: "auto" is exact (flat) up to exact_max_vectors, IVF-Flat above it
     # (nprobe calibrated for recall@10 >= 0.98 at build time); "hnsw" on request
@@ -128,29 +133,39 @@ class Settings(BaseSettings, AppSettings):
     answer_hits: int = Field(5, gt=0, description="hits the answerer reads")
     # the learned sentence choice and answer/refuse decision (python -m eval.fit_answer)
     answer_weights: Path | None = Field(
-        None, description="weights file of the answerer; None: assistant/answer_weights.json")
+        None, description="weights file of the answerer; None: assistant/answer_weights.json"
+    )
     answer_threshold: float | None = Field(
-        None, ge=0, le=1, description="answer when the answer model's probability reaches "
-                                      "this; None: the threshold fitted with the weights")
+        None,
+        ge=0,
+        le=1,
+        description="answer when the answer model's probability reaches "
+        "this; None: the threshold fitted with the weights",
+    )
 
     # generative answers (optional): "llm" calls an OpenAI-compatible chat-completions server
     # (vLLM, Ollama, llama.cpp's server, a hosted API) with the retrieved passages; any failure
     # falls back to the extractive answer with a notice
     answerer: Literal["extractive", "llm"] = "extractive"
-    llm_base_url: str = Field("http://127.0.0.1:8000/v1",
-                              description="the server's OpenAI API root, ending in /v1")
+    llm_base_url: str = Field(
+        "http://127.0.0.1:8000/v1", description="the server's OpenAI API root, ending in /v1"
+    )
     llm_model: str = Field("", description="model name sent to the server ('' = not sent)")
     llm_api_key: SecretStr | None = None  # sent as a Bearer token; never logged
     llm_timeout_s: float = Field(
-        60.0, gt=0, description="seconds to wait for the connection, the first token and "
-                                "each following one")
+        60.0,
+        gt=0,
+        description="seconds to wait for the connection, the first token and each following one",
+    )
     llm_temperature: float = Field(0.1, ge=0, le=2)
     llm_max_tokens: int = Field(512, gt=0, le=32768, description="longest reply, in tokens")
     llm_passage_chars: int = Field(1500, ge=100, description="passage text put in the prompt")
     llm_prompts_dir: Path | None = None  # None: the repository's prompts/ folder
     llm_system_role: bool = Field(
-        True, description="send the rules as a system message; False: at the top of the user "
-                          "message, for models without a system role (e.g. Gemma)")
+        True,
+        description="send the rules as a system message; False: at the top of the user "
+        "message, for models without a system role (e.g. Gemma)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -162,13 +177,18 @@ class Settings(BaseSettings, AppSettings):
         if self.fusion in ("rrf", "score") and self.dense_weight == 0 and self.bm25_weight == 0:
             raise ValueError("dense_weight and bm25_weight cannot both be 0")
         if not self.llm_base_url.startswith(("http://", "https://")):
-            raise ValueError(f"llm_base_url ({self.llm_base_url!r}) must start with http:// or "
-                             "https://, e.g. http://127.0.0.1:8000/v1")
+            raise ValueError(
+                f"llm_base_url ({self.llm_base_url!r}) must start with http:// or "
+                "https://, e.g. http://127.0.0.1:8000/v1"
+            )
         if self.milvus_uri is not None and not (
-                self.milvus_uri.endswith(".db")
-                or self.milvus_uri.startswith(("http://", "https://", "tcp://", "unix:"))):
-            raise ValueError(f"milvus_uri ({self.milvus_uri!r}) must be a Milvus Lite file ending "
-                             "in .db (e.g. ./kb.db) or a server address like http://host:19530")
+            self.milvus_uri.endswith(".db")
+            or self.milvus_uri.startswith(("http://", "https://", "tcp://", "unix:"))
+        ):
+            raise ValueError(
+                f"milvus_uri ({self.milvus_uri!r}) must be a Milvus Lite file ending "
+                "in .db (e.g. ./kb.db) or a server address like http://host:19530"
+            )
         return self
 
     @property

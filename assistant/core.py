@@ -58,10 +58,13 @@ def load_encoder(settings: Settings) -> Encoder:
     from embeddings.base import HOW_TO
 
     try:
-        return embeddings.load_embedder(settings.model, cache_dir=settings.model_cache,
-                                        query_prefix=settings.query_prefix,
-                                        passage_prefix=settings.passage_prefix,
-                                        backend=settings.embed_backend)
+        return embeddings.load_embedder(
+            settings.model,
+            cache_dir=settings.model_cache,
+            query_prefix=settings.query_prefix,
+            passage_prefix=settings.passage_prefix,
+            backend=settings.embed_backend,
+        )
     except embeddings.ModelUnavailableError as err:
         reason = str(err).removesuffix(HOW_TO).strip().rstrip(".")  # the fix is said below
         raise ModelUnavailableError(
@@ -82,8 +85,9 @@ class Assistant:
         self.llm_client: Any = None  # an assistant.llm.ChatClient; None: one per question
 
     @classmethod
-    def open(cls, settings: Settings, encoder: Encoder | None = None,
-             progress: Progress | None = None) -> Assistant:
+    def open(
+        cls, settings: Settings, encoder: Encoder | None = None, progress: Progress | None = None
+    ) -> Assistant:
         """Load the knowledge base in ``settings.index_dir``. The default index is built from
         the bundled sample reports on first use."""
         encoder = encoder or load_encoder(settings)
@@ -96,24 +100,41 @@ class Assistant:
             if Path(settings.index_dir).resolve() != DEFAULT_INDEX.resolve():
                 raise
             log.info("building the default index in %s (%s)", settings.index_dir, err)
-            kb, _ = index_paths(list[Path | str](default_sources(settings)),
-                                settings.index_dir, settings, encoder, progress=progress,
-                                rebuild=isinstance(err, IndexMismatchError))
+            kb, _ = index_paths(
+                list[Path | str](default_sources(settings)),
+                settings.index_dir,
+                settings,
+                encoder,
+                progress=progress,
+                rebuild=isinstance(err, IndexMismatchError),
+            )
         return cls(settings, kb, encoder)
 
-    def index(self, paths: list[Path | str], rebuild: bool = False,
-              progress: Progress | None = None) -> IndexReport:
+    def index(
+        self, paths: list[Path | str], rebuild: bool = False, progress: Progress | None = None
+    ) -> IndexReport:
         """Add or update files; the new documents are searchable when this returns."""
         from assistant.retrieve import Retriever
 
-        kb, report = index_paths(paths, self.settings.index_dir, self.settings, self.encoder,
-                                 rebuild=rebuild, progress=progress)
+        kb, report = index_paths(
+            paths,
+            self.settings.index_dir,
+            self.settings,
+            self.encoder,
+            rebuild=rebuild,
+            progress=progress,
+        )
         self.kb = kb
         self.retriever = Retriever(kb, self.encoder, self.settings)
         return report
 
-    def indicators(self, indicator: str | None = None, province: str | None = None,
-                   year: int | None = None, target: bool | None = None) -> list[dict]:
+    def indicators(
+        self,
+        indicator: str | None = None,
+        province: str | None = None,
+        year: int | None = None,
+        target: bool | None = None,
+    ) -> list[dict]:
         """Indicator facts of the reports as rows (the CLI's and the API's JSON), filtered.
 
         >>> # bot.indicators("bts_stations")[0]["text"]
@@ -121,16 +142,28 @@ class Assistant:
         """
         from assistant.facts import fact_row
 
-        return [fact_row(f, self.kb.documents)
-                for f in self.kb.facts.query(indicator, province, year, target)]
+        return [
+            fact_row(f, self.kb.documents)
+            for f in self.kb.facts.query(indicator, province, year, target)
+        ]
 
-    def ask(self, question: str, k: int | None = None, province: str | None = None,
-            year: int | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        province: str | None = None,
+        year: int | None = None,
+    ) -> Answer:
         """Answer ``question`` from the reports, with citations, or refuse."""
         return self.ask_stream(question, k, province, year).answer
 
-    def ask_stream(self, question: str, k: int | None = None, province: str | None = None,
-                   year: int | None = None) -> AnswerStream:
+    def ask_stream(
+        self,
+        question: str,
+        k: int | None = None,
+        province: str | None = None,
+        year: int | None = None,
+    ) -> AnswerStream:
         """Like :meth:`ask`, as an :class:`AnswerStream`: iterate it for the answer's text as it
         is generated (language-model mode; the extractive answerer yields nothing), then read
         ``.answer``, whose text may differ (citations checked, or the extractive fallback).
@@ -146,12 +179,15 @@ class Assistant:
             raise EmptyQuestionError("the question is empty; type a question about the reports")
         if len(question) > MAX_QUESTION_CHARS:
             raise QuestionTooLongError(
-                f"the question is longer than {MAX_QUESTION_CHARS} characters; shorten it")
-        return AnswerStream(self._answer_pieces(question, k or self.settings.top_k, province,
-                                                year, t0))
+                f"the question is longer than {MAX_QUESTION_CHARS} characters; shorten it"
+            )
+        return AnswerStream(
+            self._answer_pieces(question, k or self.settings.top_k, province, year, t0)
+        )
 
-    def _answer_pieces(self, question: str, k: int, province: str | None, year: int | None,
-                       t0: float) -> Generator[str, None, Answer]:
+    def _answer_pieces(
+        self, question: str, k: int, province: str | None, year: int | None, t0: float
+    ) -> Generator[str, None, Answer]:
         from assistant.compare import answer_question
 
         across = answer_question(self, question, k, province, year)  # comparisons, rankings
@@ -165,30 +201,40 @@ class Assistant:
             if not about:  # never answered from another province's report
                 hits = self.retriever.search(info.search, depth, year=year)
                 t1 = time.perf_counter()
-                return self._timed(refusal(question, hits, self._no_province(info.provinces)),
-                                   t0, t1)
+                return self._timed(
+                    refusal(question, hits, self._no_province(info.provinces)), t0, t1
+                )
         if year is None and info.years:
-            dated = self.kb.doc_ids_about(info.provinces if about is not None else (),
-                                          info.years)
+            dated = self.kb.doc_ids_about(info.provinces if about is not None else (), info.years)
             if not dated:
                 hits = self.retriever.search(info.search, depth, province=province)
                 t1 = time.perf_counter()
                 years = ", ".join(map(str, info.years))
-                return self._timed(refusal(
-                    question, hits, f"Các báo cáo đã nạp không có số liệu năm {years}."), t0, t1)
+                return self._timed(
+                    refusal(question, hits, f"Các báo cáo đã nạp không có số liệu năm {years}."),
+                    t0,
+                    t1,
+                )
             about = dated
         doc_ids = None if about is None or len(about) == len(self.kb.documents) else about
         # one query vector for the search and the answerer's sentence similarities
         vector = np.asarray(self.encoder.embed([info.search], "query")[0], np.float32)
-        hits = self.retriever.search(info.search, depth, province=province, year=year,
-                                     doc_ids=doc_ids, vector=vector)
+        hits = self.retriever.search(
+            info.search, depth, province=province, year=year, doc_ids=doc_ids, vector=vector
+        )
         t1 = time.perf_counter()
         read = hits[: self.settings.answer_hits]
 
         def extractive() -> Answer:
-            return compose(question, read, idf=self.kb.lexical.idf, encoder=self.encoder,
-                           weights=ranker_weights(self.settings.answer_weights),
-                           threshold=self.settings.answer_threshold, vector=vector)
+            return compose(
+                question,
+                read,
+                idf=self.kb.lexical.idf,
+                encoder=self.encoder,
+                weights=ranker_weights(self.settings.answer_weights),
+                threshold=self.settings.answer_threshold,
+                vector=vector,
+            )
 
         if self.settings.answerer == "llm":
             from assistant.llm import generate
@@ -213,8 +259,11 @@ class Assistant:
         loaded reports are about a province merged into one of them in 2025)."""
         reason = f"Các báo cáo đã nạp không có số liệu về {', '.join(names)}."
         loaded = set(self.kb.provinces())
-        parts = [f"{', '.join(old)} (nay thuộc {name})" for name in names
-                 if (old := [p for p in merged_into(name) if p != name and p in loaded])]
+        parts = [
+            f"{', '.join(old)} (nay thuộc {name})"
+            for name in names
+            if (old := [p for p in merged_into(name) if p != name and p in loaded])
+        ]
         if parts:
             reason += " Có báo cáo về " + "; ".join(parts) + ": hãy hỏi theo tên tỉnh cũ."
         return reason
@@ -222,7 +271,9 @@ class Assistant:
     @staticmethod
     def _timed(answer: Answer, t0: float, t1: float) -> Answer:
         t2 = time.perf_counter()
-        answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2),
-                             "answer": round((t2 - t1) * 1000, 2),
-                             "total": round((t2 - t0) * 1000, 2)}
+        answer.timings_ms = {
+            "retrieve": round((t1 - t0) * 1000, 2),
+            "answer": round((t2 - t1) * 1000, 2),
+            "total": round((t2 - t0) * 1000, 2),
+        }
         return answer

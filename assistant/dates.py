@@ -32,8 +32,13 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     ("day", re.compile(rf"\bngay\s+(\d{{1,2}})\s+thang\s+(\d{{1,2}})\s+nam\s+{_Y}\b")),
     ("day", re.compile(rf"\b(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}{_Y}\b")),
     ("day", re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)(?!\d)")),  # ISO: y, m, d
-    ("range", re.compile(rf"\b(?:giai doan|thoi ky|tu nam|nam)?\s*{_Y}\s*(?:-|–|den|toi)\s*"
-                         rf"(?:nam\s+)?{_Y}\b")),
+    (
+        "range",
+        re.compile(
+            rf"\b(?:giai doan|thoi ky|tu nam|nam)?\s*{_Y}\s*(?:-|–|den|toi)\s*"
+            rf"(?:nam\s+)?{_Y}\b"
+        ),
+    ),
     ("months", re.compile(rf"\b(\d{{1,2}})\s+thang\s+(dau|cuoi)\s+nam\s+{_Y}\b")),
     ("months", re.compile(rf"\b(\d{{1,2}})\s+thang\s+(?:nam\s+)?{_Y}\b")),
     ("quarter", re.compile(rf"\bquy\s+(i{{1,3}}|iv|[1-4])\s*(?:/|nam|-)\s*(?:nam\s+)?{_Y}\b")),
@@ -69,8 +74,8 @@ class DateMention:
 
 def _mention(kind: Kind, m: re.Match[str], text: str) -> DateMention | None:
     g = m.groups()
-    raw = text[m.start():m.end()].strip()
-    lead = len(text[m.start():m.end()]) - len(text[m.start():m.end()].lstrip())
+    raw = text[m.start() : m.end()].strip()
+    lead = len(text[m.start() : m.end()]) - len(text[m.start() : m.end()].lstrip())
     start = m.start() + lead
     end = start + len(raw)
     try:
@@ -114,8 +119,10 @@ def _mention(kind: Kind, m: re.Match[str], text: str) -> DateMention | None:
 
 # A day and month without a year, after a word that says it is a day: "Ngày 10/2", "sáng 16/5",
 # "chiều 21-6". Read only when the caller knows the year (the document's).
-_DAY_MONTH = re.compile(r"\b(?:ngay|sang|chieu|toi|trua|dem)\s+(\d{1,2})\s*[/-]\s*(\d{1,2})"
-                        r"(?![\d/.-]|\s*[/-]\s*\d)")
+_DAY_MONTH = re.compile(
+    r"\b(?:ngay|sang|chieu|toi|trua|dem)\s+(\d{1,2})\s*[/-]\s*(\d{1,2})"
+    r"(?![\d/.-]|\s*[/-]\s*\d)"
+)
 
 
 def parse_dates(text: str, year: int | None = None) -> list[DateMention]:
@@ -149,8 +156,19 @@ def parse_dates(text: str, year: int | None = None) -> list[DateMention]:
                 date(year, mo, d)
             except ValueError:
                 continue
-            out.append(DateMention(text[m.start():m.end()], m.start(), m.end(), "day", year, mo,
-                                   d, (year, mo), (year, mo)))
+            out.append(
+                DateMention(
+                    text[m.start() : m.end()],
+                    m.start(),
+                    m.end(),
+                    "day",
+                    year,
+                    mo,
+                    d,
+                    (year, mo),
+                    (year, mo),
+                )
+            )
     return sorted(out, key=lambda d: d.start)
 
 

@@ -34,7 +34,8 @@ _OFFICE_DOCUMENT = "/officeDocument"
 _DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
 _SMALL_PART = MIB  # .rels and core.xml larger than this are ignored
 _TBL, _RPR, _PPR, _RFONTS, _PSTYLE, _RSTYLE, _VAL = (
-    _W + t for t in ("tbl", "rPr", "pPr", "rFonts", "pStyle", "rStyle", "val"))
+    _W + t for t in ("tbl", "rPr", "pPr", "rFonts", "pStyle", "rStyle", "val")
+)
 _BR, _CR = _W + "br", _W + "cr"
 _HEADING = re.compile(r"heading|title|tieude|tiêu đề|^h\d$|^\d$", re.IGNORECASE)
 MAX_SECTION_LABEL = 80
@@ -53,10 +54,20 @@ def docx_blocks(raw: bytes) -> tuple[list[Block], Meta]:
             title = _docx_title(z)
     except BadFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError,
-            etree.LxmlError, zlib.error, NotImplementedError) as err:
-        raise BadFileError(f"corrupt or unreadable DOCX ({type(err).__name__})",
-                           code="docx_unreadable") from err
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+        EOFError,
+        etree.LxmlError,
+        zlib.error,
+        NotImplementedError,
+    ) as err:
+        raise BadFileError(
+            f"corrupt or unreadable DOCX ({type(err).__name__})", code="docx_unreadable"
+        ) from err
     return blocks, {"title": title}
 
 
@@ -126,12 +137,20 @@ def _read(z: zipfile.ZipFile, info: zipfile.ZipInfo, styles: _Styles) -> Iterato
     depth = 0  # tables open
     pstyle: str | None = None  # of the paragraph being read (its w:pPr ends before its runs)
     with z.open(info) as fh:
-        events = etree.iterparse(fh, events=("start", "end"), resolve_entities=False,
-                                 no_network=True, load_dtd=False, huge_tree=False)
+        events = etree.iterparse(
+            fh,
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+        )
         for n, (event, el) in enumerate(events):
             if n >= 2 * MAX_DOCX_ELEMENTS:
-                raise BadFileError(f"DOCX has more than {MAX_DOCX_ELEMENTS:,} XML elements; "
-                                   "split the document", code="docx_too_complex")
+                raise BadFileError(
+                    f"DOCX has more than {MAX_DOCX_ELEMENTS:,} XML elements; split the document",
+                    code="docx_too_complex",
+                )
             tag = el.tag
             if event == "start":
                 if tag == _TBL:
@@ -182,12 +201,14 @@ def _read(z: zipfile.ZipFile, info: zipfile.ZipInfo, styles: _Styles) -> Iterato
                     _free(el)
             elif tag == _DOCUMENT:
                 return
-    raise BadFileError("not a Word document: the DOCX main part is not w:document",
-                       code="docx_not_word")
+    raise BadFileError(
+        "not a Word document: the DOCX main part is not w:document", code="docx_not_word"
+    )
 
 
-def _paragraph_text(runs: list[tuple[str, str | None, str | None]], pstyle: str | None,
-                    styles: _Styles) -> str:
+def _paragraph_text(
+    runs: list[tuple[str, str | None, str | None]], pstyle: str | None, styles: _Styles
+) -> str:
     """The runs joined, each run in a legacy font converted to Unicode."""
     parts = []
     for text, font, rstyle in runs:
@@ -227,17 +248,21 @@ def _main_part(z: zipfile.ZipFile) -> zipfile.ZipInfo:
     try:
         info = z.getinfo(name)
     except KeyError as err:
-        raise BadFileError("not a Word document: the DOCX has no main document part",
-                           code="docx_not_word") from err
+        raise BadFileError(
+            "not a Word document: the DOCX has no main document part", code="docx_not_word"
+        ) from err
     if info.file_size > MAX_DOCX_XML_BYTES:
-        raise BadFileError(f"DOCX text part inflates to {info.file_size / MIB:,.0f} MB, more "
-                           f"than the {MAX_DOCX_XML_BYTES // MIB} MB limit (zip bomb?)",
-                           code="docx_bomb")
+        raise BadFileError(
+            f"DOCX text part inflates to {info.file_size / MIB:,.0f} MB, more "
+            f"than the {MAX_DOCX_XML_BYTES // MIB} MB limit (zip bomb?)",
+            code="docx_bomb",
+        )
     with z.open(info) as fh:
         head = fh.read(4096)
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise BadFileError("DOCX part declares a DTD, which Word files never do (entity bomb?)",
-                           code="docx_dtd")
+        raise BadFileError(
+            "DOCX part declares a DTD, which Word files never do (entity bomb?)", code="docx_dtd"
+        )
     return info
 
 

@@ -22,8 +22,24 @@ from assistant.text import fold
 from assistant.types import Document
 
 FACTS_FILE = "facts.jsonl"
-COLUMNS = ["indicator", "label", "province", "year", "value", "value_max", "total", "unit",
-           "text", "status", "measure", "doc", "title", "start", "end", "sentence"]
+COLUMNS = [
+    "indicator",
+    "label",
+    "province",
+    "year",
+    "value",
+    "value_max",
+    "total",
+    "unit",
+    "text",
+    "status",
+    "measure",
+    "doc",
+    "title",
+    "start",
+    "end",
+    "sentence",
+]
 
 
 class FactTable:
@@ -37,12 +53,19 @@ class FactTable:
         return len(self.facts)
 
     @classmethod
-    def build(cls, documents: Iterable[Document], previous: FactTable | None = None,
-              unchanged: Iterable[str] = ()) -> FactTable:
+    def build(
+        cls,
+        documents: Iterable[Document],
+        previous: FactTable | None = None,
+        unchanged: Iterable[str] = (),
+    ) -> FactTable:
         """Facts of ``documents``; those of the ``unchanged`` documents are taken from
         ``previous`` when it was extracted with the same vocabulary (incremental rebuild)."""
-        keep = set(unchanged) if previous is not None and previous.version == \
-            vocabulary_version() else set()
+        keep = (
+            set(unchanged)
+            if previous is not None and previous.version == vocabulary_version()
+            else set()
+        )
         kept: dict[str, list[Fact]] = {}
         if keep and previous is not None:
             for f in previous.facts:
@@ -74,21 +97,31 @@ class FactTable:
 
     # --- queries ---------------------------------------------------------------------------
 
-    def query(self, indicator: str | None = None, province: str | None = None,
-              year: int | None = None, target: bool | None = None,
-              measure: str | None = None) -> list[Fact]:
+    def query(
+        self,
+        indicator: str | None = None,
+        province: str | None = None,
+        year: int | None = None,
+        target: bool | None = None,
+        measure: str | None = None,
+    ) -> list[Fact]:
         """Facts matching every given filter, by indicator, province, year and position.
         ``indicator`` is an id or a label/alias; ``province`` any spelling."""
         ind = resolve_indicator(indicator) if indicator else None
         prov = resolve_province(province) if province else None
-        out = [f for f in self.facts
-               if (ind is None or f.indicator == ind)
-               and (prov is None or f.province == prov)
-               and (year is None or f.year == year)
-               and (target is None or f.target == target)
-               and (measure is None or f.measure == measure)]
-        return sorted(out, key=lambda f: (f.indicator, fold(f.province or "~"), f.year or 0,
-                                          f.doc_id, f.start))
+        out = [
+            f
+            for f in self.facts
+            if (ind is None or f.indicator == ind)
+            and (prov is None or f.province == prov)
+            and (year is None or f.year == year)
+            and (target is None or f.target == target)
+            and (measure is None or f.measure == measure)
+        ]
+        return sorted(
+            out,
+            key=lambda f: (f.indicator, fold(f.province or "~"), f.year or 0, f.doc_id, f.start),
+        )
 
     def indicators(self) -> list[str]:
         """Ids of the indicators that have facts, in vocabulary order."""
@@ -115,8 +148,9 @@ def resolve_indicator(name: str) -> str:
     for ind in vocab.values():
         if key in {" ".join(fold(a).lower().split()) for a in (ind.label, *ind.aliases)}:
             return ind.id
-    raise ValueError(f"unknown indicator {name!r}; `python -m assistant indicators --list` "
-                     "lists them")
+    raise ValueError(
+        f"unknown indicator {name!r}; `python -m assistant indicators --list` lists them"
+    )
 
 
 def resolve_province(name: str) -> str:
@@ -130,12 +164,24 @@ def fact_row(f: Fact, documents: dict[str, Document] | None = None) -> dict[str,
     """One fact as a flat row (the CLI's, the API's, the CSV's)."""
     doc = (documents or {}).get(f.doc_id)
     ind = vocabulary().get(f.indicator)
-    return {"indicator": f.indicator, "label": ind.label if ind else f.indicator,
-            "province": f.province, "year": f.year, "value": f.value,
-            "value_max": f.value_max, "total": f.total, "unit": f.unit, "text": f.shown(),
-            "status": "target" if f.target else "result", "measure": f.measure,
-            "doc": doc.path if doc else f.doc_id, "title": doc.title if doc else "",
-            "start": f.start, "end": f.end, "sentence": f.sentence}
+    return {
+        "indicator": f.indicator,
+        "label": ind.label if ind else f.indicator,
+        "province": f.province,
+        "year": f.year,
+        "value": f.value,
+        "value_max": f.value_max,
+        "total": f.total,
+        "unit": f.unit,
+        "text": f.shown(),
+        "status": "target" if f.target else "result",
+        "measure": f.measure,
+        "doc": doc.path if doc else f.doc_id,
+        "title": doc.title if doc else "",
+        "start": f.start,
+        "end": f.end,
+        "sentence": f.sentence,
+    }
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
@@ -151,8 +197,9 @@ def to_text_table(rows: list[dict[str, Any]]) -> str:
     """A plain fixed-width table for the terminal."""
     cols = ["indicator", "province", "year", "text", "unit", "status", "doc"]
     cells = [[str(r.get(c) if r.get(c) is not None else "") for c in cols] for r in rows]
-    cells = [[c if k != "doc" else Path(c).name for k, c in zip(cols, row, strict=True)]
-             for row in cells]
+    cells = [
+        [c if k != "doc" else Path(c).name for k, c in zip(cols, row, strict=True)] for row in cells
+    ]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]

@@ -17,19 +17,31 @@ from assistant.text import fold
 _WHO = r"(?:minh|toi|em|tui|chung toi|chung minh|anh|chi|ban|bon minh)"
 # Patterns on the folded, lower-cased question (same length as the original).
 _FILLER = [
-    re.compile(r"^\s*(?:(?:ban|anh|chi|em|ad|admin|tro ly)\s+oi\b|"
-               r"(?:xin\s+)?(?:chao|hello|hi|alo|da|kinh gui)\b(?:\s+(?:ban|anh|chi|em|"
-               r"ad|admin|tro ly|moi nguoi|ca nha|assistant))?(?:\s+oi)?)\s*[,.!:]*\s*"),
-    re.compile(rf"(?:^|(?<=[,.!;]))\s*{_WHO}\s+(?:dang|can|muon|phai|se)\s+(?:lam|viet|tong hop|"
-               rf"soan|chuan bi|tim hieu|nghien cuu|bao cao|hoan thien)\b[^,.!?;]*[,.!;]\s*"),
-    re.compile(rf"\b(?:{_WHO}\s+)?(?:cho|giup|nho)\s+{_WHO}\s+(?:hoi|biet|xin|tra cuu|kiem tra)"
-               r"(?:\s+(?:chut|mot chut|voi|la|thong tin|mot cau|xem))*\s*[,:]?\s*"),
-    re.compile(rf"\b(?:xin hoi|cho hoi|hoi chut|lam on|vui long|{_WHO}\s+(?:muon|can)\s+"
-               rf"(?:hoi|biet)(?:\s+(?:la|xem))?)\b\s*[,:]?\s*"),
-    re.compile(r"\s*[,.]?\s*\b(?:cam on|thanks|thank you)\b(?:\s+(?:ban|nhieu|nhe|a))*\s*[.!]*"
-               r"\s*$"),
-    re.compile(r"\s*,?\s*\b(?:vay a|the a|nhi|nhe|vay|a|voi a|voi|khong a|duoc khong|ha|"
-               r"vay nhi|the nhi|the)\b\s*(?=[?.!]*\s*$)"),
+    re.compile(
+        r"^\s*(?:(?:ban|anh|chi|em|ad|admin|tro ly)\s+oi\b|"
+        r"(?:xin\s+)?(?:chao|hello|hi|alo|da|kinh gui)\b(?:\s+(?:ban|anh|chi|em|"
+        r"ad|admin|tro ly|moi nguoi|ca nha|assistant))?(?:\s+oi)?)\s*[,.!:]*\s*"
+    ),
+    re.compile(
+        rf"(?:^|(?<=[,.!;]))\s*{_WHO}\s+(?:dang|can|muon|phai|se)\s+(?:lam|viet|tong hop|"
+        rf"soan|chuan bi|tim hieu|nghien cuu|bao cao|hoan thien)\b[^,.!?;]*[,.!;]\s*"
+    ),
+    re.compile(
+        rf"\b(?:{_WHO}\s+)?(?:cho|giup|nho)\s+{_WHO}\s+(?:hoi|biet|xin|tra cuu|kiem tra)"
+        r"(?:\s+(?:chut|mot chut|voi|la|thong tin|mot cau|xem))*\s*[,:]?\s*"
+    ),
+    re.compile(
+        rf"\b(?:xin hoi|cho hoi|hoi chut|lam on|vui long|{_WHO}\s+(?:muon|can)\s+"
+        rf"(?:hoi|biet)(?:\s+(?:la|xem))?)\b\s*[,:]?\s*"
+    ),
+    re.compile(
+        r"\s*[,.]?\s*\b(?:cam on|thanks|thank you)\b(?:\s+(?:ban|nhieu|nhe|a))*\s*[.!]*"
+        r"\s*$"
+    ),
+    re.compile(
+        r"\s*,?\s*\b(?:vay a|the a|nhi|nhe|vay|a|voi a|voi|khong a|duoc khong|ha|"
+        r"vay nhi|the nhi|the)\b\s*(?=[?.!]*\s*$)"
+    ),
 ]
 
 
@@ -42,8 +54,11 @@ def strip_filler(question: str) -> str:
             folded = fold(text).lower()
             m = pattern.search(folded)
             if m and m.end() > m.start():
-                text = text[:m.start()] + (" " if m.start() > 0 and m.end() < len(text)
-                                           else "") + text[m.end():]
+                text = (
+                    text[: m.start()]
+                    + (" " if m.start() > 0 and m.end() < len(text) else "")
+                    + text[m.end() :]
+                )
         if text == before:
             break
     text = re.sub(r"\s+([?.!,])", r"\1", " ".join(text.split())).strip(" ,;:")

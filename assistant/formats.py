@@ -31,19 +31,69 @@ Meta = dict[str, str | None]
 
 # --- HTML ---------------------------------------------------------------------------------------
 
-_DROPPED_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "form", "iframe",
-                 "svg", "template", "head", "aside")
+_DROPPED_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "form",
+    "iframe",
+    "svg",
+    "template",
+    "head",
+    "aside",
+)
 # Containers of site furniture by their class, id or role: sidebars, menus, breadcrumbs, widgets
 # of other news ("sidebar", "menu-top", "role=navigation", "box-tin-lien-quan").
-_FURNITURE = re.compile(r"(^|[\s_-])(sidebar|side-bar|menu|navbar|breadcrumbs?|widget|banner"
-                        r"|tin-?lien-?quan|related|quang-?cao|advert)s?($|[\s_-])", re.I)
+_FURNITURE = re.compile(
+    r"(^|[\s_-])(sidebar|side-bar|menu|navbar|breadcrumbs?|widget|banner"
+    r"|tin-?lien-?quan|related|quang-?cao|advert)s?($|[\s_-])",
+    re.I,
+)
 _CONTENT = re.compile(r"content|article|detail|noi-?dung|post|entry|body", re.I)
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-                   "param", "source", "track", "wbr"})
-_IMPLIED_END = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody",
-                          "tfoot", "colgroup"})
-_BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table",
-                    "section", "article", "td", "th"})
+_VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+_IMPLIED_END = frozenset(
+    {"p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody", "tfoot", "colgroup"}
+)
+_BLOCK = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "section",
+        "article",
+        "td",
+        "th",
+    }
+)
 # A tag, its name in group 2; [^<>]* keeps a scan from running past the next "<" (linear time).
 _TAG = re.compile(r"<(/?)([A-Za-z][\w:.-]*)[^<>]*>|<![^<>]*>")
 _TITLE = re.compile(r"<title[^<>]*>([^<]{1,1000})</title", re.IGNORECASE)
@@ -79,7 +129,7 @@ def flat_html_text(html: str) -> tuple[str, Meta]:
     for m in _TAG.finditer(html):
         closing, name = m.group(1), (m.group(2) or "").lower()
         if not skipping:
-            out.append(html[pos:m.start()])
+            out.append(html[pos : m.start()])
             if not closing and name in _DROPPED_TAGS:
                 skipping = name
             elif name in _BLOCK:
@@ -90,8 +140,11 @@ def flat_html_text(html: str) -> tuple[str, Meta]:
     if not skipping:
         out.append(html[pos:])
     title = _TITLE.search(html)
-    meta: Meta = {"title": htmllib.unescape(title.group(1)).strip() or None if title else None,
-                  "published": None, "url": None}
+    meta: Meta = {
+        "title": htmllib.unescape(title.group(1)).strip() or None if title else None,
+        "published": None,
+        "url": None,
+    }
     return htmllib.unescape("".join(out)), meta
 
 
@@ -139,5 +192,8 @@ def check_zip_sizes(z: zipfile.ZipFile) -> None:
     at the declared size.)"""
     total = sum(i.file_size for i in z.infolist())
     if total > MAX_UNZIPPED_BYTES:
-        raise BadFileError(f"DOCX inflates to {total / MIB:,.0f} MB, more than the "
-                           f"{MAX_UNZIPPED_BYTES // MIB} MB limit (zip bomb?)", code="docx_bomb")
+        raise BadFileError(
+            f"DOCX inflates to {total / MIB:,.0f} MB, more than the "
+            f"{MAX_UNZIPPED_BYTES // MIB} MB limit (zip bomb?)",
+            code="docx_bomb",
+        )

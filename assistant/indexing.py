@@ -100,7 +100,8 @@ def index_paths(
                 continue
             except OSError as err:
                 report.rejected.append(
-                    Rejected(str(f), f"cannot read file: {err}", "file_unreadable"))
+                    Rejected(str(f), f"cannot read file: {err}", "file_unreadable")
+                )
                 if previous:
                     docs[doc_id] = previous
                 continue

@@ -25,8 +25,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--list", action="store_true", help="list the vocabulary's indicators")
 
 
-def facts_json(kb: Any, indicator: str | None = None, province: str | None = None,
-               year: int | None = None, status: str | None = None) -> dict[str, Any]:
+def facts_json(
+    kb: Any,
+    indicator: str | None = None,
+    province: str | None = None,
+    year: int | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     """``{"facts": [row, ...], "count": n}`` of a knowledge base, filtered; bad filters raise
     :class:`AssistantError` with what to do."""
     from assistant.facts import fact_row
@@ -35,8 +40,11 @@ def facts_json(kb: Any, indicator: str | None = None, province: str | None = Non
     try:
         facts = kb.facts.query(indicator, province, year, target)
     except ValueError as err:  # facts.resolve_indicator / resolve_province
-        unknown = "indicator_unknown" if str(err).startswith("unknown indicator") else (
-            "province_unknown")
+        unknown = (
+            "indicator_unknown"
+            if str(err).startswith("unknown indicator")
+            else ("province_unknown")
+        )
         raise AssistantError(str(err), code=unknown) from err
     rows = [fact_row(f, kb.documents) for f in facts]
     return {"count": len(rows), "facts": rows}

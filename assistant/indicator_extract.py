@@ -28,7 +28,8 @@ from assistant.types import Document
 # numbers that are not values: "4 cấp", "tăng 07 bậc", "15 lần", "3G", document numbers
 _NOT_VALUE_AFTER = re.compile(r"\s*(?:cap|bac|lan|tuoi|lop|nam|thang|ngay|gio|phut|ky)\b")
 _DOC_NUMBER_BEFORE = re.compile(
-    r"(?:dinh|tu|chi|van|ban|hoach|bao|lenh|hieu|tieu chi|so hieu)\s+so\s*$")
+    r"(?:dinh|tu|chi|van|ban|hoach|bao|lenh|hieu|tieu chi|so hieu)\s+so\s*$"
+)
 _QUALIFIER = re.compile(r"(?:^|\s)(hon|gan|tren|khoang|duoi|toi thieu|it nhat|xap xi)\s*$")
 
 
@@ -44,12 +45,16 @@ class _Cue:
         return self.plain if plain else self.marked
 
 
-_TARGET = _Cue(r"\b(?:phấn đấu|kế hoạch|mục tiêu|dự kiến|định hướng|sẽ|nhiệm vụ năm|"
-               r"(?:đảm bảo|bảo đảm|hoàn thành|giao|đạt) chỉ tiêu|"
-               r"đến năm (?:19|20)\d\d(?: đạt)?)\b")
+_TARGET = _Cue(
+    r"\b(?:phấn đấu|kế hoạch|mục tiêu|dự kiến|định hướng|sẽ|nhiệm vụ năm|"
+    r"(?:đảm bảo|bảo đảm|hoàn thành|giao|đạt) chỉ tiêu|"
+    r"đến năm (?:19|20)\d\d(?: đạt)?)\b"
+)
 _RESULT_AFTER_TARGET = _Cue(r"\b(?:đã|kết quả|hiện có|hiện nay|đến nay)\b")
-_CHANGE_BEFORE = _Cue(r"\b(?:xây dựng mới|xây dựng|lắp đặt mới|phát triển mới|mới|thêm|tăng thêm|"
-                      r"bổ sung)\s+(?:được\s+)?(?:hơn\s+|khoảng\s+)?$")
+_CHANGE_BEFORE = _Cue(
+    r"\b(?:xây dựng mới|xây dựng|lắp đặt mới|phát triển mới|mới|thêm|tăng thêm|"
+    r"bổ sung)\s+(?:được\s+)?(?:hơn\s+|khoảng\s+)?$"
+)
 _RANK_CUE = _Cue(r"\b(?:thứ|hạng)\s*$")
 _PUBLISHED_BEFORE = re.compile(r"\b(?:cong bo|ban hanh)\s+(?:trong|vao)?\s*$")
 _AS_OF_BEFORE = re.compile(r"\b(?:den|toi|tinh den|tinh toi)\s*(?:ngay)?\s*$")
@@ -75,7 +80,7 @@ def _values(sentence: str, folded: str, mentions: list[Mention]) -> list[_Value]
         if skip_next:
             skip_next = False
             continue
-        after = folded[n.end: n.end + 12]
+        after = folded[n.end : n.end + 12]
         if any(a <= n.start < b for a, b in dates):
             continue
         if n.end < len(sentence) and (sentence[n.end].isalpha() or sentence[n.end] == "/"):
@@ -84,17 +89,33 @@ def _values(sentence: str, folded: str, mentions: list[Mention]) -> list[_Value]
             continue  # a year
         if any(m.start <= n.start < m.end for m in mentions):
             continue  # part of an alias: "mức độ 4"
-        if _NOT_VALUE_AFTER.match(after) or _DOC_NUMBER_BEFORE.search(folded[:n.start]):
+        if _NOT_VALUE_AFTER.match(after) or _DOC_NUMBER_BEFORE.search(folded[: n.start]):
             continue
         v = _Value(n, n.start, n.end, text=n.text, cue_text=cue_text)
         nxt = found[i + 1] if i + 1 < len(found) else None
-        if (nxt is not None and re.fullmatch(r"\s*[-–]\s*", sentence[n.end: nxt.start])
-                and nxt.kind != "rank" and n.kind == "number"):
+        if (
+            nxt is not None
+            and re.fullmatch(r"\s*[-–]\s*", sentence[n.end : nxt.start])
+            and nxt.kind != "rank"
+            and n.kind == "number"
+        ):
             # a range "72-75%": one value, kind of its end
-            v = _Value(Number(sentence[n.start: nxt.end], n.start, nxt.end, n.value * (
-                nxt.scale if n.scale == 1 else 1), nxt.kind, nxt.total, nxt.scale),
-                n.start, nxt.end, value_max=nxt.value, text=sentence[n.start: nxt.end],
-                cue_text=cue_text)
+            v = _Value(
+                Number(
+                    sentence[n.start : nxt.end],
+                    n.start,
+                    nxt.end,
+                    n.value * (nxt.scale if n.scale == 1 else 1),
+                    nxt.kind,
+                    nxt.total,
+                    nxt.scale,
+                ),
+                n.start,
+                nxt.end,
+                value_max=nxt.value,
+                text=sentence[n.start : nxt.end],
+                cue_text=cue_text,
+            )
             skip_next = True
         out.append(v)
     return out
@@ -108,25 +129,28 @@ def _marked(sentence: str, folded: str) -> tuple[str, bool]:
 
 def _compatible(ind: Indicator, v: _Value, folded: str) -> bool:
     kind = v.number.kind
-    if ind.unit_after and not any(folded[v.end:].lstrip().startswith(alias_key(u))
-                                  for u in ind.unit_after):
+    if ind.unit_after and not any(
+        folded[v.end :].lstrip().startswith(alias_key(u)) for u in ind.unit_after
+    ):
         return False
     if ind.kind == "percent":
         return kind == "percent"
     if ind.kind == "rank":
         text, plain = v.cue_text
-        return kind == "rank" or (kind == "number" and bool(_RANK_CUE.pattern(plain).search(
-            text[: v.start])) and v.number.value == int(v.number.value))
+        return kind == "rank" or (
+            kind == "number"
+            and bool(_RANK_CUE.pattern(plain).search(text[: v.start]))
+            and v.number.value == int(v.number.value)
+        )
     if ind.kind == "money":
         return kind == "money"
     return kind == "number"
 
 
-def _bind(ind: Indicator, m: Mention, v: _Value, sentence: str, folded: str
-          ) -> float | None:
+def _bind(ind: Indicator, m: Mention, v: _Value, sentence: str, folded: str) -> float | None:
     """How well value ``v`` reads as the value of mention ``m`` (lower is better), or None."""
     if v.end <= m.start:  # the value before the alias: "1.422 trạm BTS"
-        gap = folded[v.end: m.start]
+        gap = folded[v.end : m.start]
         if ind.kind == "rank" and len(gap) <= 70 and re.search(r"\bve\s+(?:tong the\s+)?$", gap):
             return 0.0  # "xếp thứ 26/63 ... về tổng thể mức độ ứng dụng CNTT"
         if ind.number == "after":
@@ -141,7 +165,7 @@ def _bind(ind: Indicator, m: Mention, v: _Value, sentence: str, folded: str
     if m.end <= v.start:  # the value after: "tỷ lệ ... là 62,2%"
         if ind.number == "before":
             return None
-        gap = folded[m.end: v.start]
+        gap = folded[m.end : v.start]
         if len(gap) > ind.window or ";" in gap:
             return None
         return float(len(gap)) + 2.0
@@ -157,12 +181,13 @@ def _clauses(sentence: str) -> list[tuple[int, int]]:
     return out
 
 
-def _year(sentence: str, folded: str, at: int, clause: tuple[int, int],
-          fallback: int | None) -> int | None:
+def _year(
+    sentence: str, folded: str, at: int, clause: tuple[int, int], fallback: int | None
+) -> int | None:
     best_before: tuple[int, int] | None = None
     best_after: tuple[int, int] | None = None
     for d in parse_dates(sentence):
-        head = folded[max(0, d.start - 20): d.start]
+        head = folded[max(0, d.start - 20) : d.start]
         if _PUBLISHED_BEFORE.search(head):
             continue
         if d.kind == "day" and not _AS_OF_BEFORE.search(head):
@@ -170,8 +195,11 @@ def _year(sentence: str, folded: str, at: int, clause: tuple[int, int],
         if d.end <= at:
             if best_before is None or d.end > best_before[0]:
                 best_before = (d.end, d.year)
-        elif (d.start >= at and clause[0] <= d.start < clause[1]
-              and (best_after is None or d.start < best_after[0])):
+        elif (
+            d.start >= at
+            and clause[0] <= d.start < clause[1]
+            and (best_after is None or d.start < best_after[0])
+        ):
             best_after = (d.start, d.year)
     if best_before:
         return best_before[1]
@@ -198,8 +226,9 @@ def extract_sentence(doc: Document, a: int, b: int) -> list[Fact]:
     for i, m in enumerate(mentions):  # "mật độ đạt 142 thuê bao/100 dân" after "thuê bao di động"
         ind = vocab[m.indicator]
         if ind.resolve:
-            prev = next((p.indicator for p in reversed(mentions[:i]) if p.indicator in
-                         ind.resolve), None)
+            prev = next(
+                (p.indicator for p in reversed(mentions[:i]) if p.indicator in ind.resolve), None
+            )
             if prev:
                 m.indicator = ind.resolve[prev]
     folded = alias_key(sentence)
@@ -222,8 +251,9 @@ def extract_sentence(doc: Document, a: int, b: int) -> list[Fact]:
                 if score is None:
                     continue
                 lo, hi = (v.end, m.start) if v.end <= m.start else (m.end, v.start)
-                if any(lo <= o.start < hi for o in in_v if o is not v
-                       and _compatible(ind, o, folded)):
+                if any(
+                    lo <= o.start < hi for o in in_v if o is not v and _compatible(ind, o, folded)
+                ):
                     continue  # another value of this kind stands between them
                 pairs.append((score, mi, vi))
         taken_m: dict[int, int] = {}
@@ -243,57 +273,97 @@ def extract_sentence(doc: Document, a: int, b: int) -> list[Fact]:
                 w = in_v[wi]
                 if wi in taken_v or not _compatible(ind, w, folded):
                     break
-                gap = folded[last.end: w.start]
+                gap = folded[last.end : w.start]
                 limit = 70 if ind.kind == "rank" else 45
                 if len(gap) > limit or any(last.end <= o.start < w.start for o in in_m):
                     break
                 taken_v.add(wi)
-                facts.append(_fact(doc, a, sentence, folded, in_m[mi], w, clause, fallback,
-                                   places))
+                facts.append(_fact(doc, a, sentence, folded, in_m[mi], w, clause, fallback, places))
                 last = w
         # "xếp thứ 9/63 về Chỉ số chuyển đổi số (DTI) với 0,4312 điểm": the score of that rank
         for vi, v in enumerate(in_v):
-            if vi in taken_v or v.number.kind != "number" or not re.match(
-                    r"\s*diem\b", folded[v.end:]):
+            if (
+                vi in taken_v
+                or v.number.kind != "number"
+                or not re.match(r"\s*diem\b", folded[v.end :])
+            ):
                 continue
-            rank = next((m for m in in_m if vocab[m.indicator].score
-                         and abs(m.start - v.start) <= 120), None)
+            rank = next(
+                (m for m in in_m if vocab[m.indicator].score and abs(m.start - v.start) <= 120),
+                None,
+            )
             if rank is not None:
                 taken_v.add(vi)
-                facts.append(_fact(doc, a, sentence, folded, Mention(
-                    vocab[rank.indicator].score or "", rank.start, rank.end), v, clause,
-                    fallback, places))
+                facts.append(
+                    _fact(
+                        doc,
+                        a,
+                        sentence,
+                        folded,
+                        Mention(vocab[rank.indicator].score or "", rank.start, rank.end),
+                        v,
+                        clause,
+                        fallback,
+                        places,
+                    )
+                )
         for mi, vi in taken_m.items():
-            facts.append(_fact(doc, a, sentence, folded, in_m[mi], in_v[vi], clause, fallback,
-                               places))
+            facts.append(
+                _fact(doc, a, sentence, folded, in_m[mi], in_v[vi], clause, fallback, places)
+            )
     facts.sort(key=lambda f: f.start)
     return facts
 
 
-def _fact(doc: Document, a: int, sentence: str, folded: str, m: Mention, v: _Value,
-          clause: tuple[int, int], fallback: int | None,
-          places: list[tuple[str, int, int]]) -> Fact:
+def _fact(
+    doc: Document,
+    a: int,
+    sentence: str,
+    folded: str,
+    m: Mention,
+    v: _Value,
+    clause: tuple[int, int],
+    fallback: int | None,
+    places: list[tuple[str, int, int]],
+) -> Fact:
     ind = vocabulary()[m.indicator]
     text, plain = _marked(sentence, folded)
     head = text[: v.start]  # a plan named earlier in the sentence covers its clauses
     cues = list(_TARGET.pattern(plain).finditer(head))
     cue = cues[-1] if cues else None
-    target = cue is not None and not _RESULT_AFTER_TARGET.pattern(plain).search(
-        head[cue.end():])
+    target = cue is not None and not _RESULT_AFTER_TARGET.pattern(plain).search(head[cue.end() :])
     before = [p for p, _, e in places if e <= v.start]
     province = before[-1] if before else doc.province
-    q = _QUALIFIER.search(folded[max(0, v.start - 14): v.start])
-    qualifier = sentence[v.start - (len(folded[max(0, v.start - 14): v.start]) - q.start(1)):
-                         v.start].strip() if q else ""
+    q = _QUALIFIER.search(folded[max(0, v.start - 14) : v.start])
+    qualifier = (
+        sentence[
+            v.start - (len(folded[max(0, v.start - 14) : v.start]) - q.start(1)) : v.start
+        ].strip()
+        if q
+        else ""
+    )
     n = v.number
     return Fact(
-        indicator=ind.id, value=n.value, value_max=v.value_max, total=n.total, unit=ind.unit,
-        text=v.text, qualifier=qualifier, province=province,
-        year=_year(sentence, folded, v.start, clause, fallback), target=target,
-        measure="change" if _CHANGE_BEFORE.pattern(plain).search(
-            text[max(0, v.start - 30): v.start]) else "level",
-        doc_id=doc.id, start=a + v.start, end=a + v.end, sentence_start=a,
-        sentence_end=a + len(sentence), sentence=sentence)
+        indicator=ind.id,
+        value=n.value,
+        value_max=v.value_max,
+        total=n.total,
+        unit=ind.unit,
+        text=v.text,
+        qualifier=qualifier,
+        province=province,
+        year=_year(sentence, folded, v.start, clause, fallback),
+        target=target,
+        measure="change"
+        if _CHANGE_BEFORE.pattern(plain).search(text[max(0, v.start - 30) : v.start])
+        else "level",
+        doc_id=doc.id,
+        start=a + v.start,
+        end=a + v.end,
+        sentence_start=a,
+        sentence_end=a + len(sentence),
+        sentence=sentence,
+    )
 
 
 def extract_facts(doc: Document) -> list[Fact]:

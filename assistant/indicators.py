@@ -44,8 +44,14 @@ class Indicator:
     score: str | None = None  # the indicator of "N điểm" next to this rank ("dti_score")
 
     def to_json(self) -> dict:
-        return {"id": self.id, "label": self.label, "unit": self.unit, "kind": self.kind,
-                "better": self.better, "aliases": list(self.aliases)}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "unit": self.unit,
+            "kind": self.kind,
+            "better": self.better,
+            "aliases": list(self.aliases),
+        }
 
 
 class Fact(BaseModel):
@@ -77,16 +83,25 @@ class Fact(BaseModel):
 @lru_cache(maxsize=1)
 def vocabulary() -> dict[str, Indicator]:
     """The indicators of the bundled vocabulary by id."""
-    raw = json.loads(resources.files("assistant").joinpath("data", VOCABULARY_FILE)
-                     .read_text("utf-8"))
+    raw = json.loads(
+        resources.files("assistant").joinpath("data", VOCABULARY_FILE).read_text("utf-8")
+    )
     out: dict[str, Indicator] = {}
     for e in raw["indicators"]:
         out[e["id"]] = Indicator(
-            id=e["id"], label=e["label"], unit=e["unit"], kind=e["kind"], better=e["better"],
-            aliases=tuple(e["aliases"]), number=e.get("number", "either"),
-            window=int(e.get("window", 60)), not_after=tuple(e.get("not", ())),
-            resolve=dict(e.get("resolve", {})), unit_after=tuple(e.get("unit_after", ())),
-            score=e.get("score"))
+            id=e["id"],
+            label=e["label"],
+            unit=e["unit"],
+            kind=e["kind"],
+            better=e["better"],
+            aliases=tuple(e["aliases"]),
+            number=e.get("number", "either"),
+            window=int(e.get("window", 60)),
+            not_after=tuple(e.get("not", ())),
+            resolve=dict(e.get("resolve", {})),
+            unit_after=tuple(e.get("unit_after", ())),
+            score=e.get("score"),
+        )
     return out
 
 
@@ -174,7 +189,7 @@ def find_mentions(text: str) -> list[Mention]:
         if name is None:
             continue
         ind = vocab[name]
-        rest = folded[m.end(): m.end() + 30].lstrip()
+        rest = folded[m.end() : m.end() + 30].lstrip()
         if any(rest.startswith(alias_key(n).strip()) for n in ind.not_after):
             continue
         out.append(Mention(ind.id, m.start(), m.end()))

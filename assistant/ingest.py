@@ -29,16 +29,41 @@ from assistant.types import MIB, Document, Progress
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".pdf": "pdf",
-             ".docx": "docx", ".doc": "doc", ".odt": "odt", ".xlsx": "xlsx", ".xls": "xls",
-             ".ods": "ods"}
+SUPPORTED = {
+    ".txt": "txt",
+    ".md": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".doc": "doc",
+    ".odt": "odt",
+    ".xlsx": "xlsx",
+    ".xls": "xls",
+    ".ods": "ods",
+}
 # the BadFileError code of a file its reader failed on unexpectedly
-UNREADABLE = {"pdf": "pdf_unreadable", "docx": "docx_unreadable", "doc": "office_unreadable",
-              "odt": "office_unreadable", "xlsx": "office_unreadable", "xls": "office_unreadable",
-              "ods": "office_unreadable"}
+UNREADABLE = {
+    "pdf": "pdf_unreadable",
+    "docx": "docx_unreadable",
+    "doc": "office_unreadable",
+    "odt": "office_unreadable",
+    "xlsx": "office_unreadable",
+    "xls": "office_unreadable",
+    "ods": "office_unreadable",
+}
 pdf_text = pdf_blocks  # the PDF reader (tests replace it by this name)
-__all__ = ["MAX_UNZIPPED_BYTES", "SUPPORTED", "Rejected", "clean_text", "decode",
-           "detect_metadata", "iter_files", "load_document", "load_documents"]
+__all__ = [
+    "MAX_UNZIPPED_BYTES",
+    "SUPPORTED",
+    "Rejected",
+    "clean_text",
+    "decode",
+    "detect_metadata",
+    "iter_files",
+    "load_document",
+    "load_documents",
+]
 
 
 @dataclass
@@ -54,37 +79,47 @@ def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p).parts
-                if f.is_file() and f.suffix.lower() in SUPPORTED and not any(
-                    part.startswith(".") for part in rel
+                if (
+                    f.is_file()
+                    and f.suffix.lower() in SUPPORTED
+                    and not any(part.startswith(".") for part in rel)
                 ):
                     yield f
         else:
             yield p
 
 
-def load_document(path: Path | str, max_bytes: int = 20 * MIB,
-                  progress: Progress | None = None) -> Document:
+def load_document(
+    path: Path | str, max_bytes: int = 20 * MIB, progress: Progress | None = None
+) -> Document:
     """Read one file as a cleaned Document, or raise BadFileError with a one-line reason.
     ``progress("ocr", page, pages)`` follows the OCR of a scanned PDF page by page."""
     path = Path(path)
     fmt = SUPPORTED.get(path.suffix.lower())
     if fmt is None:
-        raise BadFileError(f"unsupported file type {path.suffix or '(none)'!r}; "
-                           f"use one of {', '.join(sorted(SUPPORTED))}", code="file_unsupported")
+        raise BadFileError(
+            f"unsupported file type {path.suffix or '(none)'!r}; "
+            f"use one of {', '.join(sorted(SUPPORTED))}",
+            code="file_unsupported",
+        )
     try:
         path.as_posix().encode("utf-8")
     except UnicodeEncodeError as err:
-        raise BadFileError("the file name is not valid UTF-8; rename the file",
-                           code="file_unreadable") from err
+        raise BadFileError(
+            "the file name is not valid UTF-8; rename the file", code="file_unreadable"
+        ) from err
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise BadFileError(f"file is too large ({size / MIB:.1f} MB, limit "
-                               f"{max_bytes / MIB:.1f} MB)", code="file_too_large")
+            raise BadFileError(
+                f"file is too large ({size / MIB:.1f} MB, limit {max_bytes / MIB:.1f} MB)",
+                code="file_too_large",
+            )
         raw = path.read_bytes()
     except OSError as err:
-        raise BadFileError(f"cannot read file: {err.strerror or err}",
-                           code="file_unreadable") from err
+        raise BadFileError(
+            f"cannot read file: {err.strerror or err}", code="file_unreadable"
+        ) from err
     if not raw.strip():
         raise BadFileError("file is empty", code="file_empty")
     extracted, meta = _extract(raw, fmt, progress)
@@ -94,21 +129,32 @@ def load_document(path: Path | str, max_bytes: int = 20 * MIB,
         layout = assemble(fix_legacy(extracted), lambda t: clean_text(normalize(t)))
     text = layout.pop("text")
     if not text.strip():
-        raise BadFileError("no text found in the PDF (OCR found no text on its pages)"
-                           if fmt == "pdf" else "no text found in the file (only spaces, "
-                           "markup or invisible characters)",
-                           code="pdf_no_text" if fmt == "pdf" else "file_no_text")
+        raise BadFileError(
+            "no text found in the PDF (OCR found no text on its pages)"
+            if fmt == "pdf"
+            else "no text found in the file (only spaces, markup or invisible characters)",
+            code="pdf_no_text" if fmt == "pdf" else "file_no_text",
+        )
     resolved = path.resolve().as_posix()
     return Document(
-        id=resolved, path=resolved, text=text, format=fmt,
-        sha256=hashlib.sha256(raw).hexdigest(), **layout,
-        **detect_metadata(text, title=meta.get("title"), published=meta.get("published"),
-                          source_url=meta.get("url")),
+        id=resolved,
+        path=resolved,
+        text=text,
+        format=fmt,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        **layout,
+        **detect_metadata(
+            text,
+            title=meta.get("title"),
+            published=meta.get("published"),
+            source_url=meta.get("url"),
+        ),
     )
 
 
-def _extract(raw: bytes, fmt: str, progress: Progress | None = None
-             ) -> tuple[str | list[Block], dict[str, str | None]]:
+def _extract(
+    raw: bytes, fmt: str, progress: Progress | None = None
+) -> tuple[str | list[Block], dict[str, str | None]]:
     """The file's text (or blocks) and metadata by format. Any failure of a parser becomes a
     BadFileError: one hostile file never stops a batch."""
     try:
@@ -129,8 +175,10 @@ def _extract(raw: bytes, fmt: str, progress: Progress | None = None
         raise
     except Exception as err:  # a parser bug (or MemoryError) must not abort the batch
         log.warning("unexpected %s reading a %s file", type(err).__name__, fmt, exc_info=True)
-        raise BadFileError(f"unreadable {fmt.upper()} file ({type(err).__name__})",
-                           code=UNREADABLE.get(fmt, "file_unreadable")) from err
+        raise BadFileError(
+            f"unreadable {fmt.upper()} file ({type(err).__name__})",
+            code=UNREADABLE.get(fmt, "file_unreadable"),
+        ) from err
 
 
 def load_documents(
@@ -163,8 +211,9 @@ def decode(raw: bytes) -> str:
             try:
                 return raw.decode(enc)
             except UnicodeDecodeError as err:
-                raise BadFileError(f"invalid {enc} text at byte {err.start}",
-                                   code="file_bad_text") from err
+                raise BadFileError(
+                    f"invalid {enc} text at byte {err.start}", code="file_bad_text"
+                ) from err
     sample = raw[:4096]
     if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
         with contextlib.suppress(UnicodeDecodeError):
@@ -190,11 +239,13 @@ def decode(raw: bytes) -> str:
     try:
         text = raw.decode("cp1258")
     except UnicodeDecodeError as err:
-        raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)",
-                           code="file_encoding") from err
+        raise BadFileError(
+            "cannot decode the text (not UTF-8, UTF-16 or Windows-1258)", code="file_encoding"
+        ) from err
     if not _VI_HINT.search(text) and any(ch.isalpha() for ch in text):
-        raise BadFileError("cannot decode the text (not UTF-8, UTF-16 or Windows-1258)",
-                           code="file_encoding")
+        raise BadFileError(
+            "cannot decode the text (not UTF-8, UTF-16 or Windows-1258)", code="file_encoding"
+        )
     return text
 
 
@@ -209,8 +260,11 @@ def _mostly_utf8(raw: bytes, tolerance: float = 0.02) -> str | None:
 
 
 # Characters that Windows-1252 decodes bytes 0x80-0x9F to, back to those bytes (as latin-1).
-_CP1252_BACK = {ord(bytes([b]).decode("cp1252")): b for b in range(0x80, 0xA0)
-                if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+_CP1252_BACK = {
+    ord(bytes([b]).decode("cp1252")): b
+    for b in range(0x80, 0xA0)
+    if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+}
 # UTF-8 lead bytes of Vietnamese letters read as Windows-1252/latin-1: "Ã¡", "Ä‘", "áº¯", "á»‡"
 _MOJIBAKE = re.compile("[ÃÄÆ][\u0080-\u00bf\u0152-\u0192\u02c6-\u02dc\u2013-\u2122]|á[º»]")
 
@@ -294,7 +348,9 @@ _TOPIC = re.compile(r"thông tin|truyền thông|cntt|chuyển đổi số|bưu 
 
 
 def detect_metadata(
-    text: str, title: str | None = None, published: str | None = None,
+    text: str,
+    title: str | None = None,
+    published: str | None = None,
     source_url: str | None = None,
 ) -> dict:
     """Title, province, report year and period (:mod:`assistant.periods`), publication date
@@ -306,13 +362,19 @@ def detect_metadata(
         counts = Counter(p for p, _, _ in find_provinces(head, capitalised=True))
         provinces = [p for p, _ in counts.most_common(1)]
     period = document_period(text, title, published)
-    return {"title": title, "province": provinces[0] if provinces else None,
-            "year": period.year, "period_start": period.start, "period_end": period.end,
-            "published": period.published, "source_url": source_url or _source_url(text)}
+    return {
+        "title": title,
+        "province": provinces[0] if provinces else None,
+        "year": period.year,
+        "period_start": period.start,
+        "period_end": period.end,
+        "published": period.published,
+        "source_url": source_url or _source_url(text),
+    }
 
 
 def _source_url(text: str) -> str | None:
-    """"Nguồn: http://..." anywhere, or an address opening one of the first lines."""
+    """ "Nguồn: http://..." anywhere, or an address opening one of the first lines."""
     m = re.search(r"(?:nguồn|source)\s*:?\s*(" + _URL.pattern + ")", text, re.I)
     if m:
         return m.group(1)
@@ -324,7 +386,7 @@ def _source_url(text: str) -> str | None:
 
 
 def _is_dateline(line: str) -> bool:
-    """"Thứ bảy, 23/01/2021 09:24 AM", "(Cập nhật lúc: 04/02/2020 16:32:33 )"."""
+    """ "Thứ bảy, 23/01/2021 09:24 AM", "(Cập nhật lúc: 04/02/2020 16:32:33 )"."""
     return bool(_DATE.search(line) and _DATELINE.search(line))
 
 
@@ -332,8 +394,11 @@ def _guess_title(text: str) -> str:
     """The first short line near the top that names the topic or a province."""
     lines = [line for line in text.split("\n") if line.strip()][:10]
     candidates = [
-        line for line in lines
-        if 15 <= len(line) <= 200 and not _is_dateline(line) and not line.endswith(".")
+        line
+        for line in lines
+        if 15 <= len(line) <= 200
+        and not _is_dateline(line)
+        and not line.endswith(".")
         and not _URL.match(line)
     ]
     for line in candidates:

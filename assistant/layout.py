@@ -80,15 +80,21 @@ def assemble(blocks: list[Block], clean: Callable[[str], str]) -> dict[str, Any]
             continue
         parts.append(text)
         pos += len(text) + len(SEPARATOR)
-    return {"text": SEPARATOR.join(parts), "pages": pages, "sections": sections,
-            "tables": tables, "ocr": sorted(ocr.items())}
+    return {
+        "text": SEPARATOR.join(parts),
+        "pages": pages,
+        "sections": sections,
+        "tables": tables,
+        "ocr": sorted(ocr.items()),
+    }
 
 
 def fix_legacy(blocks: list[Block]) -> list[Block]:
     """Blocks with their TCVN3/VNI lines and cells converted to Unicode, the encoding detected
     on the whole document (one page or cell is too short to decide on)."""
-    whole = "\n".join([b.text for b in blocks] + ["\n".join(" ".join(r) for r in b.rows)
-                                                   for b in blocks])
+    whole = "\n".join(
+        [b.text for b in blocks] + ["\n".join(" ".join(r) for r in b.rows) for b in blocks]
+    )
     encoding = detect(whole)
     if encoding is None:
         return blocks

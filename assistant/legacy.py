@@ -23,10 +23,8 @@ Encoding = Literal["tcvn3", "vni"]
 
 # --- tables ---------------------------------------------------------------------------------
 
-_UNI = ("àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
-        "ĂÂĐÊÔƠƯ")
-_TCVN3 = ("µ¸¶·¹¨»¾¼½Æ©ÇÊÈÉË®ÌÐÎÏÑªÒÕÓÔÖ×ÝØÜÞßãáâä«åèæçé¬êíëìîïóñòô\u00adõøö÷ùúýûüþ"
-          "¡¢§£¤¥¦")
+_UNI = "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵĂÂĐÊÔƠƯ"
+_TCVN3 = "µ¸¶·¹¨»¾¼½Æ©ÇÊÈÉË®ÌÐÎÏÑªÒÕÓÔÖ×ÝØÜÞßãáâä«åèæçé¬êíëìîïóñòô\u00adõøö÷ùúýûüþ¡¢§£¤¥¦"
 assert len(_UNI) == len(_TCVN3)
 TCVN3_TABLE = dict(zip(_TCVN3, _UNI, strict=True))
 _TCVN3_TRANS = str.maketrans(TCVN3_TABLE)
@@ -34,15 +32,34 @@ _TCVN3_TRANS = str.maketrans(TCVN3_TABLE)
 # VNI for Windows: a base letter followed by a mark character ("aø" = "à"), and a few letters
 # of their own ("ñ" = "đ", "ô" = "ơ", "ö" = "ư", "æ" = "ỉ", "ó" = "ĩ", "ò" = "ị", "î" = "ỵ").
 _VNI_LOWER = [
-    ("a", "", "aøaùaûaõaï", "àáảãạ"), ("a", "ê", "aêaèaéaúaüaë", "ăằắẳẵặ"),
-    ("a", "â", "aâaàaáaåaãaä", "âầấẩẫậ"), ("e", "", "eøeùeûeõeï", "èéẻẽẹ"),
-    ("e", "â", "eâeàeáeåeãeä", "êềếểễệ"), ("o", "", "oøoùoûoõoï", "òóỏõọ"),
-    ("o", "â", "oâoàoáoåoãoä", "ôồốổỗộ"), ("ô", "", "ôøôùôûôõôï", "ờớởỡợ"),
-    ("u", "", "uøuùuûuõuï", "ùúủũụ"), ("ö", "", "öøöùöûöõöï", "ừứửữự"),
+    ("a", "", "aøaùaûaõaï", "àáảãạ"),
+    ("a", "ê", "aêaèaéaúaüaë", "ăằắẳẵặ"),
+    ("a", "â", "aâaàaáaåaãaä", "âầấẩẫậ"),
+    ("e", "", "eøeùeûeõeï", "èéẻẽẹ"),
+    ("e", "â", "eâeàeáeåeãeä", "êềếểễệ"),
+    ("o", "", "oøoùoûoõoï", "òóỏõọ"),
+    ("o", "â", "oâoàoáoåoãoä", "ôồốổỗộ"),
+    ("ô", "", "ôøôùôûôõôï", "ờớởỡợ"),
+    ("u", "", "uøuùuûuõuï", "ùúủũụ"),
+    ("ö", "", "öøöùöûöõöï", "ừứửữự"),
     ("y", "", "yøyùyûyõ", "ỳýỷỹ"),
 ]
-_VNI_SINGLE = {"ñ": "đ", "ô": "ơ", "ö": "ư", "æ": "ỉ", "ó": "ĩ", "ò": "ị", "î": "ỵ",
-               "Ñ": "Đ", "Ô": "Ơ", "Ö": "Ư", "Æ": "Ỉ", "Ó": "Ĩ", "Ò": "Ị", "Î": "Ỵ"}
+_VNI_SINGLE = {
+    "ñ": "đ",
+    "ô": "ơ",
+    "ö": "ư",
+    "æ": "ỉ",
+    "ó": "ĩ",
+    "ò": "ị",
+    "î": "ỵ",
+    "Ñ": "Đ",
+    "Ô": "Ơ",
+    "Ö": "Ư",
+    "Æ": "Ỉ",
+    "Ó": "Ĩ",
+    "Ò": "Ị",
+    "Î": "Ỵ",
+}
 
 
 def _vni_pairs() -> dict[str, str]:
@@ -58,8 +75,12 @@ def _vni_pairs() -> dict[str, str]:
 
 
 VNI_PAIRS = _vni_pairs()
-_VNI_RE = re.compile("|".join(sorted(map(re.escape, VNI_PAIRS), key=len, reverse=True))
-                     + "|[" + "".join(_VNI_SINGLE) + "]")
+_VNI_RE = re.compile(
+    "|".join(sorted(map(re.escape, VNI_PAIRS), key=len, reverse=True))
+    + "|["
+    + "".join(_VNI_SINGLE)
+    + "]"
+)
 
 # Characters that legacy text shows and Unicode Vietnamese never needs (a Unicode text holds
 # them only in foreign words): one of them must be present for a line to be a candidate.
@@ -113,8 +134,10 @@ def convert(text: str, encoding: Encoding, upper: bool = False) -> str:
 
 _ONSET = "(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
 # nuclei ending in a glide take no final consonant ("khauc" is no syllable); the others may
-_OPEN = ("(?:uya|uyu|uây|uôi|ươi|ươu|oai|oay|oeo|iêu|yêu|ai|ao|au|ay|âu|ây|eo|êu|ia|iu|oi|ôi"
-         "|ơi|ua|ui|ưa|ưi|ưu)")
+_OPEN = (
+    "(?:uya|uyu|uây|uôi|ươi|ươu|oai|oay|oeo|iêu|yêu|ai|ao|au|ay|âu|ây|eo|êu|ia|iu|oi|ôi"
+    "|ơi|ua|ui|ưa|ưi|ưu)"
+)
 _CLOSABLE = "(?:uyê|oa|oă|oe|iê|uâ|uê|uô|uơ|uy|ươ|yê|[aăâeêioôơuưy])"
 _SYLLABLE = re.compile(f"^{_ONSET}(?:{_OPEN}|{_CLOSABLE}(?:ch|ng|nh|[cmnpt])?)$")
 _TONES = dict.fromkeys(map(ord, "\u0300\u0301\u0303\u0309\u0323"), None)

@@ -20,8 +20,9 @@ from assistant.text import fold, has_diacritics, tokens
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
-def _sum_columns(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
-                 columns: list[int], n: int) -> np.ndarray:
+def _sum_columns(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, columns: list[int], n: int
+) -> np.ndarray:
     """The sum of the CSC ``columns`` of an (n, vocabulary) matrix -> float32 (n,).
 
     The columns are cut out (one copy of their posting lists) into an (n, len(columns)) CSC

@@ -34,8 +34,10 @@ _NUMBER = re.compile(
     r"(\s*%)?"
     r"(?:\s+((?:nghìn|ngàn|triệu|tỷ|tỉ|nghin|ngan|trieu|ty|ti)(?:\s+(?:tỷ|tỉ|ty|ti))?)(?!\w))?"
 )
-_DATE_LIKE = re.compile(r"(?<!\d)\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4}(?!\d)"  # 15/01/2021
-                        r"|(?<!\d)\d{1,2}/(?:19|20)\d\d(?!\d)")  # 7/2017
+_DATE_LIKE = re.compile(
+    r"(?<!\d)\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4}(?!\d)"  # 15/01/2021
+    r"|(?<!\d)\d{1,2}/(?:19|20)\d\d(?!\d)"
+)  # 7/2017
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,11 @@ class Number:
     scale: float = 1.0  # 1e9 for "tỷ"
 
     def same_value(self, other: Number) -> bool:
-        return (self.kind == other.kind or "number" in (self.kind, other.kind)) and _close(
-            self.value, other.value) and (self.total is None or other.total is None
-                                          or _close(self.total, other.total))
+        return (
+            (self.kind == other.kind or "number" in (self.kind, other.kind))
+            and _close(self.value, other.value)
+            and (self.total is None or other.total is None or _close(self.total, other.total))
+        )
 
 
 def _close(a: float, b: float) -> bool:
@@ -129,7 +133,7 @@ def parse_numbers(text: str) -> list[Number]:
         if cur and kind == "number":
             kind = "money"
             end = cur.end()
-        raw = text[m.start():end].rstrip()
+        raw = text[m.start() : end].rstrip()
         out.append(Number(raw, m.start(), m.start() + len(raw), value, kind, total, scale))
     return out
 

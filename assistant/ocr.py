@@ -32,11 +32,13 @@ PAGE_TIMEOUT_S = 120.0  # render + recognise one page
 PAGE_MEMORY_BYTES = 2 * 1024**3  # address space of each child process
 MAX_PAGE_PIXELS = 60_000_000  # a page larger than this (at DPI) is rendered smaller
 MAX_PAGES = 300  # scanned pages of one file (~4 min on 2 cores); more: split the file
-MISSING_ENGINE = ("scanned PDF (pages without text) and no OCR engine: install Debian's "
-                  "tesseract-ocr and tesseract-ocr-vie (bash scripts/setup.sh does)")
-MISSING_VIETNAMESE = ("scanned PDF and Tesseract has no Vietnamese data: install Debian's "
-                      "tesseract-ocr-vie")
-
+MISSING_ENGINE = (
+    "scanned PDF (pages without text) and no OCR engine: install Debian's "
+    "tesseract-ocr and tesseract-ocr-vie (bash scripts/setup.sh does)"
+)
+MISSING_VIETNAMESE = (
+    "scanned PDF and Tesseract has no Vietnamese data: install Debian's tesseract-ocr-vie"
+)
 
 
 @dataclass
@@ -52,8 +54,9 @@ def available() -> str | None:
     if exe is None:
         return MISSING_ENGINE
     try:
-        langs = subprocess.run([exe, "--list-langs"], capture_output=True, text=True,
-                               timeout=30).stdout.split()
+        langs = subprocess.run(
+            [exe, "--list-langs"], capture_output=True, text=True, timeout=30
+        ).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return MISSING_ENGINE
     return None if "vie" in langs else MISSING_VIETNAMESE
@@ -63,9 +66,13 @@ _CACHE: OrderedDict[tuple[str, int], PageText] = OrderedDict()
 _CACHE_PAGES = 512
 
 
-def recognise_pages(raw: bytes, pages: list[int], sha256: str,
-                    progress: Progress | None = None, workers: int | None = None,
-                    ) -> dict[int, PageText]:
+def recognise_pages(
+    raw: bytes,
+    pages: list[int],
+    sha256: str,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> dict[int, PageText]:
     """OCR the given 1-based ``pages`` of the PDF ``raw``: page -> text and confidence.
 
     Raises BadFileError when no engine is installed or when no page could be read.
@@ -74,9 +81,11 @@ def recognise_pages(raw: bytes, pages: list[int], sha256: str,
     if reason:
         raise BadFileError(reason, code="pdf_no_ocr")
     if len(pages) > MAX_PAGES:
-        raise BadFileError(f"scanned PDF has {len(pages):,} pages without text, more than the "
-                           f"{MAX_PAGES} read by OCR per file; split the file",
-                           code="pdf_too_many_scans")
+        raise BadFileError(
+            f"scanned PDF has {len(pages):,} pages without text, more than the "
+            f"{MAX_PAGES} read by OCR per file; split the file",
+            code="pdf_too_many_scans",
+        )
     out: dict[int, PageText] = {}
     todo = []
     for p in pages:
@@ -95,8 +104,7 @@ def recognise_pages(raw: bytes, pages: list[int], sha256: str,
             pdf = Path(tmp) / "in.pdf"
             pdf.write_bytes(raw)
             with ThreadPoolExecutor(workers) as pool:
-                for page, result in zip(todo, pool.map(lambda p: _page(pdf, p), todo),
-                                        strict=True):
+                for page, result in zip(todo, pool.map(lambda p: _page(pdf, p), todo), strict=True):
                     done += 1
                     if progress:
                         progress("ocr", done, len(pages))
@@ -110,15 +118,18 @@ def recognise_pages(raw: bytes, pages: list[int], sha256: str,
     if failures:
         log.warning("OCR failed on %d page(s): %s", len(failures), "; ".join(failures[:5]))
         if not out:
-            raise BadFileError(f"scanned PDF: OCR could not read its pages ({failures[0]})",
-                               code="pdf_ocr_failed")
+            raise BadFileError(
+                f"scanned PDF: OCR could not read its pages ({failures[0]})", code="pdf_ocr_failed"
+            )
     return out
 
 
 # Each child limits its own address space first (preexec_fn is unsafe beside threads).
 _AS = PAGE_MEMORY_BYTES
-_LIMITED = (f"import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({_AS}, {_AS})); "
-            "os.execvp(sys.argv[1], sys.argv[1:])")
+_LIMITED = (
+    f"import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({_AS}, {_AS})); "
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
 _RENDER = r"""
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({0}, {0}))
@@ -140,19 +151,50 @@ def _page(pdf: Path, page: int) -> PageText | str:
     png = pdf.with_name(f"p{page}.png")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     try:
-        subprocess.run([sys.executable, "-c", _RENDER, str(pdf), str(page - 1), str(DPI),
-                        str(MAX_PAGE_PIXELS), str(png)], capture_output=True, check=True,
-                       timeout=PAGE_TIMEOUT_S / 2, env=env)
-        tsv = subprocess.run([sys.executable, "-c", _LIMITED, "tesseract", str(png), "stdout",
-                              "-l", "vie", "--psm", "3", "tsv"], capture_output=True, check=True,
-                             timeout=PAGE_TIMEOUT_S / 2, env=env).stdout.decode("utf-8", "replace")
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _RENDER,
+                str(pdf),
+                str(page - 1),
+                str(DPI),
+                str(MAX_PAGE_PIXELS),
+                str(png),
+            ],
+            capture_output=True,
+            check=True,
+            timeout=PAGE_TIMEOUT_S / 2,
+            env=env,
+        )
+        tsv = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _LIMITED,
+                "tesseract",
+                str(png),
+                "stdout",
+                "-l",
+                "vie",
+                "--psm",
+                "3",
+                "tsv",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=PAGE_TIMEOUT_S / 2,
+            env=env,
+        ).stdout.decode("utf-8", "replace")
     except subprocess.TimeoutExpired:
         return f"took longer than {PAGE_TIMEOUT_S / 2:.0f} s"
     except subprocess.CalledProcessError as err:
         step = "render" if "pypdfium2" in " ".join(map(str, err.cmd)) else "tesseract"
         if err.returncode < 0:  # killed: most often by the memory limit
-            return (f"{step} stopped by signal {-err.returncode} (memory limit "
-                    f"{PAGE_MEMORY_BYTES / 1024**3:.0f} GiB)")
+            return (
+                f"{step} stopped by signal {-err.returncode} (memory limit "
+                f"{PAGE_MEMORY_BYTES / 1024**3:.0f} GiB)"
+            )
         tail = (err.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
         return f"{step} failed ({tail[0][:200] if tail else err.returncode})"
     except OSError as err:

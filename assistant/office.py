@@ -24,11 +24,15 @@ from assistant.layout import Block
 
 DOC_TIMEOUT_S = 60.0
 DOC_MEMORY_BYTES = 1024**3
-MISSING_DOC_TOOL = ("a Word 97-2003 .doc needs Debian's antiword or catdoc "
-                    "(bash scripts/setup.sh installs them); or save it as .docx")
-_LIMITED = ("import os, resource, sys; "
-            f"resource.setrlimit(resource.RLIMIT_AS, ({DOC_MEMORY_BYTES}, {DOC_MEMORY_BYTES})); "
-            "os.execvp(sys.argv[1], sys.argv[1:])")
+MISSING_DOC_TOOL = (
+    "a Word 97-2003 .doc needs Debian's antiword or catdoc "
+    "(bash scripts/setup.sh installs them); or save it as .docx"
+)
+_LIMITED = (
+    "import os, resource, sys; "
+    f"resource.setrlimit(resource.RLIMIT_AS, ({DOC_MEMORY_BYTES}, {DOC_MEMORY_BYTES})); "
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
 
 
 def doc_text(raw: bytes) -> tuple[str, Meta]:
@@ -37,11 +41,12 @@ def doc_text(raw: bytes) -> tuple[str, Meta]:
     if not raw.startswith(b"\xd0\xcf\x11\xe0"):
         if raw.lstrip()[:5].lower() == b"{\\rtf":
             raise BadFileError("this .doc is an RTF file; save it as .docx", code="office_rtf")
-        raise BadFileError("corrupt or unreadable DOC (not a Word 97-2003 file)",
-                           code="office_unreadable")
-    tools = [[exe, "-w", "0", "-m", "UTF-8.txt"] for exe in filter(None, [shutil.which(
-        "antiword")])] + [[exe, "-d", "utf-8", "-w"] for exe in filter(None, [shutil.which(
-            "catdoc")])]
+        raise BadFileError(
+            "corrupt or unreadable DOC (not a Word 97-2003 file)", code="office_unreadable"
+        )
+    tools = [
+        [exe, "-w", "0", "-m", "UTF-8.txt"] for exe in filter(None, [shutil.which("antiword")])
+    ] + [[exe, "-d", "utf-8", "-w"] for exe in filter(None, [shutil.which("catdoc")])]
     if not tools:
         raise BadFileError(MISSING_DOC_TOOL, code="office_needs_tool")
     errors = []
@@ -50,19 +55,26 @@ def doc_text(raw: bytes) -> tuple[str, Meta]:
         path.write_bytes(raw)
         for cmd in tools:
             try:
-                done = subprocess.run([sys.executable, "-c", _LIMITED, *cmd, str(path)],
-                                      capture_output=True, timeout=DOC_TIMEOUT_S,
-                                      env={**os.environ, "LANG": "C.UTF-8"})
+                done = subprocess.run(
+                    [sys.executable, "-c", _LIMITED, *cmd, str(path)],
+                    capture_output=True,
+                    timeout=DOC_TIMEOUT_S,
+                    env={**os.environ, "LANG": "C.UTF-8"},
+                )
             except subprocess.TimeoutExpired:
                 errors.append(f"{cmd[0]} took longer than {DOC_TIMEOUT_S:.0f} s")
                 continue
             text = done.stdout.decode("utf-8", "replace")
             if done.returncode == 0 and text.strip():
                 return _unwrap(text), {"title": None}
-            errors.append(done.stderr.decode("utf-8", "replace").strip()[:200]
-                          or f"{Path(cmd[0]).name} exit {done.returncode}")
-    raise BadFileError(f"corrupt or unreadable DOC ({errors[0] if errors else 'no text'})",
-                       code="office_unreadable")
+            errors.append(
+                done.stderr.decode("utf-8", "replace").strip()[:200]
+                or f"{Path(cmd[0]).name} exit {done.returncode}"
+            )
+    raise BadFileError(
+        f"corrupt or unreadable DOC ({errors[0] if errors else 'no text'})",
+        code="office_unreadable",
+    )
 
 
 def _unwrap(text: str) -> str:
@@ -91,16 +103,25 @@ def odt_blocks(raw: bytes) -> tuple[list[Block], Meta]:
             check_zip_sizes(z)
             info = z.getinfo("content.xml")
             if info.file_size > MAX_DOCX_XML_BYTES:
-                raise BadFileError("ODT text part is larger than the limit (zip bomb?)",
-                                   code="docx_bomb")
+                raise BadFileError(
+                    "ODT text part is larger than the limit (zip bomb?)", code="docx_bomb"
+                )
             with z.open(info) as fh:
                 blocks = list(_odt(fh))
     except BadFileError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, etree.LxmlError,
-            zlib.error) as err:
-        raise BadFileError(f"corrupt or unreadable ODT ({type(err).__name__})",
-                           code="office_unreadable") from err
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+        EOFError,
+        etree.LxmlError,
+        zlib.error,
+    ) as err:
+        raise BadFileError(
+            f"corrupt or unreadable ODT ({type(err).__name__})", code="office_unreadable"
+        ) from err
     return blocks, {"title": None}
 
 
@@ -112,12 +133,14 @@ def _odt(fh: IO[bytes]) -> Iterator[Block]:
     table: list[list[str]] = []
     row: list[str] = []
     depth = 0
-    events = etree.iterparse(fh, events=("start", "end"), resolve_entities=False,
-                             no_network=True, load_dtd=False)
+    events = etree.iterparse(
+        fh, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False
+    )
     for n, (event, el) in enumerate(events):
         if n >= 2 * MAX_DOCX_ELEMENTS:
-            raise BadFileError(f"ODT has more than {MAX_DOCX_ELEMENTS:,} XML elements",
-                               code="office_too_complex")
+            raise BadFileError(
+                f"ODT has more than {MAX_DOCX_ELEMENTS:,} XML elements", code="office_too_complex"
+            )
         if event == "start":
             if el.tag == _TABLE + "table":
                 depth += 1

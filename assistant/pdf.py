@@ -25,8 +25,9 @@ def pdf_blocks(raw: bytes, progress: Progress | None = None) -> tuple[list[Block
     scanned = [i + 1 for i, t in enumerate(texts) if len("".join(t.split())) < MIN_PAGE_CHARS]
     with_text = [i + 1 for i, t in enumerate(texts) if i + 1 not in set(scanned)]
     tables = pdf_tables(raw, [p for p in with_text if _may_hold_table(texts[p - 1])])
-    recognised = (recognise_pages(raw, scanned, hashlib.sha256(raw).hexdigest(), progress)
-                  if scanned else {})
+    recognised = (
+        recognise_pages(raw, scanned, hashlib.sha256(raw).hexdigest(), progress) if scanned else {}
+    )
     blocks: list[Block] = []
     for number, text in enumerate(texts, start=1):
         if number in tables:
@@ -53,20 +54,32 @@ def _text_layer(raw: bytes) -> tuple[list[str], str | None]:
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
-            raise BadFileError("PDF is encrypted; remove the password and try again",
-                               code="pdf_encrypted")
+            raise BadFileError(
+                "PDF is encrypted; remove the password and try again", code="pdf_encrypted"
+            )
         texts = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
         title = str(info.title) if info and info.title else None
     except BadFileError:
         raise
     except LimitReachedError as err:
-        raise BadFileError("PDF stream inflates beyond the safety limit (compression bomb?)"
-                           , code="pdf_bomb") from err
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError,
-            RecursionError, zlib.error) as err:
-        raise BadFileError(f"corrupt or unreadable PDF ({type(err).__name__})",
-                           code="pdf_unreadable") from err
+        raise BadFileError(
+            "PDF stream inflates beyond the safety limit (compression bomb?)", code="pdf_bomb"
+        ) from err
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        OSError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+        zlib.error,
+    ) as err:
+        raise BadFileError(
+            f"corrupt or unreadable PDF ({type(err).__name__})", code="pdf_unreadable"
+        ) from err
     if not texts:
         raise BadFileError("no text found in the PDF (it has no pages)", code="pdf_no_text")
     return texts, title

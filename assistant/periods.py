@@ -33,7 +33,8 @@ SO_TTTT_FOUNDED = 2008
 
 # Patterns on folded, lower-cased text.
 _OFFICIAL_HEADER = re.compile(  # "Bắc Giang, ngày 15 tháng 01 năm 2021"
-    r"(?:^|\n)[^\n,]{2,60},\s*ngay\s+\d{1,2}\s+thang\s+\d{1,2}\s+nam\s+(?:19|20)\d\d")
+    r"(?:^|\n)[^\n,]{2,60},\s*ngay\s+\d{1,2}\s+thang\s+\d{1,2}\s+nam\s+(?:19|20)\d\d"
+)
 # a web page's dateline: "Thứ bảy, 23/01/2021 09:24 AM", "(Cập nhật lúc: 04/02/2020 16:32:33 )",
 # "10:13, Thứ Ba, 7-2-2023", "Cập nhật 05/03/2021"
 _DATELINE = re.compile(r"\d{1,2}:\d\d|^\W*(?:thu\s|cap nhat|ngay dang|dang ngay|ngay\s)")
@@ -41,10 +42,13 @@ _CIRCA = re.compile(r"\b(?:c\.|circa)\s*((?:19|20)\d\d)\b")
 # "15 năm xây dựng và phát triển", "chặng đường 20 năm hình thành", "10 năm ngày thành lập"
 _RETROSPECTIVE = re.compile(
     r"\b(\d{1,2})\s+nam\s+(?:ngay\s+)?"
-    r"(?:xay dung|thanh lap|hinh thanh|truong thanh|phat trien|hoat dong)\b")
+    r"(?:xay dung|thanh lap|hinh thanh|truong thanh|phat trien|hoat dong)\b"
+)
 _FOUNDED = re.compile(r"\bthanh lap\s+(?:tu\s+|vao\s+)?(?:nam\s+)?((?:19|20)\d\d)\b")
-_FROM_POSTS = re.compile(r"\bso thong tin (?:va|&) truyen thong\b.{0,80}\bthanh lap\b.{0,80}"
-                         r"\bso buu chinh,? vien thong\b")
+_FROM_POSTS = re.compile(
+    r"\bso thong tin (?:va|&) truyen thong\b.{0,80}\bthanh lap\b.{0,80}"
+    r"\bso buu chinh,? vien thong\b"
+)
 _PLAN = re.compile(r"\b(?:ke hoach|chien luoc|de an|tam nhin|dinh huong|phan dau|muc tieu)\b")
 _BARE_YEAR = re.compile(r"(?<![\d/.,])((?:19|20)\d\d)(?!\d)")
 
@@ -60,8 +64,7 @@ class Period:
     published: str | None = None  # ISO date YYYY-MM-DD, when the document gives one
 
 
-def document_period(text: str, title: str | None = None, published: str | None = None
-                    ) -> Period:
+def document_period(text: str, title: str | None = None, published: str | None = None) -> Period:
     """The period and publication date of a document (``published``: a date from the file's
     own metadata, e.g. an HTML ``<meta>``, in any form :func:`assistant.dates.parse_date`
     reads).
@@ -115,7 +118,7 @@ def publication_date(text: str) -> str | None:
     for part, offset in ((folded[:2000], 0), (folded[tail:], tail)):
         m = _OFFICIAL_HEADER.search(part)
         if m:
-            found = parse_date(text[offset + m.start():offset + m.end()])
+            found = parse_date(text[offset + m.start() : offset + m.end()])
             if found:
                 return found
     for line in text[:600].split("\n"):
@@ -138,10 +141,10 @@ def _title_period(title: str) -> tuple[int, int] | None:
     (2016, 2020); a plan's horizon ("tầm nhìn đến năm 2030") does not count."""
     folded = fold(title).lower()
     for d in parse_dates(title):
-        if not _PLAN.search(folded[max(0, d.start - 30):d.start]):
+        if not _PLAN.search(folded[max(0, d.start - 30) : d.start]):
             return d.first[0], d.last[0]
     for m in _BARE_YEAR.finditer(title):
-        if not _PLAN.search(folded[max(0, m.start() - 30):m.start()]):
+        if not _PLAN.search(folded[max(0, m.start() - 30) : m.start()]):
             return int(m.group(1)), int(m.group(1))
     return None
 

@@ -42,8 +42,10 @@ def load_prompt(name: str, required: set[str], folder: Path | None = None) -> Pr
     try:
         template = path.read_text("utf-8").strip()
     except OSError as err:
-        raise PromptError(f"cannot read prompt {path} ({err.strerror}); restore it from the "
-                          "repository or point llm_prompts_dir at a folder that has it") from err
+        raise PromptError(
+            f"cannot read prompt {path} ({err.strerror}); restore it from the "
+            "repository or point llm_prompts_dir at a folder that has it"
+        ) from err
     used = set(_VARIABLE.findall(template))
     missing, unknown = required - used, used - required
     if missing or unknown:
@@ -52,6 +54,8 @@ def load_prompt(name: str, required: set[str], folder: Path | None = None) -> Pr
             parts.append("lacks " + ", ".join(f"{{{v}}}" for v in sorted(missing)))
         if unknown:
             parts.append("has unknown " + ", ".join(f"{{{v}}}" for v in sorted(unknown)))
-        raise PromptError(f"prompt {path} {' and '.join(parts)}; it must use exactly "
-                          + ", ".join(f"{{{v}}}" for v in sorted(required)))
+        raise PromptError(
+            f"prompt {path} {' and '.join(parts)}; it must use exactly "
+            + ", ".join(f"{{{v}}}" for v in sorted(required))
+        )
     return Prompt(name, template, frozenset(required))

@@ -14,37 +14,103 @@ from assistant.text import fold
 # canonical name -> extra spellings (the canonical name, with "tỉnh"/"thành phố" before it, is
 # always accepted)
 PROVINCES_63: dict[str, tuple[str, ...]] = {
-    "An Giang": (), "Bà Rịa - Vũng Tàu": ("Bà Rịa-Vũng Tàu", "Bà Rịa – Vũng Tàu", "BR-VT",
-                                          "Vũng Tàu"),
-    "Bạc Liêu": (), "Bắc Giang": (), "Bắc Kạn": ("Bắc Cạn",), "Bắc Ninh": (), "Bến Tre": (),
-    "Bình Dương": (), "Bình Định": (), "Bình Phước": (), "Bình Thuận": (), "Cà Mau": (),
-    "Cao Bằng": (), "Cần Thơ": (), "Đà Nẵng": (), "Đắk Lắk": ("Đắc Lắc", "Dak Lak", "Đăk Lăk"),
-    "Đắk Nông": ("Đăk Nông", "Dak Nong"), "Điện Biên": (), "Đồng Nai": (), "Đồng Tháp": (),
-    "Gia Lai": (), "Hà Giang": (), "Hà Nam": (), "Hà Nội": (), "Hà Tĩnh": (), "Hải Dương": (),
-    "Hải Phòng": (), "Hậu Giang": (), "Hòa Bình": ("Hoà Bình",),
+    "An Giang": (),
+    "Bà Rịa - Vũng Tàu": ("Bà Rịa-Vũng Tàu", "Bà Rịa – Vũng Tàu", "BR-VT", "Vũng Tàu"),
+    "Bạc Liêu": (),
+    "Bắc Giang": (),
+    "Bắc Kạn": ("Bắc Cạn",),
+    "Bắc Ninh": (),
+    "Bến Tre": (),
+    "Bình Dương": (),
+    "Bình Định": (),
+    "Bình Phước": (),
+    "Bình Thuận": (),
+    "Cà Mau": (),
+    "Cao Bằng": (),
+    "Cần Thơ": (),
+    "Đà Nẵng": (),
+    "Đắk Lắk": ("Đắc Lắc", "Dak Lak", "Đăk Lăk"),
+    "Đắk Nông": ("Đăk Nông", "Dak Nong"),
+    "Điện Biên": (),
+    "Đồng Nai": (),
+    "Đồng Tháp": (),
+    "Gia Lai": (),
+    "Hà Giang": (),
+    "Hà Nam": (),
+    "Hà Nội": (),
+    "Hà Tĩnh": (),
+    "Hải Dương": (),
+    "Hải Phòng": (),
+    "Hậu Giang": (),
+    "Hòa Bình": ("Hoà Bình",),
     "Hồ Chí Minh": ("TP.HCM", "TP HCM", "TPHCM", "TP. HCM", "TP.Hồ Chí Minh", "Sài Gòn"),
-    "Hưng Yên": (), "Khánh Hòa": ("Khánh Hoà",), "Kiên Giang": (), "Kon Tum": ("Kontum",),
-    "Lai Châu": (), "Lạng Sơn": (), "Lào Cai": (), "Lâm Đồng": (), "Long An": (),
-    "Nam Định": (), "Nghệ An": (), "Ninh Bình": (), "Ninh Thuận": (), "Phú Thọ": (),
-    "Phú Yên": (), "Quảng Bình": (), "Quảng Nam": (), "Quảng Ngãi": (), "Quảng Ninh": (),
-    "Quảng Trị": (), "Sóc Trăng": (), "Sơn La": (), "Tây Ninh": (), "Thái Bình": (),
-    "Thái Nguyên": (), "Thanh Hóa": ("Thanh Hoá",), "Thừa Thiên Huế": ("Thừa Thiên - Huế", "Huế"),
-    "Tiền Giang": (), "Trà Vinh": (), "Tuyên Quang": (), "Vĩnh Long": (), "Vĩnh Phúc": (),
+    "Hưng Yên": (),
+    "Khánh Hòa": ("Khánh Hoà",),
+    "Kiên Giang": (),
+    "Kon Tum": ("Kontum",),
+    "Lai Châu": (),
+    "Lạng Sơn": (),
+    "Lào Cai": (),
+    "Lâm Đồng": (),
+    "Long An": (),
+    "Nam Định": (),
+    "Nghệ An": (),
+    "Ninh Bình": (),
+    "Ninh Thuận": (),
+    "Phú Thọ": (),
+    "Phú Yên": (),
+    "Quảng Bình": (),
+    "Quảng Nam": (),
+    "Quảng Ngãi": (),
+    "Quảng Ninh": (),
+    "Quảng Trị": (),
+    "Sóc Trăng": (),
+    "Sơn La": (),
+    "Tây Ninh": (),
+    "Thái Bình": (),
+    "Thái Nguyên": (),
+    "Thanh Hóa": ("Thanh Hoá",),
+    "Thừa Thiên Huế": ("Thừa Thiên - Huế", "Huế"),
+    "Tiền Giang": (),
+    "Trà Vinh": (),
+    "Tuyên Quang": (),
+    "Vĩnh Long": (),
+    "Vĩnh Phúc": (),
     "Yên Bái": (),
 }
 
 # 2025 merger: each of the 63 -> the province or city it belongs to now (34 in all).
 MERGED_2025: dict[str, str] = {
-    "Hà Giang": "Tuyên Quang", "Yên Bái": "Lào Cai", "Bắc Kạn": "Thái Nguyên",
-    "Vĩnh Phúc": "Phú Thọ", "Hòa Bình": "Phú Thọ", "Bắc Giang": "Bắc Ninh",
-    "Hải Dương": "Hải Phòng", "Thái Bình": "Hưng Yên", "Hà Nam": "Ninh Bình",
-    "Nam Định": "Ninh Bình", "Quảng Bình": "Quảng Trị", "Thừa Thiên Huế": "Huế",
-    "Quảng Nam": "Đà Nẵng", "Kon Tum": "Quảng Ngãi", "Bình Định": "Gia Lai",
-    "Ninh Thuận": "Khánh Hòa", "Đắk Nông": "Lâm Đồng", "Bình Thuận": "Lâm Đồng",
-    "Phú Yên": "Đắk Lắk", "Bình Dương": "Hồ Chí Minh", "Bà Rịa - Vũng Tàu": "Hồ Chí Minh",
-    "Bình Phước": "Đồng Nai", "Long An": "Tây Ninh", "Sóc Trăng": "Cần Thơ",
-    "Hậu Giang": "Cần Thơ", "Bến Tre": "Vĩnh Long", "Trà Vinh": "Vĩnh Long",
-    "Tiền Giang": "Đồng Tháp", "Bạc Liêu": "Cà Mau", "Kiên Giang": "An Giang",
+    "Hà Giang": "Tuyên Quang",
+    "Yên Bái": "Lào Cai",
+    "Bắc Kạn": "Thái Nguyên",
+    "Vĩnh Phúc": "Phú Thọ",
+    "Hòa Bình": "Phú Thọ",
+    "Bắc Giang": "Bắc Ninh",
+    "Hải Dương": "Hải Phòng",
+    "Thái Bình": "Hưng Yên",
+    "Hà Nam": "Ninh Bình",
+    "Nam Định": "Ninh Bình",
+    "Quảng Bình": "Quảng Trị",
+    "Thừa Thiên Huế": "Huế",
+    "Quảng Nam": "Đà Nẵng",
+    "Kon Tum": "Quảng Ngãi",
+    "Bình Định": "Gia Lai",
+    "Ninh Thuận": "Khánh Hòa",
+    "Đắk Nông": "Lâm Đồng",
+    "Bình Thuận": "Lâm Đồng",
+    "Phú Yên": "Đắk Lắk",
+    "Bình Dương": "Hồ Chí Minh",
+    "Bà Rịa - Vũng Tàu": "Hồ Chí Minh",
+    "Bình Phước": "Đồng Nai",
+    "Long An": "Tây Ninh",
+    "Sóc Trăng": "Cần Thơ",
+    "Hậu Giang": "Cần Thơ",
+    "Bến Tre": "Vĩnh Long",
+    "Trà Vinh": "Vĩnh Long",
+    "Tiền Giang": "Đồng Tháp",
+    "Bạc Liêu": "Cà Mau",
+    "Kiên Giang": "An Giang",
 }
 
 PROVINCES_34: tuple[str, ...] = tuple(
@@ -59,13 +125,22 @@ ALL_PROVINCES: tuple[str, ...] = tuple(sorted(set(PROVINCES_63) | {"Huế"}, key
 # sentence is a word, not Bắc Ninh. "ĐN" is Đà Nẵng (Đồng Nai is written out); "DN" alone is
 # "doanh nghiệp" and "HP" a brand, so they name Đà Nẵng, Hải Phòng only after such a word.
 ABBREVIATIONS: dict[str, str] = {
-    "HN": "Hà Nội", "HCM": "Hồ Chí Minh", "ĐN": "Đà Nẵng",
-    "BG": "Bắc Giang", "BN": "Bắc Ninh", "BK": "Bắc Kạn", "BD": "Bình Dương", "QB": "Quảng Bình",
-    "TTH": "Thừa Thiên Huế", "BRVT": "Bà Rịa - Vũng Tàu",
+    "HN": "Hà Nội",
+    "HCM": "Hồ Chí Minh",
+    "ĐN": "Đà Nẵng",
+    "BG": "Bắc Giang",
+    "BN": "Bắc Ninh",
+    "BK": "Bắc Kạn",
+    "BD": "Bình Dương",
+    "QB": "Quảng Bình",
+    "TTH": "Thừa Thiên Huế",
+    "BRVT": "Bà Rịa - Vũng Tàu",
 }
 _AFTER_PLACE_ONLY = {"DN": "Đà Nẵng", "HP": "Hải Phòng"}  # alone: "doanh nghiệp", "máy HP"
-_PLACE_WORD = (r"(?:tỉnh|tinh|tp\.?|thành\s+phố|thanh\s+pho|"
-               r"sở\s+tt\s*&\s*tt|so\s+tt\s*&\s*tt|sở\s+tttt|so\s+tttt)")
+_PLACE_WORD = (
+    r"(?:tỉnh|tinh|tp\.?|thành\s+phố|thanh\s+pho|"
+    r"sở\s+tt\s*&\s*tt|so\s+tt\s*&\s*tt|sở\s+tttt|so\s+tttt)"
+)
 
 
 def province_2025(name: str) -> str:
@@ -130,8 +205,11 @@ def find_provinces(text: str, capitalised: bool = False) -> list[tuple[str, int,
         out.append((name, m.start(), m.end()))
     if not capitalised:
         taken = [(a, b) for _, a, b in out]
-        out += [hit for hit in _abbreviations(text)
-                if not any(a < hit[2] and hit[1] < b for a, b in taken)]
+        out += [
+            hit
+            for hit in _abbreviations(text)
+            if not any(a < hit[2] and hit[1] < b for a, b in taken)
+        ]
         out.sort(key=lambda hit: hit[1])
     return out
 
@@ -139,18 +217,22 @@ def find_provinces(text: str, capitalised: bool = False) -> list[tuple[str, int,
 @lru_cache(maxsize=1)
 def _abbreviation_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     alone = "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True))
-    placed = "|".join(sorted(map(re.escape, {**ABBREVIATIONS, **_AFTER_PLACE_ONLY}), key=len,
-                             reverse=True))
-    return (re.compile(rf"(?<![^\W_])(?:{alone})(?![^\W_])"),
-            re.compile(rf"(?<![^\W_]){_PLACE_WORD}\s*({placed})(?![^\W_])", re.IGNORECASE))
+    placed = "|".join(
+        sorted(map(re.escape, {**ABBREVIATIONS, **_AFTER_PLACE_ONLY}), key=len, reverse=True)
+    )
+    return (
+        re.compile(rf"(?<![^\W_])(?:{alone})(?![^\W_])"),
+        re.compile(rf"(?<![^\W_]){_PLACE_WORD}\s*({placed})(?![^\W_])", re.IGNORECASE),
+    )
 
 
 def _abbreviations(text: str) -> list[tuple[str, int, int]]:
     """Short forms: upper case and whole, or in any case after a place word."""
     alone, placed = _abbreviation_patterns()
     every = {**ABBREVIATIONS, **_AFTER_PLACE_ONLY}
-    found = {m.start(): (ABBREVIATIONS[m.group()], m.start(), m.end())
-             for m in alone.finditer(text)}
+    found = {
+        m.start(): (ABBREVIATIONS[m.group()], m.start(), m.end()) for m in alone.finditer(text)
+    }
     for m in placed.finditer(text):
         key = m.group(1).upper()
         if key in every:

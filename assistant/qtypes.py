@@ -25,32 +25,84 @@ from assistant.dates import parse_dates
 from assistant.numbers import parse_numbers
 from assistant.text import fold
 
-TYPES = ("person", "date", "place", "percent", "money", "rank", "quantity", "list", "reason",
-         "how", "name", "other")
+TYPES = (
+    "person",
+    "date",
+    "place",
+    "percent",
+    "money",
+    "rank",
+    "quantity",
+    "list",
+    "reason",
+    "how",
+    "name",
+    "other",
+)
 
 # Order matters: the first pattern that matches the folded, lower-cased question wins.
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("reason", re.compile(r"\b(vi sao|tai sao|do dau|ly do|nguyen nhan|vi ly do gi)\b")),
-    ("how", re.compile(r"\b(nhu the nao|the nao|bang cach nao|ra sao|lam sao|lam the nao|"
-                       r"cach nao|bang gi|thong qua gi)\b")),
+    (
+        "how",
+        re.compile(
+            r"\b(nhu the nao|the nao|bang cach nao|ra sao|lam sao|lam the nao|"
+            r"cach nao|bang gi|thong qua gi)\b"
+        ),
+    ),
     ("percent", re.compile(r"\b(ty le|ti le|phan tram|bao nhieu %)|%")),
-    ("rank", re.compile(r"\b(thu may|thu bao nhieu|xep hang|xep thu|dung thu|hang may|"
-                        r"vi tri thu)\b")),
-    ("date", re.compile(r"\b(khi nao|bao gio|nam nao|ngay nao|thang nao|thoi gian nao|"
-                        r"luc nao|thoi diem nao|nam bao nhieu|tu bao gio|vao nam|ngay bao nhieu|"
-                        r"thoi gian nao|dip nao|giai doan nao|thoi ky nao|the ky nao)\b")),
-    ("person", re.compile(r"(?:^|\s)(ai|nguoi nao|dong chi nao|ong nao|ba nao|vi nao|"
-                          r"nguoi dung dau|nhung ai|la ai|boi ai)(?=\s|\?|$|,)")),
-    ("money", re.compile(r"\b(bao nhieu tien|(?:so tien|kinh phi|tong von|von dau tu|chi phi|"
-                         r"hoc phi|gia|ngan sach|tien)\b.*\b(bao nhieu|may)\b|"
-                         r"bao nhieu (?:dong|trieu|ty|trieu dong|ty dong))")),
-    ("place", re.compile(r"\b(o dau|tai dau|noi nao|cho nao|dia diem nao|nuoc nao|"
-                         r"tinh nao|thanh pho nao|vung nao|khu vuc nao|dau\s*\?)")),
-    ("quantity", re.compile(r"\b(bao nhieu|so luong|dem duoc|tong so|"
-                            r"may(?!\s+(?:chu|tinh|tram|bay|moc|in|quet|phat|anh|lanh|thu)\b))\b")),
-    ("list", re.compile(r"\b(nhung \w+(?: \w+){0,5} nao|gom nhung|bao gom nhung|"
-                        r"cac \w+(?: \w+){0,5} nao|nhung gi|ke ten|liet ke|gom gi|"
-                        r"bao gom gi|nhung linh vuc|nhung noi dung)\b")),
+    (
+        "rank",
+        re.compile(
+            r"\b(thu may|thu bao nhieu|xep hang|xep thu|dung thu|hang may|"
+            r"vi tri thu)\b"
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"\b(khi nao|bao gio|nam nao|ngay nao|thang nao|thoi gian nao|"
+            r"luc nao|thoi diem nao|nam bao nhieu|tu bao gio|vao nam|ngay bao nhieu|"
+            r"thoi gian nao|dip nao|giai doan nao|thoi ky nao|the ky nao)\b"
+        ),
+    ),
+    (
+        "person",
+        re.compile(
+            r"(?:^|\s)(ai|nguoi nao|dong chi nao|ong nao|ba nao|vi nao|"
+            r"nguoi dung dau|nhung ai|la ai|boi ai)(?=\s|\?|$|,)"
+        ),
+    ),
+    (
+        "money",
+        re.compile(
+            r"\b(bao nhieu tien|(?:so tien|kinh phi|tong von|von dau tu|chi phi|"
+            r"hoc phi|gia|ngan sach|tien)\b.*\b(bao nhieu|may)\b|"
+            r"bao nhieu (?:dong|trieu|ty|trieu dong|ty dong))"
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\b(o dau|tai dau|noi nao|cho nao|dia diem nao|nuoc nao|"
+            r"tinh nao|thanh pho nao|vung nao|khu vuc nao|dau\s*\?)"
+        ),
+    ),
+    (
+        "quantity",
+        re.compile(
+            r"\b(bao nhieu|so luong|dem duoc|tong so|"
+            r"may(?!\s+(?:chu|tinh|tram|bay|moc|in|quet|phat|anh|lanh|thu)\b))\b"
+        ),
+    ),
+    (
+        "list",
+        re.compile(
+            r"\b(nhung \w+(?: \w+){0,5} nao|gom nhung|bao gom nhung|"
+            r"cac \w+(?: \w+){0,5} nao|nhung gi|ke ten|liet ke|gom gi|"
+            r"bao gom gi|nhung linh vuc|nhung noi dung)\b"
+        ),
+    ),
     ("name", re.compile(r"\b(la gi|ten la gi|ten gi|gi\b|nao\b|ten)")),
 ]
 
@@ -73,14 +125,19 @@ _SURNAMES = (
 )
 _SYL = r"[A-ZÀ-ỸĐ][a-zà-ỹđ]+"
 _VN_NAME = re.compile(rf"\b(?:{'|'.join(_SURNAMES.split())})(?:[ \t]+{_SYL}){{1,3}}\b")
-_HONORIFIC = re.compile(rf"\b(?:ông|bà|đồng chí|anh|chị|vua|tướng|TS\.|ThS\.|PGS\.|GS\.)\s+"
-                        rf"((?:{_SYL}[ \t]*){{1,4}})")
+_HONORIFIC = re.compile(
+    rf"\b(?:ông|bà|đồng chí|anh|chị|vua|tướng|TS\.|ThS\.|PGS\.|GS\.)\s+"
+    rf"((?:{_SYL}[ \t]*){{1,4}})"
+)
 _CAPITALISED = re.compile(
-    rf"(?<![\w.])(?:{_SYL}|[A-Z]{{2,}})(?:[ \t]+(?:{_SYL}|[A-Z]{{2,}})){{1,4}}")
+    rf"(?<![\w.])(?:{_SYL}|[A-Z]{{2,}})(?:[ \t]+(?:{_SYL}|[A-Z]{{2,}})){{1,4}}"
+)
 # Titles that sit beside a name in a signature block or a byline.
-_TITLE = re.compile(r"\b(giam doc|pho giam doc|chu tich|pho chu tich|bi thu|truong phong|"
-                    r"tong giam doc|tinh uy vien|thu truong|bo truong|chanh van phong|"
-                    r"truong ban|pho truong|dai bieu|giam doc so)\b")
+_TITLE = re.compile(
+    r"\b(giam doc|pho giam doc|chu tich|pho chu tich|bi thu|truong phong|"
+    r"tong giam doc|tinh uy vien|thu truong|bo truong|chanh van phong|"
+    r"truong ban|pho truong|dai bieu|giam doc so)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -115,11 +172,15 @@ def has_title(text: str) -> bool:
 # --- answers of each type -------------------------------------------------------------------
 
 _PLACE = re.compile(r"\b(tai|o|tren dia ban|thuoc|nam o|nam tai|den)\s+[A-ZÀ-ỸĐ]")
-_PLACE_WORD = re.compile(r"\b(tinh|thanh pho|huyen|xa|phuong|quan|thi xa|nuoc|vung|khu|"
-                         r"dao|song|nui)\s+[A-ZÀ-ỸĐ]")
+_PLACE_WORD = re.compile(
+    r"\b(tinh|thanh pho|huyen|xa|phuong|quan|thi xa|nuoc|vung|khu|"
+    r"dao|song|nui)\s+[A-ZÀ-ỸĐ]"
+)
 _REASON = re.compile(r"\b(do|vi|boi vi|nho|nham|de|nguyen nhan|ly do|bởi)\b")
-_HOW = re.compile(r"\b(bang|thong qua|qua|bang cach|thuc hien|trien khai|theo|su dung|"
-                  r"ap dung)\b")
+_HOW = re.compile(
+    r"\b(bang|thong qua|qua|bang cach|thuc hien|trien khai|theo|su dung|"
+    r"ap dung)\b"
+)
 _LIST = re.compile(r":\s*\S|(?:[^,;]+[,;]){2,}")
 _MONEY_WORD = re.compile(r"\b(dong|vnd|trieu|ty|usd|\$)\b")
 
@@ -190,7 +251,7 @@ def names_value(noun: str, text: str) -> bool:
     for i, f in enumerate(folded):
         if f != noun:
             continue
-        for t in tokens[i + 1:i + 4]:
+        for t in tokens[i + 1 : i + 4]:
             if re.match(r"\(?\d", t) or (noun not in ("ma", "so") and t[:1].isupper()):
                 return True
     return False

@@ -27,12 +27,43 @@ from assistant.text import clause_spans, fold, sentence_spans, words
 from assistant.types import Hit
 
 FEATURES = (
-    "dense", "dense_gap", "coverage", "coverage_gap", "bigrams", "missing", "type",
-    "type_missing", "type_strict", "rank", "fused", "clause", "block", "length", "position",
-    "year", "plan", "unit", "ngram", "ngram_gap", "context", "same_doc",
+    "dense",
+    "dense_gap",
+    "coverage",
+    "coverage_gap",
+    "bigrams",
+    "missing",
+    "type",
+    "type_missing",
+    "type_strict",
+    "rank",
+    "fused",
+    "clause",
+    "block",
+    "length",
+    "position",
+    "year",
+    "plan",
+    "unit",
+    "ngram",
+    "ngram_gap",
+    "context",
+    "same_doc",
 )
-QUESTION_FEATURES = ("choice", "share", "dense", "coverage", "missing", "type", "hit_dense",
-                     "bigrams", "required", "margin", "ngram", "context")
+QUESTION_FEATURES = (
+    "choice",
+    "share",
+    "dense",
+    "coverage",
+    "missing",
+    "type",
+    "hit_dense",
+    "bigrams",
+    "required",
+    "margin",
+    "ngram",
+    "context",
+)
 
 _NUMERIC = frozenset({"percent", "money", "rank", "quantity"})
 _STRICT = frozenset({"person", "date", "place", "percent", "money", "rank", "quantity"})
@@ -58,7 +89,7 @@ class Unit:
 
     @property
     def text(self) -> str:
-        return self.hit.doc.text[self.start:self.end]
+        return self.hit.doc.text[self.start : self.end]
 
 
 # --- candidates -----------------------------------------------------------------------------
@@ -80,8 +111,7 @@ def units(hits: Sequence[Hit], qtype: str, numeric: bool) -> list[Unit]:
             if numeric and len(clauses) == 1 and len(parse_numbers(text[a:b])) >= 3:
                 clauses = _comma_clauses(text, a, b)
             if len(clauses) > 1:
-                out.extend(Unit(hit, rank, ca, cb, "clause") for ca, cb in clauses
-                           if cb - ca >= 12)
+                out.extend(Unit(hit, rank, ca, cb, "clause") for ca, cb in clauses if cb - ca >= 12)
             if qtype == "person":
                 block = _name_block(text, spans, i)
                 if block and (hit.doc.id, *block) not in seen:
@@ -98,20 +128,31 @@ def shorten(q: Query, unit: Unit) -> Unit:
     if unit.kind != "sentence" or q.qtype not in _STRICT:
         return unit
     text = unit.hit.doc.text
-    parts = _comma_clauses(text, unit.start, unit.end) if q.qtype in {
-        "percent", "money", "rank", "quantity"} else _all_clauses(text, unit.start, unit.end)
+    parts = (
+        _comma_clauses(text, unit.start, unit.end)
+        if q.qtype in {"percent", "money", "rank", "quantity"}
+        else _all_clauses(text, unit.start, unit.end)
+    )
     if len(parts) < 2:
         return unit
     starts = [unit.start, *(a for a, _ in clause_spans(text, unit.start, unit.end))]
     spans = {(a, b) for a, b in parts} | {(a, b) for a in starts for _, b in parts if a < b}
-    trial = [Unit(unit.hit, unit.rank, a, b, "clause") for a, b in spans
-             if (a, b) != (unit.start, unit.end)]
+    trial = [
+        Unit(unit.hit, unit.rank, a, b, "clause")
+        for a, b in spans
+        if (a, b) != (unit.start, unit.end)
+    ]
     featurise(q, [unit, *trial], None)
     anchor = _answer_number(q, text, unit) if q.qtype in _NUMERIC else None
-    keep = [u for u in trial if u.values["type"] >= 1.0 and u.values["coverage"]
-            >= 0.9 * unit.values["coverage"] and u.values["unit"] >= unit.values["unit"]
-            and u.values["year"] >= unit.values["year"]
-            and (anchor is None or u.start <= anchor[0] and anchor[1] <= u.end)]
+    keep = [
+        u
+        for u in trial
+        if u.values["type"] >= 1.0
+        and u.values["coverage"] >= 0.9 * unit.values["coverage"]
+        and u.values["unit"] >= unit.values["unit"]
+        and u.values["year"] >= unit.values["year"]
+        and (anchor is None or u.start <= anchor[0] and anchor[1] <= u.end)
+    ]
     if not keep:
         return unit
     best = min(keep, key=lambda u: (u.end - u.start, u.start))
@@ -121,17 +162,22 @@ def shorten(q: Query, unit: Unit) -> Unit:
 
 def _answer_number(q: Query, text: str, unit: Unit) -> tuple[int, int] | None:
     """The span of the sentence's number nearest the question's words (the asked figure)."""
-    found = parse_numbers(text[unit.start:unit.end])
+    found = parse_numbers(text[unit.start : unit.end])
     if not found:
         return None
-    spots = [m.start() for w in unit.covered
-             for m in re.finditer(rf"(?<!\w){re.escape(w)}(?!\w)",
-                                  (fold(text[unit.start:unit.end]) if q.plain
-                                   else text[unit.start:unit.end]).lower())]
+    spots = [
+        m.start()
+        for w in unit.covered
+        for m in re.finditer(
+            rf"(?<!\w){re.escape(w)}(?!\w)",
+            (fold(text[unit.start : unit.end]) if q.plain else text[unit.start : unit.end]).lower(),
+        )
+    ]
     if not spots:
         return None
-    best = min(found, key=lambda n: (sum(min(abs(n.start - x), abs(n.end - x)) for x in spots),
-                                     n.start))
+    best = min(
+        found, key=lambda n: (sum(min(abs(n.start - x), abs(n.end - x)) for x in spots), n.start)
+    )
     return unit.start + best.start, unit.start + best.end
 
 
@@ -140,7 +186,7 @@ def _all_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
     nay,", "Năm 2020,") stays with the next one."""
     parts, pos = [], a
     for m in _LIST_CLAUSE.finditer(text, a, b):
-        if len(text[pos:m.start()].split()) >= 3:
+        if len(text[pos : m.start()].split()) >= 3:
             parts.append((pos, m.start()))
             pos = m.end()
     parts.append((pos, b))
@@ -158,8 +204,11 @@ def _name_block(text: str, spans: tuple[tuple[int, int], ...], i: int) -> tuple[
     a, b = spans[i]
     if is_name_line(text[a:b]):
         for j in (i + 1, i - 1):
-            if 0 <= j < len(spans) and has_title(text[spans[j][0]:spans[j][1]]) \
-                    and spans[j][1] - spans[j][0] < 120:
+            if (
+                0 <= j < len(spans)
+                and has_title(text[spans[j][0] : spans[j][1]])
+                and spans[j][1] - spans[j][0] < 120
+            ):
                 return min(a, spans[j][0]), max(b, spans[j][1])
     return None
 
@@ -237,12 +286,13 @@ def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
         if q.years:
             year = 1.0 if any(y in q.years for y in years) else (-1.0 if years else 0.0)
         doc_len = max(len(u.hit.doc.text), 1)
-        around = u.hit.doc.text[max(u.start - 150, 0):u.end + 150]
+        around = u.hit.doc.text[max(u.start - 150, 0) : u.end + 150]
         near = {fold(w) for w in words(around)} if q.plain else set(words(around))
         context = sum(q.weights[w] for w in q.content if w in near) / total
         u.values = {
-            "dense": float(vectors[i] @ q.vector) if vectors is not None
-            and q.vector is not None else math.nan,
+            "dense": float(vectors[i] @ q.vector)
+            if vectors is not None and q.vector is not None
+            else math.nan,
             "coverage": coverage,
             "bigrams": len(q.bigrams & fpairs) / max(len(q.bigrams), 1),
             "missing": max(missing, default=0.0) / top_w,
@@ -274,8 +324,9 @@ def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
             u.values["same_doc"] = float(u.hit.doc.id == top_doc)
 
 
-def _only_in_compounds(w: str, forms: list[str], q: Query,
-                       compound: Callable[[str, str, str], bool]) -> bool:
+def _only_in_compounds(
+    w: str, forms: list[str], q: Query, compound: Callable[[str, str, str], bool]
+) -> bool:
     """Every occurrence of ``w`` in the sentence is part of a word the question does not use."""
     asked = set(q.phrases) | set(zip(q.sequence, q.sequence[1:], strict=False))
     seen = False
@@ -283,10 +334,17 @@ def _only_in_compounds(w: str, forms: list[str], q: Query,
         if x != w:
             continue
         seen = True
-        pairs = [p for p in ((forms[i - 1], w) if i else None,
-                             (w, forms[i + 1]) if i + 1 < len(forms) else None) if p]
+        pairs = [
+            p
+            for p in (
+                (forms[i - 1], w) if i else None,
+                (w, forms[i + 1]) if i + 1 < len(forms) else None,
+            )
+            if p
+        ]
         if any(p in asked for p in pairs) or not any(
-                p not in asked and compound(*p, w) for p in pairs):
+            p not in asked and compound(*p, w) for p in pairs
+        ):
             return False
     return seen
 
@@ -296,30 +354,39 @@ def _longest_run(question: list[str], sentence: list[str], longest: int = 8) -> 
     if not question or not sentence:
         return 0
     for n in range(min(longest, len(question), len(sentence)), 1, -1):
-        grams = {tuple(sentence[i:i + n]) for i in range(len(sentence) - n + 1)}
-        if any(tuple(question[i:i + n]) in grams for i in range(len(question) - n + 1)):
+        grams = {tuple(sentence[i : i + n]) for i in range(len(sentence) - n + 1)}
+        if any(tuple(question[i : i + n]) in grams for i in range(len(question) - n + 1)):
             return n
     return int(bool(set(question) & set(sentence)))
 
 
 def _number_before_unit(folded: list[str], unit: list[str]) -> bool:
-    return any(w[:1].isdigit() and unit[0] in folded[i + 1:i + 4] for i, w in enumerate(folded))
+    return any(w[:1].isdigit() and unit[0] in folded[i + 1 : i + 4] for i, w in enumerate(folded))
 
 
 def matrix(cands: list[Unit], names: Sequence[str]) -> np.ndarray:
     return np.array([[u.values.get(n, 0.0) for n in names] for u in cands], np.float64)
 
 
-def question_row(best: Unit, runner_up: Unit | None, hits: Sequence[Hit],
-                 required: bool) -> dict[str, float]:
+def question_row(
+    best: Unit, runner_up: Unit | None, hits: Sequence[Hit], required: bool
+) -> dict[str, float]:
     """The answer model's inputs: how good the best candidate is, and the retrieval behind it."""
     dense = [h.dense_score for h in hits[:3] if h.dense_score is not None]
-    return {"choice": best.score, "share": best.prob, "dense": best.values["dense"],
-            "coverage": best.values["coverage"], "missing": best.values["missing"],
-            "type": best.values["type"], "hit_dense": max(dense, default=math.nan),
-            "bigrams": best.values["bigrams"], "required": float(required),
-            "margin": best.score - (runner_up.score if runner_up else best.score - 5.0),
-            "ngram": best.values["ngram"], "context": best.values["context"]}
+    return {
+        "choice": best.score,
+        "share": best.prob,
+        "dense": best.values["dense"],
+        "coverage": best.values["coverage"],
+        "missing": best.values["missing"],
+        "type": best.values["type"],
+        "hit_dense": max(dense, default=math.nan),
+        "bigrams": best.values["bigrams"],
+        "required": float(required),
+        "margin": best.score - (runner_up.score if runner_up else best.score - 5.0),
+        "ngram": best.values["ngram"],
+        "context": best.values["context"],
+    }
 
 
 # --- sentence vectors -----------------------------------------------------------------------
@@ -340,8 +407,7 @@ def unit_vectors(encoder: Any, texts: list[str]) -> np.ndarray:
     return np.stack([_VEC_CACHE[(name, t)] for t in texts]) if texts else np.zeros((0, 1))
 
 
-def score_units(q: Query, cands: list[Unit], encoder: Any | None,
-                model: Model | None) -> None:
+def score_units(q: Query, cands: list[Unit], encoder: Any | None, model: Model | None) -> None:
     """Features and choice probability of every candidate (in place)."""
     vectors = None
     if encoder is not None and q.vector is not None and cands:

@@ -24,26 +24,43 @@ class Retriever:
         self.encoder = encoder
         self.settings = settings
 
-    def search_filter(self, province: str | None = None, year: int | None = None,
-                      doc_ids: Collection[str] | None = None) -> SearchFilter | None:
+    def search_filter(
+        self,
+        province: str | None = None,
+        year: int | None = None,
+        doc_ids: Collection[str] | None = None,
+    ) -> SearchFilter | None:
         """The filters as document fields (province canonical); None when nothing is
         filtered."""
         if province is None and year is None and doc_ids is None:
             return None
-        return SearchFilter(province=_canonical_province(province) if province else None,
-                            year=year, doc_ids=None if doc_ids is None else frozenset(doc_ids))
+        return SearchFilter(
+            province=_canonical_province(province) if province else None,
+            year=year,
+            doc_ids=None if doc_ids is None else frozenset(doc_ids),
+        )
 
-    def allowed_rows(self, province: str | None = None, year: int | None = None,
-                     doc_ids: Collection[str] | None = None) -> np.ndarray | None:
+    def allowed_rows(
+        self,
+        province: str | None = None,
+        year: int | None = None,
+        doc_ids: Collection[str] | None = None,
+    ) -> np.ndarray | None:
         """Rows of the chunks that pass the filters; None when nothing is filtered."""
         where = self.search_filter(province, year, doc_ids)
         if where is None:
             return None
         return self.kb.rows_where(where)
 
-    def search(self, query: str, k: int | None = None, province: str | None = None,
-               year: int | None = None, doc_ids: Collection[str] | None = None,
-               vector: np.ndarray | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        province: str | None = None,
+        year: int | None = None,
+        doc_ids: Collection[str] | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[Hit]:
         """Top-``k`` hits for ``query``, best first, each with its scores and ranks; ``vector``
         is the query's embedding when the caller already has it."""
         k = k or self.settings.top_k
@@ -62,8 +79,10 @@ class Retriever:
         if use_dense:
             qv = vector if vector is not None else self.encoder.embed([query], "query")[0]
             scores, rows = self.kb.dense_search(qv, depth, allowed, where)
-            dense = {int(r): (i + 1, float(sc))
-                     for i, (sc, r) in enumerate(zip(scores, rows, strict=True))}
+            dense = {
+                int(r): (i + 1, float(sc))
+                for i, (sc, r) in enumerate(zip(scores, rows, strict=True))
+            }
         lexical: dict[int, tuple[int, float]] = {}
         bm = None
         if use_bm25:
@@ -88,14 +107,26 @@ class Retriever:
         for r in best:
             chunk = self.kb.chunks[r]
             d, b = dense.get(r), lexical.get(r)
-            hits.append(Hit(chunk=chunk, doc=self.kb.documents[chunk.doc_id], score=fused[r],
-                            dense_score=d[1] if d else None, dense_rank=d[0] if d else None,
-                            bm25_score=b[1] if b else None, bm25_rank=b[0] if b else None))
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    doc=self.kb.documents[chunk.doc_id],
+                    score=fused[r],
+                    dense_score=d[1] if d else None,
+                    dense_rank=d[0] if d else None,
+                    bm25_score=b[1] if b else None,
+                    bm25_rank=b[0] if b else None,
+                )
+            )
         return hits
 
-    def _score_fusion(self, qv: np.ndarray | None, bm: np.ndarray | None,
-                      dense: dict[int, tuple[int, float]],
-                      lexical: dict[int, tuple[int, float]]) -> dict[int, float]:
+    def _score_fusion(
+        self,
+        qv: np.ndarray | None,
+        bm: np.ndarray | None,
+        dense: dict[int, tuple[int, float]],
+        lexical: dict[int, tuple[int, float]],
+    ) -> dict[int, float]:
         """``w_dense * z(cosine) + w_bm25 * z(BM25)``. Every candidate of either list gets both
         scores (a row outside one list is scored exactly, not treated as missing); z-scores are
         taken over the candidates, so the two scales are comparable query by query."""

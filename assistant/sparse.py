@@ -41,8 +41,9 @@ def token_ids(retriever: bm25s.BM25) -> np.ndarray:
     return ids
 
 
-def row_vectors(retriever: bm25s.BM25 | None, n: int, rows: Iterable[int] | None = None
-                ) -> Iterator[SparseVector]:
+def row_vectors(
+    retriever: bm25s.BM25 | None, n: int, rows: Iterable[int] | None = None
+) -> Iterator[SparseVector]:
     """The sparse BM25 vector of each row (all rows, or the given ones), in order."""
     if retriever is None:
         yield from ({} for _ in (range(n) if rows is None else rows))

@@ -45,8 +45,11 @@ def cell_text(value: Any) -> str:
             return f"{value:,.10g}".replace(",", " ").replace(".", ",").replace(" ", ".")
         return f"{int(value):,}".replace(",", ".")
     if isinstance(value, dt.datetime):
-        return value.strftime("%d/%m/%Y %H:%M") if value.time() != dt.time() else \
-            value.strftime("%d/%m/%Y")
+        return (
+            value.strftime("%d/%m/%Y %H:%M")
+            if value.time() != dt.time()
+            else value.strftime("%d/%m/%Y")
+        )
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
     return " ".join(str(value).split())
@@ -61,8 +64,9 @@ def sheet_blocks(raw: bytes, fmt: str) -> tuple[list[Block], Meta]:
             with zipfile.ZipFile(io.BytesIO(raw)) as z:
                 check_zip_sizes(z)
         except zipfile.BadZipFile as err:
-            raise BadFileError(f"corrupt or unreadable {fmt.upper()} (BadZipFile)",
-                               code="office_unreadable") from err
+            raise BadFileError(
+                f"corrupt or unreadable {fmt.upper()} (BadZipFile)", code="office_unreadable"
+            ) from err
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
         blocks: list[Block] = []
@@ -71,8 +75,9 @@ def sheet_blocks(raw: bytes, fmt: str) -> tuple[list[Block], Meta]:
             sheet = book.get_sheet_by_name(name)
             cells += sheet.height * sheet.width
             if cells > MAX_CELLS:
-                raise BadFileError(f"workbook has more than {MAX_CELLS:,} cells; split it",
-                                   code="sheet_too_large")
+                raise BadFileError(
+                    f"workbook has more than {MAX_CELLS:,} cells; split it", code="sheet_too_large"
+                )
             rows = [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=True)]
             rows = [r for r in rows if any(r)]
             if rows:
@@ -80,11 +85,13 @@ def sheet_blocks(raw: bytes, fmt: str) -> tuple[list[Block], Meta]:
     except BadFileError:
         raise
     except (CalamineError, ValueError, OSError, TypeError) as err:
-        raise BadFileError(f"corrupt or unreadable {fmt.upper()} ({type(err).__name__})",
-                           code="office_unreadable") from err
+        raise BadFileError(
+            f"corrupt or unreadable {fmt.upper()} ({type(err).__name__})", code="office_unreadable"
+        ) from err
     if not blocks:
-        raise BadFileError("no text found in the workbook (every sheet is empty)",
-                           code="file_no_text")
+        raise BadFileError(
+            "no text found in the workbook (every sheet is empty)", code="file_no_text"
+        )
     return blocks, {"title": None}
 
 
@@ -135,9 +142,13 @@ def pdf_tables(raw: bytes, pages: list[int]) -> dict[int, dict[str, Any]]:
         path = Path(tmp) / "in.pdf"
         path.write_bytes(raw)
         try:
-            done = subprocess.run([sys.executable, "-c", script, str(path), json.dumps(pages)],
-                                  capture_output=True, timeout=timeout, check=True,
-                                  env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+            done = subprocess.run(
+                [sys.executable, "-c", script, str(path), json.dumps(pages)],
+                capture_output=True,
+                timeout=timeout,
+                check=True,
+                env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+            )
             found = json.loads(done.stdout.decode("utf-8"))
         except (subprocess.SubprocessError, OSError, ValueError):
             return {}

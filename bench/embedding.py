@@ -63,8 +63,7 @@ def backends(settings: Settings) -> list[Backend]:
     from embeddings import embed, load_embedder
 
     def loader(backend: str) -> Any:  # one of embeddings.BACKENDS
-        return load_embedder(settings.model, cache_dir=settings.model_cache,
-                             backend=backend)  # type: ignore[arg-type]
+        return load_embedder(settings.model, cache_dir=settings.model_cache, backend=backend)  # type: ignore[arg-type]
 
     torch_emb = loader("torch")
     st = torch_emb.model
@@ -72,8 +71,12 @@ def backends(settings: Settings) -> list[Backend]:
     batch = settings.embed_batch_size
 
     def baseline(texts: list[str], kind: str) -> np.ndarray:
-        return st.encode([prefix[kind] + t for t in texts], batch_size=batch,
-                         normalize_embeddings=True, convert_to_numpy=True)
+        return st.encode(
+            [prefix[kind] + t for t in texts],
+            batch_size=batch,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
 
     def via(backend: str) -> EmbedFn:
         emb = loader(backend)
@@ -100,11 +103,14 @@ def corpus_texts(folder: Path, settings: Settings) -> list[str]:
     docs, _ = load_documents([folder], settings.max_file_bytes)
     texts = []
     for d in docs:
-        for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap,
-                                settings.context_header):
+        for c in chunk_document(
+            d, settings.chunk_size, settings.chunk_overlap, settings.context_header
+        ):
             texts.append(c.indexed_text())
-            texts += [f"{c.header}\n{c.text[a:b]}" if c.header else c.text[a:b]
-                      for a, b in chunk_windows(c, settings.dense_windows)]
+            texts += [
+                f"{c.header}\n{c.text[a:b]}" if c.header else c.text[a:b]
+                for a, b in chunk_windows(c, settings.dense_windows)
+            ]
     return texts
 
 
@@ -130,8 +136,13 @@ def window_lengths(texts: list[str], settings: Settings) -> list[int]:
     return [len(ids) for _, ids in emb._windows([emb.prefixes["passage"] + t for t in texts])]
 
 
-def throughput(backend: Backend, texts: list[str], lengths: list[int],
-               flops: Callable[[int], float], roofline: float) -> dict[str, Any]:
+def throughput(
+    backend: Backend,
+    texts: list[str],
+    lengths: list[int],
+    flops: Callable[[int], float],
+    roofline: float,
+) -> dict[str, Any]:
     """Embed ``texts`` once (after a small warm-up) and rate it."""
     backend.embed(texts[:4], "passage")
     start = time.perf_counter()
@@ -140,10 +151,16 @@ def throughput(backend: Backend, texts: list[str], lengths: list[int],
     backend.remember(texts, "passage", vectors)
     tokens = sum(lengths)
     gflops = sum(flops(n) for n in lengths) / seconds / 1e9
-    return {"texts": len(texts), "tokens": tokens, "seconds": round(seconds, 2),
-            "passages_per_s": round(len(texts) / seconds, 1),
-            "tokens_per_s": round(tokens / seconds), "gflops": round(gflops, 1),
-            "roofline_share": round(gflops / roofline, 3), "vectors": vectors}
+    return {
+        "texts": len(texts),
+        "tokens": tokens,
+        "seconds": round(seconds, 2),
+        "passages_per_s": round(len(texts) / seconds, 1),
+        "tokens_per_s": round(tokens / seconds),
+        "gflops": round(gflops, 1),
+        "roofline_share": round(gflops / roofline, 3),
+        "vectors": vectors,
+    }
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -155,7 +172,8 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def cosine_to(reference: np.ndarray, vectors: np.ndarray) -> dict[str, float]:
     cos = (reference * vectors).sum(axis=1) / (
-        np.linalg.norm(reference, axis=1) * np.linalg.norm(vectors, axis=1))
+        np.linalg.norm(reference, axis=1) * np.linalg.norm(vectors, axis=1)
+    )
     return {"mean": round(float(cos.mean()), 5), "min": round(float(cos.min()), 5)}
 
 
@@ -166,8 +184,9 @@ def dev_hit_at_5(backend: Backend, qa_path: Path, corpus: Path, settings: Settin
 
     qa = load_qa_set(qa_path)
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as cache:
-        runs = run_set(qa, [corpus], settings, backend.encoder(), k=10, cache=Path(cache),
-                       rebuild=True)
+        runs = run_set(
+            qa, [corpus], settings, backend.encoder(), k=10, cache=Path(cache), rebuild=True
+        )
     for f in runs[0].failures:
         print(f"  dev question {f.id} failed: {f.reason}", file=sys.stderr)
     return summarise(runs[0].outcomes, k=10)["retrieval"]["hit@5"]
@@ -184,6 +203,8 @@ def query_latency(backend: Backend, questions: list[str], repeat: int = 1) -> di
             backend.embed([q], "query")
             times.append((time.perf_counter() - t0) * 1000)
     times.sort()
-    return {"p50": round(statistics.median(times), 2),
-            "p95": round(times[min(len(times) - 1, int(0.95 * len(times)))], 2),
-            "n": len(times)}
+    return {
+        "p50": round(statistics.median(times), 2),
+        "p95": round(times[min(len(times) - 1, int(0.95 * len(times)))], 2),
+        "n": len(times),
+    }

@@ -38,8 +38,7 @@ def grown_corpus(folder: Path, chunks: int, per_copy: int) -> Path:
     for i in range(copies):
         for p in reports:
             text = p.read_text("utf-8")
-            (folder / f"{p.stem}-{i:04d}.txt").write_text(f"{text}\n\nBản sao số {i}.\n",
-                                                          "utf-8")
+            (folder / f"{p.stem}-{i:04d}.txt").write_text(f"{text}\n\nBản sao số {i}.\n", "utf-8")
     return folder
 
 
@@ -70,19 +69,24 @@ def measure(paths: list[Path], settings: Settings, encoder: Any, repeat: int) ->
     base, full, ext = (statistics.median(x) for x in (without, with_facts, extraction))
     from assistant.chunking import chunk_document
 
-    n_chunks = sum(len(chunk_document(d, settings.chunk_size, settings.chunk_overlap,
-                                      settings.context_header)) for d in docs)
-    return {"documents": len(docs), "chunks": n_chunks, "facts": len(table),
-            "index_s_without_facts": [round(x, 3) for x in without],
-            "index_s_with_facts": [round(x, 3) for x in with_facts],
-            "extraction_s": [round(x, 4) for x in extraction],
-            "overhead_pct_extraction_over_index": round(100 * ext / base, 2),
-            "overhead_pct_with_vs_without": round(100 * (full - base) / base, 2)}
+    n_chunks = sum(
+        len(chunk_document(d, settings.chunk_size, settings.chunk_overlap, settings.context_header))
+        for d in docs
+    )
+    return {
+        "documents": len(docs),
+        "chunks": n_chunks,
+        "facts": len(table),
+        "index_s_without_facts": [round(x, 3) for x in without],
+        "index_s_with_facts": [round(x, 3) for x in with_facts],
+        "extraction_s": [round(x, 4) for x in extraction],
+        "overhead_pct_extraction_over_index": round(100 * ext / base, 2),
+        "overhead_pct_with_vs_without": round(100 * (full - base) / base, 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.indicators",
-                                     description=plain(__doc__))
+    parser = argparse.ArgumentParser(prog="python -m bench.indicators", description=plain(__doc__))
     parser.add_argument("--chunks", type=int, default=10_000, help="size of the grown corpus")
     parser.add_argument("--repeat", type=int, default=3, help="index runs each way")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -94,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bundled reports: {json.dumps(out['bundled'])}")
     with tempfile.TemporaryDirectory(prefix="bench-ind-corpus-") as tmp:
         per_copy = max(1, out["bundled"]["chunks"] // out["bundled"]["documents"])
-        folder = grown_corpus(Path(tmp) / "corpus", args.chunks,
-                              per_copy * out["bundled"]["documents"])
+        folder = grown_corpus(
+            Path(tmp) / "corpus", args.chunks, per_copy * out["bundled"]["documents"]
+        )
         out["grown"] = measure([folder], settings, encoder, max(1, args.repeat // 3))
     print(f"grown corpus: {json.dumps(out['grown'])}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

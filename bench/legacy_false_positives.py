@@ -28,9 +28,11 @@ SHARED = ROOT.parent / "shared"
 
 def real_texts() -> Iterator[tuple[str, str, str]]:
     """(source set, id, text) of every real text."""
-    for name, folder in (("data/reports", ROOT / "data" / "reports"),
-                         ("shared/corpus/reports", SHARED / "corpus" / "reports"),
-                         ("shared/corpus/news-2017", SHARED / "corpus" / "news-2017")):
+    for name, folder in (
+        ("data/reports", ROOT / "data" / "reports"),
+        ("shared/corpus/reports", SHARED / "corpus" / "reports"),
+        ("shared/corpus/news-2017", SHARED / "corpus" / "news-2017"),
+    ):
         for path in sorted(folder.glob("*")):
             if path.is_file() and path.suffix in (".txt", ".md", ".html", ".htm"):
                 yield name, path.name, path.read_text(encoding="utf-8")
@@ -39,8 +41,11 @@ def real_texts() -> Iterator[tuple[str, str, str]]:
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 row = json.loads(line)
-                yield name, str(row.get("id")), "\n".join(
-                    str(row[k]) for k in ("title", "text") if row.get(k))
+                yield (
+                    name,
+                    str(row.get("id")),
+                    "\n".join(str(row[k]) for k in ("title", "text") if row.get(k)),
+                )
 
 
 def measure() -> dict:
@@ -55,10 +60,12 @@ def measure() -> dict:
         fixed, encoding = fix_text(text)
         if fixed != text:
             s["false_conversions"] += 1
-            changed = [a for a, b in zip(text.split("\n"), fixed.split("\n"), strict=True)
-                       if a != b]
-            false_conversions.append({"set": name, "id": ident, "encoding": encoding,
-                                      "lines": changed[:3]})
+            changed = [
+                a for a, b in zip(text.split("\n"), fixed.split("\n"), strict=True) if a != b
+            ]
+            false_conversions.append(
+                {"set": name, "id": ident, "encoding": encoding, "lines": changed[:3]}
+            )
         if name.startswith("eval/") and s["texts"] > 2000:
             continue  # the round trip on a sample of each large set is enough
         for enc in ("tcvn3", "vni"):
@@ -76,8 +83,10 @@ def measure() -> dict:
         "chars": sum(s["chars"] for s in sets.values()),
         "sets": sets,
         "examples": false_conversions[:20],
-        "restored_lines": {enc: {"exact": a, "lines": n, "rate": round(a / max(n, 1), 5)}
-                           for enc, (a, n) in restore.items()},
+        "restored_lines": {
+            enc: {"exact": a, "lines": n, "rate": round(a / max(n, 1), 5)}
+            for enc, (a, n) in restore.items()
+        },
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
@@ -88,10 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = measure()
     for name, s in result["sets"].items():
-        print(f"{name:48} {s['texts']:6} texts {s['chars']:10,} chars "
-              f"{s['false_conversions']} false conversions")
-    print(f"false conversions: {result['false_conversions']} of {result['texts']} texts "
-          f"({result['chars']:,} characters)")
+        print(
+            f"{name:48} {s['texts']:6} texts {s['chars']:10,} chars "
+            f"{s['false_conversions']} false conversions"
+        )
+    print(
+        f"false conversions: {result['false_conversions']} of {result['texts']} texts "
+        f"({result['chars']:,} characters)"
+    )
     for enc, r in result["restored_lines"].items():
         print(f"{enc}: {r['exact']}/{r['lines']} lines restored exactly ({r['rate']:.2%})")
     for ex in result["examples"]:

@@ -53,9 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [s * n // 1_000_000 for s in (400_000, 150_000, 60_000, 20_000, 5_000, 800, 90, 12)]
     indptr, indices, data = postings(n, sizes)
     columns = list(range(len(sizes)))
-    ways = {"public sparse product (assistant.lexical)": _sum_columns,
-            "private csc_matvec per column (before)": private_kernel,
-            "numpy gather-add-scatter per column": numpy_columns}
+    ways = {
+        "public sparse product (assistant.lexical)": _sum_columns,
+        "private csc_matvec per column (before)": private_kernel,
+        "numpy gather-add-scatter per column": numpy_columns,
+    }
     results = {name: f(indptr, indices, data, columns, n) for name, f in ways.items()}
     first = next(iter(results.values()))
     same = all(np.array_equal(first, r) for r in results.values())
@@ -65,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             f(indptr, indices, data, columns, n)
             times[name].append((time.perf_counter() - t0) * 1000)
-    print(f"{n} rows, {len(sizes)} query tokens, {int(indptr[-1])} postings; identical sums: "
-          f"{same}")
+    print(
+        f"{n} rows, {len(sizes)} query tokens, {int(indptr[-1])} postings; identical sums: {same}"
+    )
     for name, ms in times.items():
         print(f"  {name}: {statistics.median(ms):.2f} ms (min {min(ms):.2f})")
     return 0 if same else 1

@@ -39,10 +39,15 @@ def machine() -> dict[str, Any]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "memory_gb": mem_gb,
-            "load_avg_1m": round(os.getloadavg()[0], 2), "python": platform.python_version(),
-            "int8_dot": sorted(flags & {"avx512_vnni", "avx_vnni", "amx_int8"}),
-            "versions": versions}
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)),
+        "memory_gb": mem_gb,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "int8_dot": sorted(flags & {"avx512_vnni", "avx_vnni", "amx_int8"}),
+        "versions": versions,
+    }
 
 
 def fp32_gflops(seconds: float = 4.0) -> dict[str, Any]:
@@ -64,10 +69,13 @@ def fp32_gflops(seconds: float = 4.0) -> dict[str, Any]:
             rates.append(2 * m * k * n / (time.perf_counter() - t0) / 1e9)
         runs[f"{m}x{k}x{n}"] = rates
     best = max(runs, key=lambda s: statistics.median(runs[s]))
-    return {"gflops": round(statistics.median(runs[best]), 1),
-            "peak": round(max(max(r) for r in runs.values()), 1), "shape": best,
-            "by_shape": {s: round(statistics.median(r), 1) for s, r in runs.items()},
-            "threads": torch.get_num_threads()}
+    return {
+        "gflops": round(statistics.median(runs[best]), 1),
+        "peak": round(max(max(r) for r in runs.values()), 1),
+        "shape": best,
+        "by_shape": {s: round(statistics.median(r), 1) for s, r in runs.items()},
+        "threads": torch.get_num_threads(),
+    }
 
 
 def int8_gops(seconds: float = 2.0) -> dict[str, Any] | None:
@@ -82,13 +90,15 @@ def int8_gops(seconds: float = 2.0) -> dict[str, Any] | None:
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array(rng.integers(-127, 127, (k, n), dtype=np.int8), "b")
     graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "mm",
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        "mm",
         [helper.make_tensor_value_info("a", TensorProto.UINT8, [m, k])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, [m, n])], [weight])
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [m, n])],
+        [weight],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = min(model.ir_version, 9)
-    session = ort.InferenceSession(model.SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     a = rng.integers(0, 255, (m, k), dtype=np.uint8)
     session.run(None, {"a": a})
     rates, start = [], time.perf_counter()
@@ -96,5 +106,8 @@ def int8_gops(seconds: float = 2.0) -> dict[str, Any] | None:
         t0 = time.perf_counter()
         session.run(None, {"a": a})
         rates.append(2 * m * k * n / (time.perf_counter() - t0) / 1e9)
-    return {"gops": round(statistics.median(rates), 1), "peak": round(max(rates), 1),
-            "shape": f"{m}x{k}x{n}"}
+    return {
+        "gops": round(statistics.median(rates), 1),
+        "peak": round(max(rates), 1),
+        "shape": f"{m}x{k}x{n}",
+    }

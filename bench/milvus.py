@@ -45,8 +45,13 @@ def _timed(fn: Any, queries: np.ndarray, where: np.ndarray | None) -> list[float
     return times
 
 
-def bench_faiss(base: np.ndarray, province: np.ndarray, queries: np.ndarray,
-                query_province: np.ndarray, kind: str = "flat") -> dict[str, Any]:
+def bench_faiss(
+    base: np.ndarray,
+    province: np.ndarray,
+    queries: np.ndarray,
+    query_province: np.ndarray,
+    kind: str = "flat",
+) -> dict[str, Any]:
     """FAISS flat or IVF-flat: unfiltered search and search limited to one province's rows."""
     gc.collect()
     rss0 = _rss_mb()
@@ -72,21 +77,36 @@ def bench_faiss(base: np.ndarray, province: np.ndarray, queries: np.ndarray,
         sp = None
         if p is not None:
             sel = faiss.IDSelectorBatch(rows_of[p])
-            sp = (faiss.SearchParametersIVF(sel=sel, **params) if kind != "flat"  # type: ignore[call-arg]
-                  else faiss.SearchParameters(sel=sel))  # type: ignore[call-arg]
+            sp = (
+                faiss.SearchParametersIVF(sel=sel, **params)
+                if kind != "flat"  # type: ignore[call-arg]
+                else faiss.SearchParameters(sel=sel)
+            )  # type: ignore[call-arg]
         index.search(q[None, :], K, params=sp)
 
     plain = _latency(_timed(search, queries, None))
     filtered = _latency(_timed(search, queries, query_province))
     size = faiss.serialize_index(index).nbytes / 2**20
-    return {"engine": f"faiss-{kind}", "n": len(base), "build_s": round(build, 1),
-            "rss_mb": round(rss, 1), "disk_mb": round(size, 1),
-            "p50_ms": plain["p50_ms"], "p95_ms": plain["p95_ms"],
-            "filtered_p50_ms": filtered["p50_ms"], "filtered_p95_ms": filtered["p95_ms"]}
+    return {
+        "engine": f"faiss-{kind}",
+        "n": len(base),
+        "build_s": round(build, 1),
+        "rss_mb": round(rss, 1),
+        "disk_mb": round(size, 1),
+        "p50_ms": plain["p50_ms"],
+        "p95_ms": plain["p95_ms"],
+        "filtered_p50_ms": filtered["p50_ms"],
+        "filtered_p95_ms": filtered["p95_ms"],
+    }
 
 
-def bench_milvus_lite(base: np.ndarray, province: np.ndarray, queries: np.ndarray,
-                      query_province: np.ndarray, folder: Path) -> dict[str, Any]:
+def bench_milvus_lite(
+    base: np.ndarray,
+    province: np.ndarray,
+    queries: np.ndarray,
+    query_province: np.ndarray,
+    folder: Path,
+) -> dict[str, Any]:
     """Milvus Lite (a local .db, FLAT index): insert in batches, then search."""
     from pymilvus import DataType, MilvusClient
 
@@ -103,12 +123,18 @@ def bench_milvus_lite(base: np.ndarray, province: np.ndarray, queries: np.ndarra
     params = client.prepare_index_params()
     params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
     params.add_index(field_name="province", index_type="INVERTED")
-    client.create_collection("bench", schema=schema, index_params=params,
-                             consistency_level="Strong")
+    client.create_collection(
+        "bench", schema=schema, index_params=params, consistency_level="Strong"
+    )
     for start in range(0, len(base), INSERT_BATCH):
         stop = min(len(base), start + INSERT_BATCH)
-        client.insert("bench", [{"id": i, "vector": base[i], "province": f"P{province[i]}"}
-                                for i in range(start, stop)])
+        client.insert(
+            "bench",
+            [
+                {"id": i, "vector": base[i], "province": f"P{province[i]}"}
+                for i in range(start, stop)
+            ],
+        )
     client.flush("bench")
     client.load_collection("bench")
     client.search("bench", data=[queries[0].tolist()], limit=K, output_fields=["id"])  # warm
@@ -116,20 +142,33 @@ def bench_milvus_lite(base: np.ndarray, province: np.ndarray, queries: np.ndarra
     rss = _rss_mb() - rss0
 
     def search(q: np.ndarray, p: int | None) -> None:
-        client.search("bench", data=[q.tolist()], limit=K, output_fields=["id"],
-                      filter="" if p is None else f'province == "P{p}"')
+        client.search(
+            "bench",
+            data=[q.tolist()],
+            limit=K,
+            output_fields=["id"],
+            filter="" if p is None else f'province == "P{p}"',
+        )
 
     plain = _latency(_timed(search, queries, None))
     filtered = _latency(_timed(search, queries, query_province))
     client.close()
-    return {"engine": "milvus-lite-flat", "n": len(base), "build_s": round(build, 1),
-            "rss_mb": round(rss, 1), "disk_mb": _disk_mb(Path(uri)),
-            "p50_ms": plain["p50_ms"], "p95_ms": plain["p95_ms"],
-            "filtered_p50_ms": filtered["p50_ms"], "filtered_p95_ms": filtered["p95_ms"]}
+    return {
+        "engine": "milvus-lite-flat",
+        "n": len(base),
+        "build_s": round(build, 1),
+        "rss_mb": round(rss, 1),
+        "disk_mb": _disk_mb(Path(uri)),
+        "p50_ms": plain["p50_ms"],
+        "p95_ms": plain["p95_ms"],
+        "filtered_p50_ms": filtered["p50_ms"],
+        "filtered_p95_ms": filtered["p95_ms"],
+    }
 
 
-def bench_stores(sizes: list[int], n_queries: int = 100, dim: int = 384,
-                 milvus: bool = True) -> list[dict[str, Any]]:
+def bench_stores(
+    sizes: list[int], n_queries: int = 100, dim: int = 384, milvus: bool = True
+) -> list[dict[str, Any]]:
     """Rows (one per engine and size) for FAISS flat, FAISS IVF-flat and Milvus Lite."""
     rows: list[dict[str, Any]] = []
     queries = synthetic(n_queries, dim, seed=1)

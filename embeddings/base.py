@@ -44,8 +44,9 @@ def is_default_model(model: str) -> bool:
     return model in DEFAULT_ALIASES
 
 
-def model_prefixes(model: str, prompts: Mapping[str, str | None] | None, query: str | None,
-                   passage: str | None) -> tuple[str, str]:
+def model_prefixes(
+    model: str, prompts: Mapping[str, str | None] | None, query: str | None, passage: str | None
+) -> tuple[str, str]:
     """``(query prefix, passage prefix)``: the explicit ones, else the model's non-empty
     prompts, else the e5 conventions (``"query: "``, ``"passage: "``) for e5 models, else none.
 
@@ -75,8 +76,16 @@ class Embedder(ABC):
     ``_forward`` (pooled, not yet normalised vectors of a batch of windows).
     """
 
-    def __init__(self, name: str, dim: int, max_seq_length: int, query_prefix: str,
-                 passage_prefix: str, backend: Backend, n_special: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        dim: int,
+        max_seq_length: int,
+        query_prefix: str,
+        passage_prefix: str,
+        backend: Backend,
+        n_special: int,
+    ) -> None:
         self.name = name
         self.dim = dim
         self.max_seq_length = max_seq_length
@@ -87,12 +96,16 @@ class Embedder(ABC):
     @property
     def model(self) -> Any:
         """The underlying SentenceTransformer: only the ``torch`` backend has one."""
-        raise AttributeError(f"the {self.backend} embedder has no SentenceTransformer; "
-                             "load the 'torch' backend for one")
+        raise AttributeError(
+            f"the {self.backend} embedder has no SentenceTransformer; "
+            "load the 'torch' backend for one"
+        )
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name={self.name!r}, backend={self.backend!r}, "
-                f"dim={self.dim}, max_seq_length={self.max_seq_length})")
+        return (
+            f"{type(self).__name__}(name={self.name!r}, backend={self.backend!r}, "
+            f"dim={self.dim}, max_seq_length={self.max_seq_length})"
+        )
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -106,9 +119,15 @@ class Embedder(ABC):
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         """Mean-pooled, not yet normalised vectors of a batch of windows -> (len(batch), dim)."""
 
-    def embed(self, texts: list[str], kind: str = "passage", *,
-              batch_size: int = DEFAULT_BATCH_SIZE, show_progress: bool = False,
-              **unknown: Any) -> np.ndarray:
+    def embed(
+        self,
+        texts: list[str],
+        kind: str = "passage",
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress: bool = False,
+        **unknown: Any,
+    ) -> np.ndarray:
         """Embed ``texts`` as passages or queries -> float32 array (n, dim), rows L2-normalised.
 
         Raises TypeError for a single string or an unknown keyword, ValueError for a ``kind``
@@ -150,9 +169,15 @@ class Embedder(ABC):
         """Embed passages (documents/chunks) -> (n, dim)."""
         return self.embed(texts, "passage")
 
-    def encode_query(self, sentences: str | list[str], *, batch_size: int = DEFAULT_BATCH_SIZE,
-                     show_progress_bar: bool = False, convert_to_tensor: bool = False,
-                     normalize_embeddings: bool = True) -> Any:
+    def encode_query(
+        self,
+        sentences: str | list[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress_bar: bool = False,
+        convert_to_tensor: bool = False,
+        normalize_embeddings: bool = True,
+    ) -> Any:
         """sentence-transformers' ``encode_query``: one string -> (dim,), a list -> (n, dim),
         float32, unit length (``normalize_embeddings`` is accepted; the vectors always are).
         ``convert_to_tensor=True`` returns a torch tensor. The "query: " prefix is added here.
@@ -161,17 +186,22 @@ class Embedder(ABC):
         """
         return self._encode(sentences, "query", batch_size, show_progress_bar, convert_to_tensor)
 
-    def encode_document(self, sentences: str | list[str], *,
-                        batch_size: int = DEFAULT_BATCH_SIZE, show_progress_bar: bool = False,
-                        convert_to_tensor: bool = False,
-                        normalize_embeddings: bool = True) -> Any:
+    def encode_document(
+        self,
+        sentences: str | list[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        show_progress_bar: bool = False,
+        convert_to_tensor: bool = False,
+        normalize_embeddings: bool = True,
+    ) -> Any:
         """sentence-transformers' ``encode_document``: as :meth:`encode_query`, with the
         "passage: " prefix; ``encode_document(x)`` equals ``embed([x], "passage")[0]``."""
-        return self._encode(sentences, "passage", batch_size, show_progress_bar,
-                            convert_to_tensor)
+        return self._encode(sentences, "passage", batch_size, show_progress_bar, convert_to_tensor)
 
-    def _encode(self, sentences: str | list[str], kind: Kind, batch_size: int, progress: bool,
-                tensor: bool) -> Any:
+    def _encode(
+        self, sentences: str | list[str], kind: Kind, batch_size: int, progress: bool, tensor: bool
+    ) -> Any:
         texts = [sentences] if isinstance(sentences, str) else list(sentences)
         vectors = self.embed(texts, kind, batch_size=batch_size, show_progress=progress)
         out = vectors[0] if isinstance(sentences, str) else vectors

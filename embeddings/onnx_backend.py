@@ -29,8 +29,15 @@ class OnnxEmbedder(Embedder):
     doubles int8 throughput compared with two intra-op threads per run.
     """
 
-    def __init__(self, folder: Path, backend: Backend, name: str, query_prefix: str,
-                 passage_prefix: str, meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        backend: Backend,
+        name: str,
+        query_prefix: str,
+        passage_prefix: str,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -39,23 +46,37 @@ class OnnxEmbedder(Embedder):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self._workers = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                            else os.cpu_count() or 1)
+        self._workers = max(
+            1,
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1,
+        )
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-embed")
         # ONNX Runtime's SkipLayerNormalization kernel (residual add + layer norm, fused at load)
         # is ~6x slower per element than the plain LayerNormalization it replaces: keeping them
         # apart makes the int8 model ~10-15% faster (no effect on fp32), same vectors to 1e-5.
-        self._session = ort.InferenceSession(str(folder / FILES[backend]), options,
-                                             providers=["CPUExecutionProvider"],
-                                             disabled_optimizers=["SkipLayerNormFusion"])
+        self._session = ort.InferenceSession(
+            str(folder / FILES[backend]),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=["SkipLayerNormFusion"],
+        )
         self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tok.no_truncation()
         self._tok.no_padding()
         self._head, self._tail = _specials(self._tok)
         self._pad = int(meta["pad_id"])
         self.folder = folder
-        super().__init__(name, int(meta["dim"]), int(meta["max_seq_length"]), query_prefix,
-                         passage_prefix, backend, len(self._head) + len(self._tail))
+        super().__init__(
+            name,
+            int(meta["dim"]),
+            int(meta["max_seq_length"]),
+            query_prefix,
+            passage_prefix,
+            backend,
+            len(self._head) + len(self._tail),
+        )
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in ``text`` incl. special tokens; no prefix added, no truncation."""
@@ -94,7 +115,7 @@ def _specials(tok: Any) -> tuple[list[int], list[int]]:
     full = tok.encode("x").ids
     for start in range(len(full) - len(bare) + 1):
         if full[start : start + len(bare)] == bare:
-            return full[:start], full[start + len(bare):]
+            return full[:start], full[start + len(bare) :]
     raise ModelUnavailableError("cannot tell the tokenizer's special tokens from its text tokens")
 
 
@@ -110,8 +131,14 @@ def onnx_folder(model: str, source: str, cache_dir: Path) -> Path:
     return cache_dir / "onnx" / f"{path.name}-{h.hexdigest()[:12]}-onnx-v{FORMAT_VERSION}"
 
 
-def load_onnx_embedder(model: str, source: str, cache_dir: Path, backend: Backend,
-                       query_prefix: str | None, passage_prefix: str | None) -> OnnxEmbedder:
+def load_onnx_embedder(
+    model: str,
+    source: str,
+    cache_dir: Path,
+    backend: Backend,
+    query_prefix: str | None,
+    passage_prefix: str | None,
+) -> OnnxEmbedder:
     """Export ``source`` on first use, then open it with ONNX Runtime."""
     path = Path(source)
     if not path.is_dir():  # a name in the local Hugging Face cache
@@ -122,13 +149,15 @@ def load_onnx_embedder(model: str, source: str, cache_dir: Path, backend: Backen
         except Exception as exc:
             raise ModelUnavailableError(
                 f"Could not find embedding model {model!r} in local files "
-                f"({type(exc).__name__}: {exc}). {HOW_TO}") from exc
+                f"({type(exc).__name__}: {exc}). {HOW_TO}"
+            ) from exc
     folder = onnx_folder(model, str(path), cache_dir)
     try:
         export_onnx(path, folder)
     except Exception as exc:
         raise ModelUnavailableError(
-            f"Could not export {model!r} to ONNX in {folder}: {exc}. {HOW_TO}") from exc
+            f"Could not export {model!r} to ONNX in {folder}: {exc}. {HOW_TO}"
+        ) from exc
     meta = json.loads((folder / META).read_text("utf-8"))
     prefixes = model_prefixes(model, meta.get("prompts"), query_prefix, passage_prefix)
     name = model if backend == "onnx" else f"{model}:{backend}"

@@ -39,8 +39,14 @@ KINDS = ("passage", "query")
 class RequestError(Exception):
     """A request the API refuses: ``status`` and an OpenAI-style error type."""
 
-    def __init__(self, message: str, status: int = 400, kind: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        kind: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.kind, self.param, self.code = status, kind, param, code
 
@@ -48,8 +54,7 @@ class RequestError(Exception):
 def error_response(err: RequestError) -> Any:
     from starlette.responses import JSONResponse
 
-    body = {"error": {"message": str(err), "type": err.kind, "param": err.param,
-                      "code": err.code}}
+    body = {"error": {"message": str(err), "type": err.kind, "param": err.param, "code": err.code}}
     headers = {"WWW-Authenticate": 'Basic realm="ict-assistant"'} if err.status == 401 else None
     return JSONResponse(body, status_code=err.status, headers=headers)
 
@@ -67,8 +72,9 @@ def unexpected(route: str, what: str, err: Exception) -> Any:
     """The JSON 500 answer of ``route`` to an error nobody expected (logged with its
     traceback, never shown to the client)."""
     log.warning("%s failed: %s", route, err, exc_info=True)
-    return error_response(RequestError(f"{what} failed ({type(err).__name__})", status=500,
-                                       kind="server_error"))
+    return error_response(
+        RequestError(f"{what} failed ({type(err).__name__})", status=500, kind="server_error")
+    )
 
 
 def json_object(body: bytes, example: str) -> dict[str, Any]:
@@ -89,55 +95,71 @@ def parse_request(body: bytes, embedder: Embedder) -> tuple[list[str], str, str,
     if isinstance(texts, str):
         texts = [texts]
     if not isinstance(texts, list) or not texts:
-        raise RequestError("'input' must be a non-empty string or list of strings",
-                           param="input")
+        raise RequestError("'input' must be a non-empty string or list of strings", param="input")
     if not all(isinstance(t, str) for t in texts):
-        raise RequestError("'input' must hold strings; token ids are not accepted, send the "
-                           "text", param="input")
+        raise RequestError(
+            "'input' must hold strings; token ids are not accepted, send the text", param="input"
+        )
     if len(texts) > MAX_INPUTS:
-        raise RequestError(f"'input' holds {len(texts)} texts; send at most {MAX_INPUTS} per "
-                           "request", param="input")
+        raise RequestError(
+            f"'input' holds {len(texts)} texts; send at most {MAX_INPUTS} per request",
+            param="input",
+        )
     for i, t in enumerate(texts):
         if not t.strip():
             raise RequestError(f"input[{i}] is empty", param="input")
         if len(t) > MAX_CHARS:
-            raise RequestError(f"input[{i}] has {len(t)} characters; at most {MAX_CHARS}",
-                               param="input")
+            raise RequestError(
+                f"input[{i}] has {len(t)} characters; at most {MAX_CHARS}", param="input"
+            )
     model = data.get("model", DEFAULT_MODEL)
     if not isinstance(model, str) or model not in model_names(embedder):
-        raise RequestError(f"model {model!r} is not served here; use {embedder.name!r}",
-                           status=404, param="model", code="model_not_found")
+        raise RequestError(
+            f"model {model!r} is not served here; use {embedder.name!r}",
+            status=404,
+            param="model",
+            code="model_not_found",
+        )
     fmt = data.get("encoding_format") or "float"
     if fmt not in ("float", "base64"):
-        raise RequestError("'encoding_format' must be 'float' or 'base64'",
-                           param="encoding_format")
+        raise RequestError("'encoding_format' must be 'float' or 'base64'", param="encoding_format")
     dims = data.get("dimensions")
     if dims is not None and dims != embedder.dim:
-        raise RequestError(f"'dimensions' must be {embedder.dim} (the model's) or left out",
-                           param="dimensions")
+        raise RequestError(
+            f"'dimensions' must be {embedder.dim} (the model's) or left out", param="dimensions"
+        )
     kind = data.get("input_type") or "passage"
     if kind not in KINDS:
-        raise RequestError("'input_type' must be 'passage' (documents, the default) or 'query' "
-                           "(search questions)", param="input_type")
+        raise RequestError(
+            "'input_type' must be 'passage' (documents, the default) or 'query' (search questions)",
+            param="input_type",
+        )
     return texts, kind, model, fmt == "base64"
 
 
-def embeddings_body(embedder: Embedder, texts: list[str], kind: str, model: str,
-                    as_base64: bool) -> dict[str, Any]:
+def embeddings_body(
+    embedder: Embedder, texts: list[str], kind: str, model: str, as_base64: bool
+) -> dict[str, Any]:
     """The OpenAI response object for ``texts`` (vectors exactly as :meth:`Embedder.embed`)."""
     vectors = embedder.embed(texts, kind)
     tokens = sum(embedder.count_tokens(embedder.prefixes[kind] + t) for t in texts)
     data = []
     for i, v in enumerate(vectors):
-        value: Any = (base64.b64encode(v.astype("<f4").tobytes()).decode("ascii")
-                      if as_base64 else v.tolist())
+        value: Any = (
+            base64.b64encode(v.astype("<f4").tobytes()).decode("ascii") if as_base64 else v.tolist()
+        )
         data.append({"object": "embedding", "index": i, "embedding": value})
-    return {"object": "list", "data": data, "model": model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
-def check_login(headers: Mapping[str, str],
-                accounts: Mapping[str, str] | Callable[[str, str], bool]) -> bool:
+def check_login(
+    headers: Mapping[str, str], accounts: Mapping[str, str] | Callable[[str, str], bool]
+) -> bool:
     """Whether ``Authorization`` carries one of ``accounts`` (user -> password, or a function
     ``(user, password) -> bool``), as ``Bearer user:password`` or HTTP Basic."""
     value = headers.get("authorization", "")
@@ -185,12 +207,25 @@ def routes(get_embedder: Callable[[], Embedder]) -> list[Any]:
             embedder = await run_in_threadpool(get_embedder)
         except RequestError as err:
             return error_response(err)
-        return JSONResponse({"object": "list", "data": [
-            {"id": embedder.name, "object": "model", "created": 0, "owned_by": "ict-assistant",
-             "dimensions": embedder.dim}]})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {
+                        "id": embedder.name,
+                        "object": "model",
+                        "created": 0,
+                        "owned_by": "ict-assistant",
+                        "dimensions": embedder.dim,
+                    }
+                ],
+            }
+        )
 
-    return [Route("/v1/embeddings", create, methods=["POST"]),
-            Route("/v1/models", models, methods=["GET"])]
+    return [
+        Route("/v1/embeddings", create, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+    ]
 
 
 async def read_body(request: Any) -> bytes:
@@ -221,12 +256,18 @@ def create_app(embedder: Embedder, auth: tuple[str, str] | None = None) -> Any:
 
     async def guarded(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                       for k, v in scope.get("headers", [])}
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in scope.get("headers", [])
+            }
             if not check_login(headers, accounts):
-                await error_response(RequestError(
-                    "a login is required: send Authorization: Bearer user:password",
-                    status=401, kind="authentication_error"))(scope, receive, send)
+                await error_response(
+                    RequestError(
+                        "a login is required: send Authorization: Bearer user:password",
+                        status=401,
+                        kind="authentication_error",
+                    )
+                )(scope, receive, send)
                 return
         await app(scope, receive, send)
 

@@ -19,8 +19,9 @@ class TorchEmbedder(Embedder):
     """An :class:`Embedder` running a SentenceTransformer's modules (all but a trailing
     Normalize: window vectors are combined before normalising)."""
 
-    def __init__(self, model: SentenceTransformer, name: str, query_prefix: str,
-                 passage_prefix: str) -> None:
+    def __init__(
+        self, model: SentenceTransformer, name: str, query_prefix: str, passage_prefix: str
+    ) -> None:
         self._model = model
         self._tokenizer = model.tokenizer
         modules = list(model)
@@ -28,8 +29,15 @@ class TorchEmbedder(Embedder):
         get_dim = getattr(model, "get_embedding_dimension", None)  # ST >= 6; older: *_sentence_*
         dim: Any = (get_dim or model.get_sentence_embedding_dimension)()
         max_len: Any = model.max_seq_length
-        super().__init__(name, int(dim), int(max_len), query_prefix, passage_prefix, "torch",
-                         self._tokenizer.num_special_tokens_to_add())
+        super().__init__(
+            name,
+            int(dim),
+            int(max_len),
+            query_prefix,
+            passage_prefix,
+            "torch",
+            self._tokenizer.num_special_tokens_to_add(),
+        )
 
     @property
     def model(self) -> SentenceTransformer:
@@ -41,10 +49,15 @@ class TorchEmbedder(Embedder):
         return len(self._tokenizer(text, verbose=False)["input_ids"])
 
     def _windows(self, texts: list[str]) -> list[tuple[int, list[int]]]:
-        encoded = self._tokenizer(texts, truncation=True, max_length=self.max_seq_length,
-                                  stride=0, return_overflowing_tokens=True, verbose=False)
-        return list(zip(encoded["overflow_to_sample_mapping"], encoded["input_ids"],
-                        strict=True))
+        encoded = self._tokenizer(
+            texts,
+            truncation=True,
+            max_length=self.max_seq_length,
+            stride=0,
+            return_overflowing_tokens=True,
+            verbose=False,
+        )
+        return list(zip(encoded["overflow_to_sample_mapping"], encoded["input_ids"], strict=True))
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         import torch
@@ -67,4 +80,5 @@ def load_sentence_transformer(source: str, model: str) -> SentenceTransformer:
     except Exception as exc:
         raise ModelUnavailableError(
             f"Could not load embedding model {model!r} from local files "
-            f"({type(exc).__name__}: {exc}). {HOW_TO}") from exc
+            f"({type(exc).__name__}: {exc}). {HOW_TO}"
+        ) from exc

@@ -9,7 +9,21 @@ from eval.metrics import contains_answer, hit_at, mrr, ndcg, normalise_answer, r
 from eval.runner import COMPARE, Config, SetRun, entry, run_set, summarise
 
 __all__ = [
-    "COMPARE", "Config", "EvalError", "Passage", "QASet", "Question", "SetRun", "contains_answer",
-    "entry", "hit_at", "load_qa_set", "mrr", "ndcg", "normalise_answer", "retrieved_rank",
-    "run_set", "summarise",
+    "COMPARE",
+    "Config",
+    "EvalError",
+    "Passage",
+    "QASet",
+    "Question",
+    "SetRun",
+    "contains_answer",
+    "entry",
+    "hit_at",
+    "load_qa_set",
+    "mrr",
+    "ndcg",
+    "normalise_answer",
+    "retrieved_rank",
+    "run_set",
+    "summarise",
 ]

@@ -32,33 +32,67 @@ def build_parser() -> argparse.ArgumentParser:
     add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="score Q&A sets: retrieval, answers, citations, refusals")
-    run.add_argument("--qa", type=Path, action="append", required=True,
-                     help="Q&A file: report Q&A (seed_qa_dev.jsonl) or a passage pool's "
-                          "questions*.jsonl (its passages*.jsonl is found beside it); repeat "
-                          "for several sets")
-    run.add_argument("--corpus", type=Path, action="append", default=[],
-                     help="folder of report files that report Q&A 'doc' paths end in; repeat "
-                          "to index several folders together")
-    run.add_argument("--out", type=Path, required=True, help="folder for results.json, "
-                     "report.md and hit_at_k.png")
+    run.add_argument(
+        "--qa",
+        type=Path,
+        action="append",
+        required=True,
+        help="Q&A file: report Q&A (seed_qa_dev.jsonl) or a passage pool's "
+        "questions*.jsonl (its passages*.jsonl is found beside it); repeat "
+        "for several sets",
+    )
+    run.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        default=[],
+        help="folder of report files that report Q&A 'doc' paths end in; repeat "
+        "to index several folders together",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for results.json, report.md and hit_at_k.png",
+    )
     run.add_argument("--k", type=int, default=10, help="passages retrieved per question (10)")
-    run.add_argument("--compare", action="store_true",
-                     help="also run BM25 only, dense only and one-switch variants of hybrid")
-    run.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2",
-                     help="also run one configuration per value of a setting (e.g. --vary "
-                          "answer_threshold=0.4,0.6 or --vary answer_weights=a.json,b.json); "
-                          "repeat for several settings, each swept alone")
+    run.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run BM25 only, dense only and one-switch variants of hybrid",
+    )
+    run.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="also run one configuration per value of a setting (e.g. --vary "
+        "answer_threshold=0.4,0.6 or --vary answer_weights=a.json,b.json); "
+        "repeat for several settings, each swept alone",
+    )
     run.add_argument("--limit", type=int, help="only the first N questions of each set")
-    run.add_argument("--answerer", choices=["extractive", "llm"],
-                     help="extractive (default) or llm: generated answers from the "
-                          "OpenAI-compatible server in ASSISTANT_LLM_BASE_URL (or --set "
-                          "llm_base_url=...); citation checks and fallbacks are counted")
-    run.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY=VALUE",
-                     help="change a setting for this run (e.g. --set chunk_size=1000)")
+    run.add_argument(
+        "--answerer",
+        choices=["extractive", "llm"],
+        help="extractive (default) or llm: generated answers from the "
+        "OpenAI-compatible server in ASSISTANT_LLM_BASE_URL (or --set "
+        "llm_base_url=...); citation checks and fallbacks are counted",
+    )
+    run.add_argument(
+        "--set",
+        dest="changes",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a setting for this run (e.g. --set chunk_size=1000)",
+    )
     run.add_argument("--cache", type=Path, default=CACHE_DIR, help=f"index cache ({CACHE_DIR})")
     run.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
-    run.add_argument("--details", action="store_true",
-                     help="also write outcomes.jsonl: one line per question and configuration")
+    run.add_argument(
+        "--details",
+        action="store_true",
+        help="also write outcomes.jsonl: one line per question and configuration",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="log details")
     summary = sub.add_parser("summary", help="one Markdown table from results.json files")
     summary.add_argument("results", type=Path, nargs="+", help="results.json files or folders")
@@ -71,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, encoder: Encoder | None = None) -> int:
     """Entry point; ``encoder`` replaces the settings' model (tests pass a fake one)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         if args.command == "summary":
             return summary(args.results)
@@ -109,8 +145,9 @@ def run(args: argparse.Namespace, encoder: Encoder | None = None) -> int:
     runs: list[SetRun] = []
     t0 = time.perf_counter()
     for qa in sets:
-        for r in run_set(qa, args.corpus, base, encoder, configs, args.k, args.limit,
-                         args.cache, args.rebuild):
+        for r in run_set(
+            qa, args.corpus, base, encoder, configs, args.k, args.limit, args.cache, args.rebuild
+        ):
             name = f"{r.set}/{r.config.name}" if len(configs) > 1 else r.set
             results[name] = entry(r, args.k)
             runs.append(r)
@@ -122,8 +159,10 @@ def run(args: argparse.Namespace, encoder: Encoder | None = None) -> int:
     for path in paths:
         print(path)
     failed = sum(len(r.failures) for r in runs)
-    print(f"{len(runs)} runs in {time.perf_counter() - t0:.0f} s; {failed} failed questions",
-          file=sys.stderr)
+    print(
+        f"{len(runs)} runs in {time.perf_counter() - t0:.0f} s; {failed} failed questions",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -135,8 +174,10 @@ def summary(paths: list[Path]) -> int:
         try:
             entries.update(json.loads(path.read_text("utf-8"))["sets"])
         except (OSError, ValueError, KeyError) as err:
-            raise EvalError(f"cannot read {path} ({err}); pass results.json files written by "
-                            "`python -m eval run`") from err
+            raise EvalError(
+                f"cannot read {path} ({err}); pass results.json files written by "
+                "`python -m eval run`"
+            ) from err
     print("\n".join(summary_table(entries, COMPACT)))
     return 0
 
@@ -147,8 +188,10 @@ def parse_changes(changes: list[str]) -> dict[str, Any]:
     for change in changes:
         key, sep, value = change.partition("=")
         if not sep or key.strip() not in Settings.model_fields:
-            raise EvalError(f"--set {change!r}: use KEY=VALUE with KEY one of the settings "
-                            f"({', '.join(sorted(Settings.model_fields))})")
+            raise EvalError(
+                f"--set {change!r}: use KEY=VALUE with KEY one of the settings "
+                f"({', '.join(sorted(Settings.model_fields))})"
+            )
         out[key.strip()] = value.strip()
     return out
 
@@ -162,8 +205,10 @@ def variations(varies: list[str]) -> list[Config]:
         key = key.strip()
         items = [v.strip() for v in values.split(",") if v.strip()]
         if not sep or key not in Settings.model_fields or not items:
-            raise EvalError(f"--vary {vary!r}: use KEY=V1,V2 with KEY one of the settings "
-                            f"({', '.join(sorted(Settings.model_fields))})")
+            raise EvalError(
+                f"--vary {vary!r}: use KEY=V1,V2 with KEY one of the settings "
+                f"({', '.join(sorted(Settings.model_fields))})"
+            )
         out += [Config(name=f"{key}={v}", changes={key: v}) for v in items]
     return out
 
@@ -197,6 +242,8 @@ def _line(name: str, e: dict[str, Any]) -> str:
         cells.append(f"accuracy {acc:.3f}")
     g = e.get("generation")
     if g:
-        cells.append(f"generated {g['generated']}, fallbacks {g['fallbacks']}, unverified "
-                     f"{g['answers_with_unverified']}, uncited {g['uncited_answers']}")
+        cells.append(
+            f"generated {g['generated']}, fallbacks {g['fallbacks']}, unverified "
+            f"{g['answers_with_unverified']}, uncited {g['uncited_answers']}"
+        )
     return f"{name}: n {e['n']}, " + ", ".join(cells)

@@ -28,12 +28,24 @@ from assistant.types import Encoder, Progress
 from eval.datasets import Passage
 
 # eval/cache in the repository; installed from a wheel, the user's cache folder
-CACHE_DIR = (PROJECT_ROOT / "eval" / "cache" if SOURCE_TREE
-             else Path.home() / ".cache" / "ict-assistant" / "eval")
+CACHE_DIR = (
+    PROJECT_ROOT / "eval" / "cache"
+    if SOURCE_TREE
+    else Path.home() / ".cache" / "ict-assistant" / "eval"
+)
 # Modules whose code decides the chunks, metadata, BM25 tokens or vectors stored in an index.
-INDEX_CODE = ("assistant.text", "assistant.ingest", "assistant.chunking", "assistant.provinces",
-              "assistant.lexical", "embeddings.base", "embeddings.loading",
-              "embeddings.torch_backend", "embeddings.onnx_backend", "embeddings.convert")
+INDEX_CODE = (
+    "assistant.text",
+    "assistant.ingest",
+    "assistant.chunking",
+    "assistant.provinces",
+    "assistant.lexical",
+    "embeddings.base",
+    "embeddings.loading",
+    "embeddings.torch_backend",
+    "embeddings.onnx_backend",
+    "embeddings.convert",
+)
 
 
 def cache_key(parts: dict[str, Any]) -> str:
@@ -66,13 +78,21 @@ def files_fingerprint(roots: list[Path]) -> str:
 
 
 def index_parts(settings: Settings, encoder: Encoder) -> dict[str, Any]:
-    return {**index_signature(settings, encoder), "max_file_mb": settings.max_file_mb,
-            "code": code_fingerprint()}
+    return {
+        **index_signature(settings, encoder),
+        "max_file_mb": settings.max_file_mb,
+        "code": code_fingerprint(),
+    }
 
 
-def open_reports_kb(corpus: list[Path], settings: Settings, encoder: Encoder,
-                    cache: Path = CACHE_DIR, rebuild: bool = False,
-                    progress: Progress | None = None) -> KnowledgeBase:
+def open_reports_kb(
+    corpus: list[Path],
+    settings: Settings,
+    encoder: Encoder,
+    cache: Path = CACHE_DIR,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> KnowledgeBase:
     """The knowledge base of the report files under ``corpus`` (folders or files)."""
     missing = [p for p in corpus if not p.exists()]
     if missing:
@@ -80,19 +100,27 @@ def open_reports_kb(corpus: list[Path], settings: Settings, encoder: Encoder,
     parts = {"corpus": files_fingerprint(corpus), **index_parts(settings, encoder)}
 
     def build(folder: Path) -> KnowledgeBase:
-        kb, report = index_paths(list(corpus), folder, settings, encoder, rebuild=True,
-                                 progress=progress)
+        kb, report = index_paths(
+            list(corpus), folder, settings, encoder, rebuild=True, progress=progress
+        )
         for r in report.rejected:
             print(f"skipped {r.path}: {r.reason}", file=sys.stderr)
         return kb
 
-    return cached_kb(cache / f"reports-{cache_key(parts)}", parts, settings, encoder, build,
-                     rebuild)
+    return cached_kb(
+        cache / f"reports-{cache_key(parts)}", parts, settings, encoder, build, rebuild
+    )
 
 
-def open_pool_kb(passages: list[Passage], source: Path, settings: Settings, encoder: Encoder,
-                 cache: Path = CACHE_DIR, rebuild: bool = False,
-                 progress: Progress | None = None) -> KnowledgeBase:
+def open_pool_kb(
+    passages: list[Passage],
+    source: Path,
+    settings: Settings,
+    encoder: Encoder,
+    cache: Path = CACHE_DIR,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> KnowledgeBase:
     """One document per passage (its id is the passage id; ``passages`` as prepared by
     :func:`pool_documents`)."""
     h = hashlib.sha256()
@@ -104,12 +132,17 @@ def open_pool_kb(passages: list[Passage], source: Path, settings: Settings, enco
         return build_pool_kb(pool_documents(passages), folder, settings, encoder, progress)
 
     name = source.parent.name + "-" + source.stem
-    return cached_kb(cache / f"{name}-{cache_key(parts)}", parts, settings, encoder, build,
-                     rebuild)
+    return cached_kb(cache / f"{name}-{cache_key(parts)}", parts, settings, encoder, build, rebuild)
 
 
-def cached_kb(folder: Path, parts: dict[str, Any], settings: Settings, encoder: Encoder,
-              build: Callable[[Path], KnowledgeBase], rebuild: bool) -> KnowledgeBase:
+def cached_kb(
+    folder: Path,
+    parts: dict[str, Any],
+    settings: Settings,
+    encoder: Encoder,
+    build: Callable[[Path], KnowledgeBase],
+    rebuild: bool,
+) -> KnowledgeBase:
     """Load the index in ``folder`` when it was built from the same ``parts``, else build it."""
     if not rebuild and (folder / "key.json").is_file():
         try:
@@ -130,13 +163,25 @@ def pool_documents(passages: list[Passage]) -> list[Document]:
         text = normalize(p.text).strip()
         if not text:
             continue
-        docs.append(Document(id=p.id, path=p.id, title=" ".join(normalize(p.title).split()),
-                             text=text, format="txt",
-                             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()))
+        docs.append(
+            Document(
+                id=p.id,
+                path=p.id,
+                title=" ".join(normalize(p.title).split()),
+                text=text,
+                format="txt",
+                sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            )
+        )
     return docs
 
 
-def build_pool_kb(docs: list[Document], folder: Path, settings: Settings, encoder: Encoder,
-                  progress: Progress | None = None) -> KnowledgeBase:
+def build_pool_kb(
+    docs: list[Document],
+    folder: Path,
+    settings: Settings,
+    encoder: Encoder,
+    progress: Progress | None = None,
+) -> KnowledgeBase:
     """Chunk, embed and save documents that do not come from files."""
     return build_kb(docs, folder, settings, encoder, progress)

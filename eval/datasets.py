@@ -60,13 +60,16 @@ def load_qa_set(path: Path) -> QASet:
         questions = [_pool_question(r, path, i) for i, r in enumerate(rows, 1)]
         passages = passages_beside(path)
         name = path.parent.name + path.stem.removeprefix("questions")
-        return QASet(name=name, path=path, format="passages", questions=questions,
-                     passages=passages)
+        return QASet(
+            name=name, path=path, format="passages", questions=questions, passages=passages
+        )
     if "evidence" in rows[0]:
         questions = [_report_question(r, path, i) for i, r in enumerate(rows, 1)]
         return QASet(name=path.stem, path=path, format="reports", questions=questions)
-    raise EvalError(f"{path}: the first record has neither 'evidence' (report Q&A) nor "
-                    "'gold_passage_ids' (passage pool); see ../shared/eval/README.md")
+    raise EvalError(
+        f"{path}: the first record has neither 'evidence' (report Q&A) nor "
+        "'gold_passage_ids' (passage pool); see ../shared/eval/README.md"
+    )
 
 
 def load_passages(path: Path) -> list[Passage]:
@@ -74,8 +77,10 @@ def load_passages(path: Path) -> list[Passage]:
     try:
         return [Passage(**r) for r in rows]
     except (ValidationError, TypeError) as err:
-        raise EvalError(f"{path}: a passage lacks id or text ({err.__class__.__name__}); "
-                        "each line must be {\"id\", \"title\", \"text\"}") from err
+        raise EvalError(
+            f"{path}: a passage lacks id or text ({err.__class__.__name__}); "
+            'each line must be {"id", "title", "text"}'
+        ) from err
 
 
 def passages_beside(questions: Path) -> Path:
@@ -103,8 +108,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError as err:
-            raise EvalError(f"{path}:{n}: not valid JSON ({err.msg}); fix or remove the line"
-                            ) from err
+            raise EvalError(
+                f"{path}:{n}: not valid JSON ({err.msg}); fix or remove the line"
+            ) from err
     return rows
 
 
@@ -113,8 +119,9 @@ def _questions_file(path: Path) -> Path:
         found = sorted(path.glob("questions*.jsonl"))
         if len(found) != 1:
             names = ", ".join(p.name for p in found) or "none"
-            raise EvalError(f"{path} holds {len(found)} questions files ({names}); "
-                            "pass one of them with --qa")
+            raise EvalError(
+                f"{path} holds {len(found)} questions files ({names}); pass one of them with --qa"
+            )
         return found[0]
     if path.name.startswith("passages") and not path.is_dir():
         twin = path.with_name("questions" + path.name.removeprefix("passages"))
@@ -144,12 +151,12 @@ def _question(row: dict[str, Any], path: Path, line: int) -> Question:
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(map(str, first["loc"]))
-        raise EvalError(f"{path}:{line}: field {where!r}: {first['msg']}; fix the record"
-                        ) from err
+        raise EvalError(f"{path}:{line}: field {where!r}: {first['msg']}; fix the record") from err
 
 
-def drop_question_titles(passages: list[Passage], questions: list[Question]
-                         ) -> tuple[list[Passage], int]:
+def drop_question_titles(
+    passages: list[Passage], questions: list[Question]
+) -> tuple[list[Passage], int]:
     """Blank passage titles that repeat a question of the set word for word.
 
     zalo2019's passages carry the question they were collected for as their title: indexing it

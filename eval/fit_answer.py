@@ -42,8 +42,9 @@ TRAIN_SETS = (
 )
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], l2: float = 1.0,
-                 iterations: int = 50) -> Model:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, names: tuple[str, ...], l2: float = 1.0, iterations: int = 50
+) -> Model:
     """L2-regularised logistic regression by Newton's method on standardised inputs."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -64,8 +65,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], l2: float
     return Model(names, w[:-1], float(w[-1]), mean, scale)
 
 
-def fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...],
-                l2: float = 1.0) -> Model:
+def fit_softmax(
+    groups: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...], l2: float = 1.0
+) -> Model:
     """A linear score over candidates, fitted so that within each question the softmax puts
     its mass on the candidates holding the answer (listwise: what the answerer uses is the
     argmax). ``groups``: (features of the question's candidates, their 0/1 labels)."""
@@ -110,14 +112,29 @@ def collect(settings: Settings, encoder: QueryCache, limit: int | None) -> list[
             info = analyse(q.question)
             hits = bot.retriever.search(info.search, n + 10)
             gold = set(q.gold_passage_ids)
-            for answerable, group in ((True, hits[:n]),
-                                      (False, [h for h in hits if h.doc.id not in gold][:n])):
+            for answerable, group in (
+                (True, hits[:n]),
+                (False, [h for h in hits if h.doc.id not in gold][:n]),
+            ):
                 ranked = rank(info, group, kb.lexical.idf, encoder, None, plain)
-                labels = [float(answerable and u.hit.doc.id in gold
-                                and contains_answer(u.text, q.answers)) for u in ranked.units]
-                out.append({"set": qa.name, "id": q.id, "answerable": answerable,
-                            "info": info, "hits": group, "units": ranked.units,
-                            "labels": np.array(labels), "qtype": info.qtype})
+                labels = [
+                    float(
+                        answerable and u.hit.doc.id in gold and contains_answer(u.text, q.answers)
+                    )
+                    for u in ranked.units
+                ]
+                out.append(
+                    {
+                        "set": qa.name,
+                        "id": q.id,
+                        "answerable": answerable,
+                        "info": info,
+                        "hits": group,
+                        "units": ranked.units,
+                        "labels": np.array(labels),
+                        "qtype": info.qtype,
+                    }
+                )
     return out
 
 
@@ -139,8 +156,9 @@ def report_rows(settings: Settings, encoder: QueryCache, plain: AnswerWeights) -
         if not answer.hits or (answer.refused and not answer.answer.startswith(REFUSAL)):
             continue  # refused before the answerer: no report about that province or year
         info = analyse(q.question)
-        ranked = rank(info, answer.hits[: settings.answer_hits], kb.lexical.idf, encoder, None,
-                      plain)
+        ranked = rank(
+            info, answer.hits[: settings.answer_hits], kb.lexical.idf, encoder, None, plain
+        )
         if ranked.units:
             out.append({"id": q.id, "answerable": q.answerable, "row": ranked.row})
     return out
@@ -156,11 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.fit_answer", description=__doc__)
     ap.add_argument("--out", type=Path, default=WEIGHTS_FILE)
     ap.add_argument("--limit", type=int, default=None, help="first N questions of each set")
-    ap.add_argument("--refuse", type=float, default=0.015,
-                    help="share of answerable training questions the threshold may refuse")
+    ap.add_argument(
+        "--refuse",
+        type=float,
+        default=0.015,
+        help="share of answerable training questions the threshold may refuse",
+    )
     ap.add_argument("--l2", type=float, default=1.0)
-    ap.add_argument("--l2-reports", type=float, default=3.0,
-                    help="regularisation of the reports' answer model (few questions)")
+    ap.add_argument(
+        "--l2-reports",
+        type=float,
+        default=3.0,
+        help="regularisation of the reports' answer model (few questions)",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     settings = Settings()
@@ -171,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # the choice model: candidates of answerable questions whose hits hold an answer
     rows = [d for d in data if d["answerable"] and d["labels"].any()]
-    groups = [(np.array([[u.values[f] for f in FEATURES] for u in d["units"]]), d["labels"])
-              for d in rows]
+    groups = [
+        (np.array([[u.values[f] for f in FEATURES] for u in d["units"]]), d["labels"]) for d in rows
+    ]
     y = np.concatenate([d["labels"] for d in rows])
     choice = fit_softmax(groups, FEATURES, args.l2)
     top_right = 0
@@ -196,8 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         if not d["units"]:
             continue
         u = d["units"]
-        row = question_row(u[0], u[1] if len(u) > 1 else None, d["hits"],
-                           d["qtype"] in REQUIRED)
+        row = question_row(u[0], u[1] if len(u) > 1 else None, d["hits"], d["qtype"] in REQUIRED)
         qrows.append([row[f] for f in QUESTION_FEATURES])
         qy.append(float(d["answerable"]))
     qx, qy_arr = np.array(qrows), np.array(qy)
@@ -211,13 +237,18 @@ def main(argv: list[str] | None = None) -> int:
     refused_neg = float((p[qy_arr == 0] < threshold).mean())
     answerable = [d for d in data if d["answerable"]]
     meta = {
-        "fitted_on": [f"{path.parent.name}/{path.name}" + (f" ({prefix}*)" if prefix else "")
-                      for path, prefix in TRAIN_SETS],
-        "questions": len(answerable), "candidates": int(len(y)), "positives": int(y.sum()),
+        "fitted_on": [
+            f"{path.parent.name}/{path.name}" + (f" ({prefix}*)" if prefix else "")
+            for path, prefix in TRAIN_SETS
+        ],
+        "questions": len(answerable),
+        "candidates": int(len(y)),
+        "positives": int(y.sum()),
         "train_top_candidate_has_answer": round(top_right / max(len(answerable), 1), 4),
         "train_answerable_refused": round((k + missing) / max(n_pos, 1), 4),
         "train_gold_removed_refused": round(refused_neg, 4),
-        "l2": args.l2, "seconds": round(time.perf_counter() - t0, 1),
+        "l2": args.l2,
+        "seconds": round(time.perf_counter() - t0, 1),
     }
     # the reports' answer model: fitted with the choice model above on our own questions
     fitted = AnswerWeights(choice=choice, answer=answer, threshold=threshold)
@@ -230,19 +261,32 @@ def main(argv: list[str] | None = None) -> int:
     # the lowest answerable one when they separate, else just below the lowest answerable
     low, high = float(rp[ry == 1].min()), float(rp[ry == 0].max(initial=0.0))
     report_threshold = (low + high) / 2 if high < low else max(low - 0.05, 0.05)
-    meta |= {"reports_fitted_on": f"{OWN_QA.name} (odd numbers)",
-             "reports_questions": int(len(ry)), "reports_near_misses": int((ry == 0).sum()),
-             "reports_train_near_misses_refused": round(
-                 float((rp[ry == 0] < report_threshold).mean()), 4)}
+    meta |= {
+        "reports_fitted_on": f"{OWN_QA.name} (odd numbers)",
+        "reports_questions": int(len(ry)),
+        "reports_near_misses": int((ry == 0).sum()),
+        "reports_train_near_misses_refused": round(
+            float((rp[ry == 0] < report_threshold).mean()), 4
+        ),
+    }
     old = AnswerWeights.load(args.out)
-    AnswerWeights(choice=choice, answer=answer, threshold=threshold, second=old.second,
-                  max_quotes=old.max_quotes, answer_reports=reports,
-                  threshold_reports=report_threshold, meta=meta).save(args.out)
+    AnswerWeights(
+        choice=choice,
+        answer=answer,
+        threshold=threshold,
+        second=old.second,
+        max_quotes=old.max_quotes,
+        answer_reports=reports,
+        threshold_reports=report_threshold,
+        meta=meta,
+    ).save(args.out)
     for name, model in (("choice", choice), ("answer", answer), ("reports", reports)):
-        print(name, {f: round(float(c), 3) for f, c in zip(model.features, model.coef,
-                                                             strict=True)})
-    print({"threshold": round(threshold, 4), "threshold_reports": round(report_threshold, 4),
-           **meta})
+        print(
+            name, {f: round(float(c), 3) for f, c in zip(model.features, model.coef, strict=True)}
+        )
+    print(
+        {"threshold": round(threshold, 4), "threshold_reports": round(report_threshold, 4), **meta}
+    )
     return 0
 
 

@@ -30,8 +30,17 @@ from assistant.indicators import Fact
 from assistant.ingest import load_document
 from assistant.types import Document
 
-FIELDS = ("indicator", "value", "value_max", "total", "province", "year", "target", "measure",
-          "span")
+FIELDS = (
+    "indicator",
+    "value",
+    "value_max",
+    "total",
+    "province",
+    "year",
+    "target",
+    "measure",
+    "span",
+)
 
 
 @dataclass
@@ -51,9 +60,15 @@ class ExtractionScore:
         return self.correct / self.labelled if self.labelled else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"labelled": self.labelled, "extracted": self.extracted, "correct": self.correct,
-                "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "missed": self.missed, "wrong": self.wrong}
+        return {
+            "labelled": self.labelled,
+            "extracted": self.extracted,
+            "correct": self.correct,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "missed": self.missed,
+            "wrong": self.wrong,
+        }
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -70,25 +85,37 @@ def expected_fact(label: dict[str, Any], doc: Document) -> dict[str, Any]:
     """A label with its span and year resolved against the document."""
     at = doc.text.find(label["context"])
     if at < 0 or doc.text.find(label["context"], at + 1) >= 0:
-        raise ValueError(f"{label['doc']}: context {label['context']!r} is not found exactly "
-                         "once")
+        raise ValueError(f"{label['doc']}: context {label['context']!r} is not found exactly once")
     inner = label["context"].find(label["number"])
     if inner < 0:
         raise ValueError(f"{label['doc']}: {label['number']!r} is not in its context")
     start = at + inner
     year = label.get("year")
-    return {"indicator": label["indicator"], "value": float(label["value"]),
-            "value_max": label.get("value_max"), "total": label.get("total"),
-            "province": label.get("province"), "year": year if year is not None
-            else report_year(doc), "target": bool(label.get("target", False)),
-            "measure": label.get("measure", "level"),
-            "span": (start, start + len(label["number"]))}
+    return {
+        "indicator": label["indicator"],
+        "value": float(label["value"]),
+        "value_max": label.get("value_max"),
+        "total": label.get("total"),
+        "province": label.get("province"),
+        "year": year if year is not None else report_year(doc),
+        "target": bool(label.get("target", False)),
+        "measure": label.get("measure", "level"),
+        "span": (start, start + len(label["number"])),
+    }
 
 
 def _fields(f: Fact) -> dict[str, Any]:
-    return {"indicator": f.indicator, "value": f.value, "value_max": f.value_max,
-            "total": f.total, "province": f.province, "year": f.year, "target": f.target,
-            "measure": f.measure, "span": (f.start, f.end)}
+    return {
+        "indicator": f.indicator,
+        "value": f.value,
+        "value_max": f.value_max,
+        "total": f.total,
+        "province": f.province,
+        "year": f.year,
+        "target": f.target,
+        "measure": f.measure,
+        "span": (f.start, f.end),
+    }
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -97,8 +124,9 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def score_extraction(labels: list[dict[str, Any]], documents: dict[str, Document]
-                     ) -> ExtractionScore:
+def score_extraction(
+    labels: list[dict[str, Any]], documents: dict[str, Document]
+) -> ExtractionScore:
     """Precision and recall of :func:`extract_facts` on the labelled documents; a fact counts
     only when every field of :data:`FIELDS` is right."""
     score = ExtractionScore()
@@ -106,8 +134,7 @@ def score_extraction(labels: list[dict[str, Any]], documents: dict[str, Document
     for label in labels:
         if label["doc"] not in documents:
             raise ValueError(f"labelled document {label['doc']} is not in the corpus")
-        by_doc.setdefault(label["doc"], []).append(
-            expected_fact(label, documents[label["doc"]]))
+        by_doc.setdefault(label["doc"], []).append(expected_fact(label, documents[label["doc"]]))
     for name, doc in documents.items():
         expected = by_doc.get(name, [])
         got = [_fields(f) for f in extract_facts(doc)]
@@ -118,13 +145,20 @@ def score_extraction(labels: list[dict[str, Any]], documents: dict[str, Document
             match = next((g for g in unmatched if all(_same(e[k], g[k]) for k in FIELDS)), None)
             if match is None:
                 near = next((g for g in unmatched if g["span"] == e["span"]), None)
-                score.missed.append({"doc": name, "expected": _jsonable(e),
-                                     "got": _jsonable(near) if near else None})
+                score.missed.append(
+                    {
+                        "doc": name,
+                        "expected": _jsonable(e),
+                        "got": _jsonable(near) if near else None,
+                    }
+                )
                 continue
             unmatched.remove(match)
             score.correct += 1
-        score.wrong += [{"doc": name, "got": _jsonable(g),
-                         "quote": doc.text[g["span"][0]: g["span"][1]]} for g in unmatched]
+        score.wrong += [
+            {"doc": name, "got": _jsonable(g), "quote": doc.text[g["span"][0] : g["span"][1]]}
+            for g in unmatched
+        ]
     return score
 
 
@@ -146,8 +180,12 @@ class QuestionScore:
         return self.correct / self.questions if self.questions else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"questions": self.questions, "correct": self.correct,
-                "accuracy": round(self.accuracy, 4), "failures": self.failures}
+        return {
+            "questions": self.questions,
+            "correct": self.correct,
+            "accuracy": round(self.accuracy, 4),
+            "failures": self.failures,
+        }
 
 
 def check_answer(item: dict[str, Any], answer: dict[str, Any] | None) -> list[str]:
@@ -158,25 +196,37 @@ def check_answer(item: dict[str, Any], answer: dict[str, Any] | None) -> list[st
     unused = list(answer["table"]["rows"])
     cites = {c["n"]: c for c in answer.get("citations", [])}
     for e in item["rows"]:
-        row = next((r for r in unused if r["province"] == e["province"]
-                    and r.get("year") == e.get("year") and r.get("value") == e.get("value")),
-                   None)
+        row = next(
+            (
+                r
+                for r in unused
+                if r["province"] == e["province"]
+                and r.get("year") == e.get("year")
+                and r.get("value") == e.get("value")
+            ),
+            None,
+        )
         if row is None:
-            problems.append(f"no row {e['province']} | {e.get('year')} | "
-                            f"{e.get('value') or 'no data'}")
+            problems.append(
+                f"no row {e['province']} | {e.get('year')} | {e.get('value') or 'no data'}"
+            )
             continue
         unused.remove(row)
         if e.get("value") is None:
             continue
         cited = cites.get(row.get("n") or -1)
         if cited is None or Path(cited["doc"]).name != e["doc"]:
-            problems.append(f"{e['province']} {e.get('year')}: cites "
-                            f"{Path(cited['doc']).name if cited else None}, expected {e['doc']}")
+            problems.append(
+                f"{e['province']} {e.get('year')}: cites "
+                f"{Path(cited['doc']).name if cited else None}, expected {e['doc']}"
+            )
         elif e["value"].split()[-1] not in cited["quote"]:
             problems.append(f"{e['province']}: the cited sentence lacks {e['value']!r}")
     if unused:
-        problems.append("unexpected rows: " + ", ".join(
-            f"{r['province']} {r.get('year')} {r.get('value')}" for r in unused))
+        problems.append(
+            "unexpected rows: "
+            + ", ".join(f"{r['province']} {r.get('year')} {r.get('value')}" for r in unused)
+        )
     return problems
 
 
@@ -199,9 +249,11 @@ def run(labels: Path, corpus: Path, questions: Path | None = None) -> dict[str, 
     from assistant.facts import FactTable
 
     documents = load_corpus(corpus)
-    out: dict[str, Any] = {"labels": str(labels), "corpus": str(corpus),
-                           "extraction": score_extraction(read_jsonl(labels), documents)
-                           .to_json()}
+    out: dict[str, Any] = {
+        "labels": str(labels),
+        "corpus": str(corpus),
+        "extraction": score_extraction(read_jsonl(labels), documents).to_json(),
+    }
     if questions is not None:
         table = FactTable.build(documents.values())
         docs = {d.id: d for d in documents.values()}
@@ -220,15 +272,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("indicators", help="score the indicator table: fact extraction and "
-                                          "comparison answers")
-    p.add_argument("--labels", type=Path, default=ROOT / "tests/data/indicator_facts.jsonl",
-                   help="hand-labelled facts (default: the bundled reports' labels)")
-    p.add_argument("--corpus", type=Path, default=ROOT / "data/reports",
-                   help="the folder of the labelled documents")
-    p.add_argument("--questions", type=Path,
-                   help="comparison questions with expected tables (default with the bundled "
-                        "reports: tests/data/indicator_questions.jsonl)")
+    p = sub.add_parser(
+        "indicators", help="score the indicator table: fact extraction and comparison answers"
+    )
+    p.add_argument(
+        "--labels",
+        type=Path,
+        default=ROOT / "tests/data/indicator_facts.jsonl",
+        help="hand-labelled facts (default: the bundled reports' labels)",
+    )
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        default=ROOT / "data/reports",
+        help="the folder of the labelled documents",
+    )
+    p.add_argument(
+        "--questions",
+        type=Path,
+        help="comparison questions with expected tables (default with the bundled "
+        "reports: tests/data/indicator_questions.jsonl)",
+    )
     p.add_argument("--out", type=Path, help="write the scores (JSON) here")
 
 
@@ -247,17 +311,21 @@ def main_cli(args: Any) -> int:
     except (ValueError, KeyError) as err:
         raise EvalError(f"bad labels: {err}") from err
     e = out["extraction"]
-    print(f"extraction on {args.corpus}: {e['correct']}/{e['labelled']} labelled facts found, "
-          f"{e['extracted']} extracted: precision {e['precision']:.3f}, recall "
-          f"{e['recall']:.3f} (indicator, value, province, year, result/target, span)")
+    print(
+        f"extraction on {args.corpus}: {e['correct']}/{e['labelled']} labelled facts found, "
+        f"{e['extracted']} extracted: precision {e['precision']:.3f}, recall "
+        f"{e['recall']:.3f} (indicator, value, province, year, result/target, span)"
+    )
     for m in e["missed"]:
         print(f"  missed {m['doc']}: {m['expected']['indicator']} {m['expected']['value']}")
     for w in e["wrong"]:
         print(f"  wrong  {w['doc']}: {w['got']['indicator']} {w['quote']!r}")
     if "questions" in out:
         q = out["questions"]
-        print(f"comparison questions: {q['correct']}/{q['questions']} answered exactly "
-              f"({q['accuracy']:.3f})")
+        print(
+            f"comparison questions: {q['correct']}/{q['questions']} answered exactly "
+            f"({q['accuracy']:.3f})"
+        )
         for f in q["failures"]:
             print(f"  {f['question']}: {'; '.join(f['problems'])}")
     if args.out:

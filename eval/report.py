@@ -14,20 +14,27 @@ from eval.corpus import code_fingerprint
 from eval.runner import KS, SetRun
 
 COLUMNS = [  # (header, block, key)
-    ("hit@1", "retrieval", "hit@1"), ("hit@3", "retrieval", "hit@3"),
-    ("hit@5", "retrieval", "hit@5"), ("hit@10", "retrieval", "hit@10"),
-    ("MRR@10", "retrieval", "mrr@10"), ("nDCG@10", "retrieval", "ndcg@10"),
+    ("hit@1", "retrieval", "hit@1"),
+    ("hit@3", "retrieval", "hit@3"),
+    ("hit@5", "retrieval", "hit@5"),
+    ("hit@10", "retrieval", "hit@10"),
+    ("MRR@10", "retrieval", "mrr@10"),
+    ("nDCG@10", "retrieval", "ndcg@10"),
     ("answer acc.", "answer", "accuracy"),
-    ("cit. P", "citations", "precision"), ("cit. R", "citations", "recall"),
+    ("cit. P", "citations", "precision"),
+    ("cit. R", "citations", "recall"),
     ("unans. refused", "refusal", "unanswerable_refused"),
     ("ans. refused", "refusal", "answerable_refused"),
-    ("p50 ms", "latency_ms", "p50"), ("p95 ms", "latency_ms", "p95"),
-    ("retr. p50", "latency_ms", "retrieve_p50"), ("ans. p50", "latency_ms", "answer_p50"),
+    ("p50 ms", "latency_ms", "p50"),
+    ("p95 ms", "latency_ms", "p95"),
+    ("retr. p50", "latency_ms", "retrieve_p50"),
+    ("ans. p50", "latency_ms", "answer_p50"),
 ]
 
 
-def write_all(out: Path, sets: dict[str, dict[str, Any]], runs: list[SetRun],
-              command: str = "") -> list[Path]:
+def write_all(
+    out: Path, sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str = ""
+) -> list[Path]:
     """Write the three files into ``out`` (the chart only when matplotlib is installed; else one
     line on stderr says how to get it); returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
@@ -45,8 +52,10 @@ def write_all(out: Path, sets: dict[str, dict[str, Any]], runs: list[SetRun],
     return [results, report, chart] if charted else [results, report]
 
 
-CHART_SKIPPED = ("note: hit_at_k.png skipped: matplotlib is not installed "
-                 "(pip install 'ict-report-assistant[eval]' or pip install matplotlib)")
+CHART_SKIPPED = (
+    "note: hit_at_k.png skipped: matplotlib is not installed "
+    "(pip install 'ict-report-assistant[eval]' or pip install matplotlib)"
+)
 
 
 def can_chart() -> bool:
@@ -68,8 +77,9 @@ def write_outcomes(path: Path, runs: list[SetRun]) -> Path:
     return path
 
 
-def markdown(sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str = "",
-             chart: bool = True) -> str:
+def markdown(
+    sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str = "", chart: bool = True
+) -> str:
     lines = ["# Evaluation report", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
@@ -77,12 +87,18 @@ def markdown(sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str =
     first = next(iter(sets.values()), None)
     if first:
         c = first["config"]
-        lines += [f"Model `{c['model']}`, top-k {c['k']}, chunks of {c['chunk_size']} characters "
-                  f"(overlap {c['chunk_overlap']}). Retrieval counts answerable questions only; "
-                  "latency is per question (retrieval + answering).", ""]
+        lines += [
+            f"Model `{c['model']}`, top-k {c['k']}, chunks of {c['chunk_size']} characters "
+            f"(overlap {c['chunk_overlap']}). Retrieval counts answerable questions only; "
+            "latency is per question (retrieval + answering).",
+            "",
+        ]
     lines += ["## Summary", "", *summary_table(sets), ""]
-    lines += (["![hit@k](hit_at_k.png)", ""] if chart else
-              ["(No hit@k chart: matplotlib is not installed; `pip install matplotlib`.)", ""])
+    lines += (
+        ["![hit@k](hit_at_k.png)", ""]
+        if chart
+        else ["(No hit@k chart: matplotlib is not installed; `pip install matplotlib`.)", ""]
+    )
     groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for name, entry in sets.items():
         groups.setdefault(entry["config"]["set"], []).append((name, entry))
@@ -91,32 +107,47 @@ def markdown(sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str =
         if entry["by_kind"]:
             lines += [f"## {name}: by kind", "", *summary_table(entry["by_kind"]), ""]
         if entry["by_kind"] and len(entries) > 1:
-            lines += [f"### {entry['config']['set']}: hit@1 / hit@5 by kind and configuration",
-                      "", *kind_matrix(entries), ""]
+            lines += [
+                f"### {entry['config']['set']}: hit@1 / hit@5 by kind and configuration",
+                "",
+                *kind_matrix(entries),
+                "",
+            ]
     lines += ["## Configurations", ""]
     for name, entry in sets.items():
         c = entry["config"]
-        notes = ", ".join(f"{k} {c[k]}" for k in ("questions", "passages", "titles_dropped",
-                                                   "chunks") if k in c)
-        lines.append(f"- **{name}**: fusion {c['fusion']} (dense {c['dense_weight']}, bm25 "
-                     f"{c['bm25_weight']}, rrf_k {c['rrf_k']}), context header "
-                     f"{c['context_header']}, diacritic folding {c['fold_diacritics']}; {notes}")
+        notes = ", ".join(
+            f"{k} {c[k]}" for k in ("questions", "passages", "titles_dropped", "chunks") if k in c
+        )
+        lines.append(
+            f"- **{name}**: fusion {c['fusion']} (dense {c['dense_weight']}, bm25 "
+            f"{c['bm25_weight']}, rrf_k {c['rrf_k']}), context header "
+            f"{c['context_header']}, diacritic folding {c['fold_diacritics']}; {notes}"
+        )
     generated = {name: e for name, e in sets.items() if "generation" in e}
     if generated:
-        lines += ["", "## Generated answers (language-model answerer)", "",
-                  f"Server `{next(iter(generated.values()))['config'].get('llm_base_url')}`, "
-                  f"model `{next(iter(generated.values()))['config'].get('llm_model')}`. "
-                  "Unverified: sentences whose numbers the passages they cite lack; uncited: "
-                  "answers that cite no passage; removed: markers to passages that do not exist; "
-                  "fallbacks: extractive answers given because the server failed.", "",
-                  "| | n | generated | fallbacks | with unverified | unverified sentences | "
-                  "uncited | removed markers | first token p50 ms |", "|---" * 9 + "|"]
+        lines += [
+            "",
+            "## Generated answers (language-model answerer)",
+            "",
+            f"Server `{next(iter(generated.values()))['config'].get('llm_base_url')}`, "
+            f"model `{next(iter(generated.values()))['config'].get('llm_model')}`. "
+            "Unverified: sentences whose numbers the passages they cite lack; uncited: "
+            "answers that cite no passage; removed: markers to passages that do not exist; "
+            "fallbacks: extractive answers given because the server failed.",
+            "",
+            "| | n | generated | fallbacks | with unverified | unverified sentences | "
+            "uncited | removed markers | first token p50 ms |",
+            "|---" * 9 + "|",
+        ]
         for name, e in generated.items():
             g = e["generation"]
-            lines.append(f"| {name} | {e['n']} | {g['generated']} | {g['fallbacks']} | "
-                         f"{g['answers_with_unverified']} | {g['unverified_sentences']} | "
-                         f"{g['uncited_answers']} | {g['removed_citations']} | "
-                         f"{_fmt(g['first_token_p50_ms'], 'latency_ms')} |")
+            lines.append(
+                f"| {name} | {e['n']} | {g['generated']} | {g['fallbacks']} | "
+                f"{g['answers_with_unverified']} | {g['unverified_sentences']} | "
+                f"{g['uncited_answers']} | {g['removed_citations']} | "
+                f"{_fmt(g['first_token_p50_ms'], 'latency_ms')} |"
+            )
     failures = [(run.set, run.config.name, f) for run in runs for f in run.failures]
     lines += ["", "## Failures", ""]
     if not failures:
@@ -130,13 +161,28 @@ def markdown(sets: dict[str, dict[str, Any]], runs: list[SetRun], command: str =
     return "\n".join(lines) + "\n"
 
 
-COMPACT = [c for c in COLUMNS if c[0] in ("hit@1", "hit@5", "MRR@10", "nDCG@10", "answer acc.",
-                                          "cit. P", "cit. R", "unans. refused", "ans. refused",
-                                          "p50 ms")]
+COMPACT = [
+    c
+    for c in COLUMNS
+    if c[0]
+    in (
+        "hit@1",
+        "hit@5",
+        "MRR@10",
+        "nDCG@10",
+        "answer acc.",
+        "cit. P",
+        "cit. R",
+        "unans. refused",
+        "ans. refused",
+        "p50 ms",
+    )
+]
 
 
-def summary_table(entries: dict[str, dict[str, Any]],
-                  columns: list[tuple[str, str, str]] = COLUMNS) -> list[str]:
+def summary_table(
+    entries: dict[str, dict[str, Any]], columns: list[tuple[str, str, str]] = COLUMNS
+) -> list[str]:
     """One Markdown row per entry with the main metrics."""
     head = ["", "n", *(h for h, _, _ in columns)]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -160,8 +206,9 @@ def kind_matrix(entries: list[tuple[str, dict[str, Any]]]) -> list[str]:
             elif e["retrieval"]["hit@1"] is None:
                 cells.append("refused " + _fmt(e["refusal"]["unanswerable_refused"], ""))
             else:
-                cells.append(f"{_fmt(e['retrieval']['hit@1'], '')} / "
-                             f"{_fmt(e['retrieval']['hit@5'], '')}")
+                cells.append(
+                    f"{_fmt(e['retrieval']['hit@1'], '')} / {_fmt(e['retrieval']['hit@5'], '')}"
+                )
         rows.append(f"| {entry['config']['name']} | " + " | ".join(cells) + " |")
     return rows
 
@@ -204,10 +251,20 @@ def _version() -> str:
     """The commit of the code measured, and whether the core had uncommitted changes."""
     root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                              capture_output=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "assistant", "embeddings"],
-                               cwd=root, text=True, capture_output=True, timeout=10).stdout
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            text=True,
+            capture_output=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "assistant", "embeddings"],
+            cwd=root,
+            text=True,
+            capture_output=True,
+            timeout=10,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         head, dirty = "", ""
     state = " with uncommitted changes in assistant/ or embeddings/" if dirty.strip() else ""

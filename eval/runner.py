@@ -94,9 +94,17 @@ class SetRun(BaseModel):
 # --- running --------------------------------------------------------------------------------
 
 
-def run_set(qa: QASet, corpus: list[Path], base: Settings, encoder: Encoder,
-            configs: list[Config] | None = None, k: int = 10, limit: int | None = None,
-            cache: Path = CACHE_DIR, rebuild: bool = False) -> list[SetRun]:
+def run_set(
+    qa: QASet,
+    corpus: list[Path],
+    base: Settings,
+    encoder: Encoder,
+    configs: list[Config] | None = None,
+    k: int = 10,
+    limit: int | None = None,
+    cache: Path = CACHE_DIR,
+    rebuild: bool = False,
+) -> list[SetRun]:
     """Score ``qa`` under each configuration (default: the base settings alone)."""
     encoder = encoder if isinstance(encoder, QueryCache) else QueryCache(encoder)
     questions = qa.questions[:limit] if limit else qa.questions
@@ -107,8 +115,10 @@ def run_set(qa: QASet, corpus: list[Path], base: Settings, encoder: Encoder,
         notes["passages"] = len(passages)
         notes["titles_dropped"] = dropped
     elif not corpus:
-        raise EvalError(f"{qa.path} is report Q&A: name the folder its 'doc' paths are "
-                        "relative to (or below it) with --corpus")
+        raise EvalError(
+            f"{qa.path} is report Q&A: name the folder its 'doc' paths are "
+            "relative to (or below it) with --corpus"
+        )
     runs: list[SetRun] = []
     kbs: dict[tuple, KnowledgeBase] = {}
     for config in configs or [DEFAULT]:
@@ -121,11 +131,11 @@ def run_set(qa: QASet, corpus: list[Path], base: Settings, encoder: Encoder,
             progress = _Bars(f"{qa.name} index ({config.name})")
             try:
                 if passages is not None and source is not None:
-                    kbs[key] = open_pool_kb(passages, source, settings, encoder, cache,
-                                            rebuild, progress)
+                    kbs[key] = open_pool_kb(
+                        passages, source, settings, encoder, cache, rebuild, progress
+                    )
                 else:
-                    kbs[key] = open_reports_kb(corpus, settings, encoder, cache, rebuild,
-                                               progress)
+                    kbs[key] = open_reports_kb(corpus, settings, encoder, cache, rebuild, progress)
             finally:
                 progress.close()
         kb = kbs[key]
@@ -137,9 +147,14 @@ def run_set(qa: QASet, corpus: list[Path], base: Settings, encoder: Encoder,
 def relexed(kb: KnowledgeBase, fold_diacritics: bool) -> KnowledgeBase:
     """The same chunks and vectors with a BM25 index built for another ``fold_diacritics``
     (folding changes no vector: nothing to embed again)."""
-    return KnowledgeBase(kb.documents, kb.chunks, kb.vectors,
-                         {**kb.signature, "fold_diacritics": fold_diacritics},
-                         vector_index=kb.vector_index, owners=kb.owners)
+    return KnowledgeBase(
+        kb.documents,
+        kb.chunks,
+        kb.vectors,
+        {**kb.signature, "fold_diacritics": fold_diacritics},
+        vector_index=kb.vector_index,
+        owners=kb.owners,
+    )
 
 
 def _same_vectors(a: tuple, b: tuple) -> bool:
@@ -162,12 +177,25 @@ def configure(base: Settings, config: Config) -> Settings:
     return settings
 
 
-def _score_all(qa: QASet, questions: list[Question], bot: Assistant, encoder: QueryCache,
-               config: Config, k: int, notes: dict[str, Any]) -> SetRun:
+def _score_all(
+    qa: QASet,
+    questions: list[Question],
+    bot: Assistant,
+    encoder: QueryCache,
+    config: Config,
+    k: int,
+    notes: dict[str, Any],
+) -> SetRun:
     outcomes, failures = [], []
     by_path = {d.path: d.id for d in bot.kb.documents.values()}
-    bar = tqdm(questions, desc=f"{qa.name} [{config.name}]", unit="q", file=sys.stderr,
-               leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        questions,
+        desc=f"{qa.name} [{config.name}]",
+        unit="q",
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+    )
     for q in bar:
         try:
             items = evidence_items(q, qa.format, bot.kb)
@@ -178,19 +206,39 @@ def _score_all(qa: QASet, questions: list[Question], bot: Assistant, encoder: Qu
             failures.append(Failure(id=q.id, reason=f"{type(err).__name__}: {err}"))
     bar.close()
     s = bot.settings
-    settings = {"model": bot.encoder.name, "k": k, "fusion": s.fusion,
-                "dense_weight": s.dense_weight, "bm25_weight": s.bm25_weight, "rrf_k": s.rrf_k,
-                "candidates": s.candidates, "context_header": s.context_header,
-                "fold_diacritics": s.fold_diacritics, "dense_windows": s.dense_windows,
-                "chunk_size": s.chunk_size,
-                "chunk_overlap": s.chunk_overlap, "answer_hits": s.answer_hits,
-                "answer_weights": str(s.answer_weights or "bundled"),
-                "answer_threshold": s.answer_threshold, "answerer": s.answerer}
+    settings = {
+        "model": bot.encoder.name,
+        "k": k,
+        "fusion": s.fusion,
+        "dense_weight": s.dense_weight,
+        "bm25_weight": s.bm25_weight,
+        "rrf_k": s.rrf_k,
+        "candidates": s.candidates,
+        "context_header": s.context_header,
+        "fold_diacritics": s.fold_diacritics,
+        "dense_windows": s.dense_windows,
+        "chunk_size": s.chunk_size,
+        "chunk_overlap": s.chunk_overlap,
+        "answer_hits": s.answer_hits,
+        "answer_weights": str(s.answer_weights or "bundled"),
+        "answer_threshold": s.answer_threshold,
+        "answerer": s.answerer,
+    }
     if s.answerer == "llm":
-        settings |= {"llm_base_url": s.llm_base_url, "llm_model": s.llm_model,
-                     "llm_temperature": s.llm_temperature, "llm_max_tokens": s.llm_max_tokens}
-    return SetRun(set=qa.name, config=config, settings=settings,
-                  notes={**notes, "chunks": len(bot.kb)}, outcomes=outcomes, failures=failures)
+        settings |= {
+            "llm_base_url": s.llm_base_url,
+            "llm_model": s.llm_model,
+            "llm_temperature": s.llm_temperature,
+            "llm_max_tokens": s.llm_max_tokens,
+        }
+    return SetRun(
+        set=qa.name,
+        config=config,
+        settings=settings,
+        notes={**notes, "chunks": len(bot.kb)},
+        outcomes=outcomes,
+        failures=failures,
+    )
 
 
 # --- scoring one question -------------------------------------------------------------------
@@ -204,8 +252,11 @@ def evidence_items(q: Question, fmt: str, kb: KnowledgeBase) -> list[Item]:
     if not q.answerable:
         return []
     if fmt == "passages":
-        alts = [(pid, 0, len(kb.documents[pid].text)) for pid in q.gold_passage_ids
-                if pid in kb.documents]
+        alts = [
+            (pid, 0, len(kb.documents[pid].text))
+            for pid in q.gold_passage_ids
+            if pid in kb.documents
+        ]
         if not alts:
             raise EvalError(f"none of the gold passages {q.gold_passage_ids} is indexed")
         return [alts]
@@ -239,11 +290,19 @@ def find_quote(text: str, quote: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in pattern.finditer(text)]
 
 
-def score(q: Question, items: list[Item], answer: Answer, by_path: dict[str, str], k: int,
-          saved_ms: float = 0.0) -> Outcome:
+def score(
+    q: Question,
+    items: list[Item],
+    answer: Answer,
+    by_path: dict[str, str],
+    k: int,
+    saved_ms: float = 0.0,
+) -> Outcome:
     """Compare one answer with the question's evidence and answers."""
-    covers = [metrics.covered_items((h.chunk.doc_id, h.chunk.start, h.chunk.end), items)
-              for h in answer.hits[:k]]
+    covers = [
+        metrics.covered_items((h.chunk.doc_id, h.chunk.start, h.chunk.end), items)
+        for h in answer.hits[:k]
+    ]
     cited: set[int] = set()
     ok = 0
     for c in answer.citations:
@@ -251,12 +310,20 @@ def score(q: Question, items: list[Item], answer: Answer, by_path: dict[str, str
         cited |= hit
         ok += bool(hit) or metrics.contains_answer(c.quote, q.answers)
     t = answer.timings_ms
-    out = Outcome(id=q.id, kind=q.kind, answerable=q.answerable, refused=answer.refused,
-                  citations=len(answer.citations), citations_ok=ok,
-                  retrieve_ms=t.get("retrieve", 0.0) + saved_ms, answer_ms=t.get("answer", 0.0),
-                  total_ms=t.get("total", 0.0) + saved_ms,
-                  generated=answer.answerer == "llm", fallback=answer.fallback,
-                  first_token_ms=t.get("first_token"))
+    out = Outcome(
+        id=q.id,
+        kind=q.kind,
+        answerable=q.answerable,
+        refused=answer.refused,
+        citations=len(answer.citations),
+        citations_ok=ok,
+        retrieve_ms=t.get("retrieve", 0.0) + saved_ms,
+        answer_ms=t.get("answer", 0.0),
+        total_ms=t.get("total", 0.0) + saved_ms,
+        generated=answer.answerer == "llm",
+        fallback=answer.fallback,
+        first_token_ms=t.get("first_token"),
+    )
     if answer.check is not None:
         out.unverified = len(answer.check.unverified)
         out.uncited = answer.check.uncited and not answer.refused
@@ -289,19 +356,25 @@ def summarise(outcomes: list[Outcome], k: int = 10, llm: bool = False) -> dict[s
         "retrieval": retrieval,
         "answer": {"accuracy": metrics.share([bool(o.correct) for o in answerable])},
         "citations": {
-            "precision": metrics.ratio(sum(o.citations_ok for o in outcomes),
-                                       sum(o.citations for o in outcomes)),
-            "recall": metrics.ratio(sum(o.evidence_cited for o in answerable),
-                                    sum(o.evidence for o in answerable)),
+            "precision": metrics.ratio(
+                sum(o.citations_ok for o in outcomes), sum(o.citations for o in outcomes)
+            ),
+            "recall": metrics.ratio(
+                sum(o.evidence_cited for o in answerable), sum(o.evidence for o in answerable)
+            ),
         },
-        "refusal": {"unanswerable_refused": metrics.share([o.refused for o in unanswerable]),
-                    "answerable_refused": metrics.share([o.refused for o in answerable])},
-        "latency_ms": {"p50": metrics.percentile(total, 50),
-                       "p95": metrics.percentile(total, 95),
-                       "retrieve_p50": metrics.percentile(retrieve, 50),
-                       "retrieve_p95": metrics.percentile(retrieve, 95),
-                       "answer_p50": metrics.percentile(answer, 50),
-                       "answer_p95": metrics.percentile(answer, 95)},
+        "refusal": {
+            "unanswerable_refused": metrics.share([o.refused for o in unanswerable]),
+            "answerable_refused": metrics.share([o.refused for o in answerable]),
+        },
+        "latency_ms": {
+            "p50": metrics.percentile(total, 50),
+            "p95": metrics.percentile(total, 95),
+            "retrieve_p50": metrics.percentile(retrieve, 50),
+            "retrieve_p95": metrics.percentile(retrieve, 95),
+            "answer_p50": metrics.percentile(answer, 50),
+            "answer_p95": metrics.percentile(answer, 95),
+        },
     }
     if llm:
         block["generation"] = generation(outcomes)
@@ -314,8 +387,10 @@ def generation(outcomes: list[Outcome]) -> dict[str, Any]:
     return {
         "generated": sum(o.generated for o in outcomes),
         "fallbacks": sum(o.fallback is not None for o in outcomes),
-        "fallback_reasons": {r: sum(o.fallback == r for o in outcomes)
-                             for r in sorted({o.fallback for o in outcomes if o.fallback})},
+        "fallback_reasons": {
+            r: sum(o.fallback == r for o in outcomes)
+            for r in sorted({o.fallback for o in outcomes if o.fallback})
+        },
         "answers_with_unverified": sum(o.unverified > 0 for o in outcomes),
         "unverified_sentences": sum(o.unverified for o in outcomes),
         "uncited_answers": sum(o.uncited for o in outcomes),
@@ -328,18 +403,36 @@ def entry(run: SetRun, k: int = 10) -> dict[str, Any]:
     """One ``sets`` entry of results.json."""
     kinds = sorted({o.kind for o in run.outcomes})
     llm = run.settings.get("answerer") == "llm"
-    by_kind = ({kind: summarise([o for o in run.outcomes if o.kind == kind], k, llm)
-                for kind in kinds} if len(kinds) > 1 else {})
+    by_kind = (
+        {kind: summarise([o for o in run.outcomes if o.kind == kind], k, llm) for kind in kinds}
+        if len(kinds) > 1
+        else {}
+    )
     block = summarise(run.outcomes, k, llm)
-    return {"n": block.pop("n"),
-            "config": {"set": run.set, "name": run.config.name, **run.settings, **run.notes},
-            **block, "by_kind": by_kind, "failures": [f.id for f in run.failures]}
+    return {
+        "n": block.pop("n"),
+        "config": {"set": run.set, "name": run.config.name, **run.settings, **run.notes},
+        **block,
+        "by_kind": by_kind,
+        "failures": [f.id for f in run.failures],
+    }
 
 
 def _index_fields(settings: Settings) -> dict[str, Any]:
-    return {f: getattr(settings, f) for f in (
-        "model", "chunk_size", "chunk_overlap", "context_header", "fold_diacritics",
-        "dense_windows", "max_file_mb", "query_prefix", "passage_prefix")}
+    return {
+        f: getattr(settings, f)
+        for f in (
+            "model",
+            "chunk_size",
+            "chunk_overlap",
+            "context_header",
+            "fold_diacritics",
+            "dense_windows",
+            "max_file_mb",
+            "query_prefix",
+            "passage_prefix",
+        )
+    }
 
 
 def _rounded(obj: Any) -> Any:
@@ -361,8 +454,13 @@ class _Bars:
         bar = self.bars.get(stage)
         if bar is None:
             self.close()  # one stage at a time
-            bar = self.bars[stage] = tqdm(total=total, desc=f"{self.label}: {stage}",
-                                          file=sys.stderr, leave=False, dynamic_ncols=True)
+            bar = self.bars[stage] = tqdm(
+                total=total,
+                desc=f"{self.label}: {stage}",
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+            )
         bar.total = total
         bar.n = done
         bar.refresh()

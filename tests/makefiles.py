@@ -24,9 +24,12 @@ BTS_LINES = [
     "Sở Thông tin và Truyền thông đã hướng dẫn các doanh nghiệp viễn thông",
     "dùng chung hạ tầng, chỉnh trang cáp treo tại các tuyến phố chính.",
 ]
-INDICATORS = [["Chỉ tiêu", "2020", "2021"], ["Số trạm BTS", "1.422", "1.536"],
-              ["Thuê bao Internet băng rộng", "195.300", "211.450"],
-              ["Điểm phục vụ bưu chính", "264", "271"]]
+INDICATORS = [
+    ["Chỉ tiêu", "2020", "2021"],
+    ["Số trạm BTS", "1.422", "1.536"],
+    ["Thuê bao Internet băng rộng", "195.300", "211.450"],
+    ["Điểm phục vụ bưu chính", "264", "271"],
+]
 
 
 def page_image(lines: list[str], dpi: int = 300, size: int = 44):
@@ -96,8 +99,12 @@ def table_pdf(before: str, rows: list[list[str]], after: str) -> bytes:
     return bytes(pdf.output())
 
 
-def legacy_docx(paragraphs: list[str], encoding: str, heading: str | None = None,
-                unicode_paragraph: str | None = None) -> bytes:
+def legacy_docx(
+    paragraphs: list[str],
+    encoding: str,
+    heading: str | None = None,
+    unicode_paragraph: str | None = None,
+) -> bytes:
     """A DOCX whose runs are typed in a legacy font (.VnTime / VNI-Times) holding the
     ``encoding`` form of ``paragraphs``; the heading in the capitals font (.VnTimeH, codes of
     the small letters), and optionally one paragraph in Unicode Times New Roman (mixed)."""
@@ -119,8 +126,7 @@ def legacy_docx(paragraphs: list[str], encoding: str, heading: str | None = None
     return buf.getvalue()
 
 
-def table_docx(before: str, rows: list[list[str]], after: str, heading: str | None = None
-               ) -> bytes:
+def table_docx(before: str, rows: list[list[str]], after: str, heading: str | None = None) -> bytes:
     import docx
 
     d = docx.Document()
@@ -159,12 +165,26 @@ def word97(docx_bytes: bytes, folder: Path, name: str = "report") -> Path:
     """A real Word 97-2003 .doc: the DOCX converted by LibreOffice (headless)."""
     exe = soffice()
     if exe is None:
-        raise RuntimeError("LibreOffice is not installed: apt-get install "
-                           "libreoffice-writer-nogui (bash scripts/setup.sh --dev does)")
+        raise RuntimeError(
+            "LibreOffice is not installed: apt-get install "
+            "libreoffice-writer-nogui (bash scripts/setup.sh --dev does)"
+        )
     src = folder / f"{name}.docx"
     src.write_bytes(docx_bytes)
-    subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{folder}/lo-profile",
-                    "--convert-to", "doc", "--outdir", str(folder), str(src)], check=True,
-                   capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            exe,
+            "--headless",
+            f"-env:UserInstallation=file://{folder}/lo-profile",
+            "--convert-to",
+            "doc",
+            "--outdir",
+            str(folder),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     src.unlink()
     return folder / f"{name}.doc"

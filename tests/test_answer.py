@@ -29,15 +29,17 @@ def check(bot, item) -> tuple[bool, bool]:
         assert start >= 0 or quote in doc.text
         start = doc.text.find(ev["quote"].replace("\u00a0", " "))
         end = start + len(ev["quote"])
-        retrieved &= any(h.doc.id == doc.id and h.chunk.start < end and start < h.chunk.end
-                         for h in a.hits)
+        retrieved &= any(
+            h.doc.id == doc.id and h.chunk.start < end and start < h.chunk.end for h in a.hits
+        )
     for c in a.citations + a.related:
         assert bot.kb.documents[c.chunk_id.rsplit(":", 1)[0]].text[c.start : c.end] == c.quote
     if not item["answerable"]:
         return retrieved, a.refused and a.citations == [] and REFUSAL in a.answer
     right_file = any(c.doc.endswith(item["evidence"][0]["doc"]) for c in a.citations)
-    return retrieved, (not a.refused and right_file and
-                       any(number_in(a.answer, x) for x in item["answers"]))
+    return retrieved, (
+        not a.refused and right_file and any(number_in(a.answer, x) for x in item["answers"])
+    )
 
 
 @pytest.mark.model
@@ -49,8 +51,10 @@ def test_repo_qa(real_assistant, item):
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not (SHARED / "eval" / "seed_qa_dev.jsonl").exists(),
-                    reason="../shared/eval/seed_qa_dev.jsonl is not beside this clone")
+@pytest.mark.skipif(
+    not (SHARED / "eval" / "seed_qa_dev.jsonl").exists(),
+    reason="../shared/eval/seed_qa_dev.jsonl is not beside this clone",
+)
 def test_shared_dev_set(real_assistant):
     items = load_qa(SHARED / "eval" / "seed_qa_dev.jsonl")
     results = {q["id"]: check(real_assistant, q) for q in items}
@@ -64,11 +68,16 @@ def test_shared_dev_set(real_assistant):
 @pytest.mark.model
 def test_the_bts_answer_cites_the_exact_sentence(real_assistant):
     a = real_assistant.ask("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?")
-    assert a.answer == "Theo báo cáo về Bắc Giang (2020): Hiện nay, toàn tỉnh có 1.422 trạm " \
-        "BTS [1]."
+    assert (
+        a.answer == "Theo báo cáo về Bắc Giang (2020): Hiện nay, toàn tỉnh có 1.422 trạm BTS [1]."
+    )
     (c,) = a.citations
     assert (c.n, c.quote, c.province, c.year) == (
-        1, "Hiện nay, toàn tỉnh có 1.422 trạm BTS", "Bắc Giang", 2020)
+        1,
+        "Hiện nay, toàn tỉnh có 1.422 trạm BTS",
+        "Bắc Giang",
+        2020,
+    )
     assert Path(c.doc).name == "bac-giang-2020.txt"
     doc = real_assistant.kb.documents[c.doc]
     assert doc.text[c.start : c.end] == c.quote
@@ -77,8 +86,17 @@ def test_the_bts_answer_cites_the_exact_sentence(real_assistant):
     assert set(a.timings_ms) == {"retrieve", "answer", "total"}
     data = a.to_json_dict()
     assert set(data) == {"question", "answer", "refused", "citations", "related", "timings_ms"}
-    assert set(data["citations"][0]) >= {"n", "doc", "title", "province", "year", "start", "end",
-                                         "quote", "score"}
+    assert set(data["citations"][0]) >= {
+        "n",
+        "doc",
+        "title",
+        "province",
+        "year",
+        "start",
+        "end",
+        "quote",
+        "score",
+    }
 
 
 @pytest.mark.model
@@ -94,10 +112,16 @@ def test_filters_and_refusals(real_assistant):
 
 # --- rules, on hand-made hits ----------------------------------------------------------------
 
+
 def test_analyse_question():
     q = analyse("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?")
     assert (q.provinces, q.years, q.quantity, q.content, q.unit) == (
-        ["Bắc Giang"], [2020], True, ["trạm", "bts"], ["tram", "bts"])
+        ["Bắc Giang"],
+        [2020],
+        True,
+        ["trạm", "bts"],
+        ["tram", "bts"],
+    )
     plain = analyse("bac giang co bao nhieu tram bts")
     assert plain.plain and plain.content == ["tram", "bts"] and plain.provinces == ["Bắc Giang"]
     assert analyse("Tỷ lệ hộ gia đình có Internet là bao nhiêu phần trăm?").percent
@@ -113,8 +137,17 @@ def test_a_sentence_of_another_years_report_must_name_the_year_asked():
     from assistant.types import Document
 
     def doc(year, start=None, end=None):
-        return Document(id="d", path="d", title="t", text="", sha256="0", format="txt",
-                        year=year, period_start=start, period_end=end)
+        return Document(
+            id="d",
+            path="d",
+            title="t",
+            text="",
+            sha256="0",
+            format="txt",
+            year=year,
+            period_start=start,
+            period_end=end,
+        )
 
     q = analyse("Năm 2020 Bình Dương có bao nhiêu trạm BTS?")
     survey = "Khảo sát vị trí xin phép xây dựng 20 trạm thu phát sóng thông tin di động."

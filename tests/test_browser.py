@@ -22,23 +22,37 @@ from test_app import BTS, REFUSAL, UNANSWERABLE, RunningApp, index_cache, launch
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 LOGIN = ("staff", "mật-khẩu-thử")
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or
-                 Path(__file__).resolve().parent.parent / "build" / "test-artifacts") / "browser"
+ARTIFACTS = (
+    Path(
+        os.environ.get("TEST_ARTIFACTS")
+        or Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
+    )
+    / "browser"
+)
 ANSWER_TIMEOUT_MS = 120_000
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is missing: apt-get install -y chromium",
-                allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is missing: apt-get install -y chromium", allow_module_level=True
+    )
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    running = launch_app(tmp_path_factory.mktemp("browser-app"), index_cache(tmp_path_factory),
-                         auth=LOGIN)
+    running = launch_app(
+        tmp_path_factory.mktemp("browser-app"), index_cache(tmp_path_factory), auth=LOGIN
+    )
     yield running
     stop_app(running)
 
@@ -71,10 +85,10 @@ def logged_in(browser, server: RunningApp) -> dict:
 
 
 @pytest.fixture
-def page(browser, server: RunningApp, logged_in: dict,
-         request: pytest.FixtureRequest) -> Iterator["playwright_api.Page"]:
-    context = browser.new_context(storage_state=logged_in, viewport={"width": 1400,
-                                                                       "height": 1000})
+def page(
+    browser, server: RunningApp, logged_in: dict, request: pytest.FixtureRequest
+) -> Iterator["playwright_api.Page"]:
+    context = browser.new_context(storage_state=logged_in, viewport={"width": 1400, "height": 1000})
     p = context.new_page()
     p.dialogs = []  # type: ignore[attr-defined]
 
@@ -117,7 +131,10 @@ def wait_for_reply(page: "playwright_api.Page", count: int) -> "playwright_api.L
              if (bots.length !== n) return false;
              const text = bots[n - 1].innerText;
              return text.trim() && !text.includes('▌') && !text.includes('⏳');
-           }""", arg=count, timeout=ANSWER_TIMEOUT_MS)
+           }""",
+        arg=count,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
     return bot_messages(page).nth(count - 1)
 
 
@@ -127,7 +144,9 @@ def upload(page: "playwright_api.Page", *files: Path) -> tuple[str, list[str]]:
     page.locator("#upload-files input[type=file]").set_input_files([str(f) for f in files])
     page.wait_for_function(  # the file list shows each name (stem and suffix apart)
         "(stems) => { const t = document.querySelector('#upload-files')?.innerText || '';"
-        " return stems.every((s) => t.includes(s)); }", arg=[f.stem for f in files])
+        " return stems.every((s) => t.includes(s)); }",
+        arg=[f.stem for f in files],
+    )
     page.evaluate("""() => {
         window.__progress = [];
         new MutationObserver(() => {
@@ -142,7 +161,8 @@ def upload(page: "playwright_api.Page", *files: Path) -> tuple[str, list[str]]:
     page.click("#upload-button")
     page.wait_for_function(
         "() => document.querySelector('#upload-result')?.innerText.includes('Kho hiện có')",
-        timeout=ANSWER_TIMEOUT_MS)
+        timeout=ANSWER_TIMEOUT_MS,
+    )
     return page.inner_text("#upload-result"), page.evaluate("() => window.__progress")
 
 
@@ -163,14 +183,23 @@ def test_login_is_required(browser, server: RunningApp, logged_in: dict) -> None
     assert page.locator("#message").count() == 0  # still the login form
 
     # nothing of the app is reachable without the login
-    report = (Path(__file__).resolve().parent.parent / "data/reports/bac-giang-2020.txt")
+    report = Path(__file__).resolve().parent.parent / "data/reports/bac-giang-2020.txt"
     anonymous = httpx.Client(base_url=server.url, timeout=10)
     assert "Bắc Giang" not in anonymous.get("/").text
-    for path in ("/config", "/gradio_api/info", "/gradio_api/openapi.json",
-                 f"/gradio_api/file={report.as_posix()}", "/gradio_api/queue/data?session_hash=x"):
+    for path in (
+        "/config",
+        "/gradio_api/info",
+        "/gradio_api/openapi.json",
+        f"/gradio_api/file={report.as_posix()}",
+        "/gradio_api/queue/data?session_hash=x",
+    ):
         assert anonymous.get(path).status_code == 401, path
-    for path in ("/gradio_api/call/ask", "/gradio_api/run/ask", "/gradio_api/upload",
-                 "/gradio_api/queue/join"):
+    for path in (
+        "/gradio_api/call/ask",
+        "/gradio_api/run/ask",
+        "/gradio_api/upload",
+        "/gradio_api/queue/join",
+    ):
         assert anonymous.post(path, json={"data": [BTS]}).status_code == 401, path
     with pytest.raises(Exception):  # noqa: B017 - the client fails on the 401 of /config
         server.client(auth=False).predict(BTS, api_name="/ask")
@@ -207,8 +236,9 @@ def test_follow_up_question_is_completed(page) -> None:
     assert "Bình Dương, 2022" in text and "1.422" not in text
     # the first answer's source is one click away
     bot_messages(page).nth(0).locator("a[href='#nguon-0-1']").first.click()
-    page.wait_for_function("() => document.querySelector('#nguon mark')?.innerText"
-                           ".includes('1.422 trạm BTS')")
+    page.wait_for_function(
+        "() => document.querySelector('#nguon mark')?.innerText.includes('1.422 trạm BTS')"
+    )
     assert "Bắc Giang" in page.inner_text("#nguon")
 
 
@@ -219,27 +249,37 @@ def test_unanswerable_question_is_refused(page) -> None:
     assert "Có thể liên quan:" in text
     assert reply.locator("a[href='#nguon-0-1']").count() == 1  # only in the related list
     reply.locator("a[href='#nguon-0-1']").click()
-    page.wait_for_function("() => document.querySelector('#nguon')?.innerText"
-                           ".includes('Đoạn có thể liên quan')")
+    page.wait_for_function(
+        "() => document.querySelector('#nguon')?.innerText.includes('Đoạn có thể liên quan')"
+    )
 
 
 def test_uploaded_document_answers_at_once(page, server: RunningApp, tmp_path: Path) -> None:
     doc = tmp_path / "Báo cáo Lào Cai 2024.md"
-    doc.write_text("# Báo cáo chuyển đổi số tỉnh Lào Cai năm 2024\n\nNăm 2024, tỉnh Lào Cai "
-                   "có 2.468 điểm phát wifi miễn phí tại các khu du lịch.\n", encoding="utf-8")
+    doc.write_text(
+        "# Báo cáo chuyển đổi số tỉnh Lào Cai năm 2024\n\nNăm 2024, tỉnh Lào Cai "
+        "có 2.468 điểm phát wifi miễn phí tại các khu du lịch.\n",
+        encoding="utf-8",
+    )
     bad = tmp_path / "ảnh.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n")
     long = tmp_path / "phu-luc.txt"  # long enough for the progress bar to show a while
-    long.write_text("Phụ lục số liệu tỉnh Lào Cai\n\n" + "\n".join(
-        f"Mục {i}: hạ tầng viễn thông, dịch vụ công trực tuyến và cơ sở dữ liệu chuyên ngành "
-        f"được rà soát, cập nhật theo kế hoạch chuyển đổi số của xã số {i}." for i in range(160)),
-        encoding="utf-8")
+    long.write_text(
+        "Phụ lục số liệu tỉnh Lào Cai\n\n"
+        + "\n".join(
+            f"Mục {i}: hạ tầng viễn thông, dịch vụ công trực tuyến và cơ sở dữ liệu chuyên ngành "
+            f"được rà soát, cập nhật theo kế hoạch chuyển đổi số của xã số {i}."
+            for i in range(160)
+        ),
+        encoding="utf-8",
+    )
     result, shown = upload(page, doc, bad, long)
     assert any(re.search(r"Nhúng các đoạn \d+/\d+", text) for text in shown), shown
     assert re.search(r"Báo cáo Lào Cai 2024\.md\s+✅ Đã thêm", result)
     assert re.search(r"ảnh\.png\s+❌ Bị từ chối\s+định dạng không được hỗ trợ", result)
-    assert (server.data_dir / "uploads" / "Bao-cao-Lao-Cai-2024.md").read_bytes() == \
-        doc.read_bytes()
+    assert (
+        server.data_dir / "uploads" / "Bao-cao-Lao-Cai-2024.md"
+    ).read_bytes() == doc.read_bytes()
     page.click("#province input")  # the province filter now offers the new province
     page.get_by_role("option", name="Lào Cai").click()
 
@@ -255,7 +295,9 @@ def test_script_in_a_document_does_not_run(page, tmp_path: Path) -> None:
         'Báo cáo an toàn thông tin tỉnh Yên Bái năm 2024 <img src=x onerror="window.__xss=1">\n\n'
         "Năm 2024, Yên Bái có 135 camera giám sát <script>window.__xss=2,alert(2)</script> "
         '<img src=x onerror="window.__xss=3,alert(3)"> [bấm](javascript:window.__xss=4) '
-        "**đậm** được lắp đặt.\n", encoding="utf-8")
+        "**đậm** được lắp đặt.\n",
+        encoding="utf-8",
+    )
     assert "✅ Đã thêm" in upload(page, doc)[0]
     reply = ask(page, "Năm 2024 Yên Bái có bao nhiêu camera giám sát?")
     text = reply.inner_text()
@@ -270,7 +312,8 @@ def test_script_in_a_document_does_not_run(page, tmp_path: Path) -> None:
     assert page.dialogs == []  # type: ignore[attr-defined]
     injected = page.evaluate(
         "() => document.querySelectorAll('#chat script, #nguon script, #chat img, #nguon img,"
-        " #chat a[href^=\"javascript\"], #nguon a[href^=\"javascript\"]').length")
+        ' #chat a[href^="javascript"], #nguon a[href^="javascript"]\').length'
+    )
     assert injected == 0
 
 
@@ -279,15 +322,17 @@ def test_examples_and_feedback(page, server: RunningApp) -> None:
     reply = wait_for_reply(page, 1)
     assert "965" in reply.inner_text()
     page.locator("#chat").get_by_role("button", name="Like").last.click()  # under the reply
-    page.wait_for_function("() => document.querySelector('#feedback-note')?.innerText"
-                           ".includes('Đã ghi nhận đánh giá')")
+    page.wait_for_function(
+        "() => document.querySelector('#feedback-note')?.innerText.includes('Đã ghi nhận đánh giá')"
+    )
 
     page.get_by_text("Góp ý cho câu trả lời gần nhất").click()
     page.locator("#rating label").filter(has_text="👎").click()
     page.fill("#comment textarea", "Nên nêu thêm năm của số liệu")
     page.click("#send-feedback")
-    page.wait_for_function("() => document.querySelector('#feedback-note')?.innerText"
-                           ".includes('Đã ghi nhận góp ý')")
+    page.wait_for_function(
+        "() => document.querySelector('#feedback-note')?.innerText.includes('Đã ghi nhận góp ý')"
+    )
     log = server.data_dir / "feedback.jsonl"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and len(log.read_text("utf-8").splitlines()) < 2:

@@ -13,8 +13,12 @@ import test_browser
 from test_browser import ask, pytestmark, screenshot  # noqa: F401 - pytestmark: browser, model
 
 # the app, the browser and a logged-in page of test_browser.py (pytest finds fixtures by name)
-server, browser, logged_in, page = (test_browser.server, test_browser.browser,
-                                    test_browser.logged_in, test_browser.page)
+server, browser, logged_in, page = (
+    test_browser.server,
+    test_browser.browser,
+    test_browser.logged_in,
+    test_browser.page,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "So sánh số trạm BTS của các tỉnh"
@@ -49,12 +53,14 @@ def test_comparison_is_a_table_with_checkable_citations(page) -> None:
 def test_indicator_tab_filters_charts_and_downloads(page, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Chỉ số").click()
     page.locator("#cs-table").wait_for()
-    page.wait_for_function("() => (document.querySelector('#cs-summary')?.innerText || '')"
-                           ".includes('số liệu')")
+    page.wait_for_function(
+        "() => (document.querySelector('#cs-summary')?.innerText || '').includes('số liệu')"
+    )
     page.locator("#cs-indicator input").click()
     page.get_by_role("option", name="Số máy chủ", exact=True).click()
-    page.wait_for_function("() => (document.querySelector('#cs-summary')?.innerText || '')"
-                           ".startsWith('2 ')")
+    page.wait_for_function(
+        "() => (document.querySelector('#cs-summary')?.innerText || '').startsWith('2 ')"
+    )
     cells = page.inner_text("#cs-table")
     assert "Quảng Bình" in cells and "116" in cells and "33" in cells
     page.locator("#cs-chart canvas, #cs-chart svg").first.wait_for()
@@ -62,9 +68,12 @@ def test_indicator_tab_filters_charts_and_downloads(page, tmp_path: Path) -> Non
     bars = page.locator("#cs-chart [aria-roledescription=bar]")
     bars.nth(1).wait_for()
     assert [bars.nth(i).get_attribute("aria-label") for i in range(bars.count())] == [
-        "Tỉnh, năm: Bắc Giang, 2020; Giá trị: 33", "Tỉnh, năm: Quảng Bình, 2022; Giá trị: 116"]
-    assert all(bars.nth(i).get_attribute("fill") not in (None, "none", "transparent")
-               for i in range(2))
+        "Tỉnh, năm: Bắc Giang, 2020; Giá trị: 33",
+        "Tỉnh, năm: Quảng Bình, 2022; Giá trị: 116",
+    ]
+    assert all(
+        bars.nth(i).get_attribute("fill") not in (None, "none", "transparent") for i in range(2)
+    )
     _save_for_docs(page, "indicators-tab.png")
     screenshot(page, "indicator-tab-chart")
     with page.expect_download() as info:
@@ -83,16 +92,37 @@ def test_api_indicators_is_the_json_of_the_cli_and_of_gradio(server) -> None:
 
     user, password = test_browser.LOGIN  # not ASCII: logged in by the form, not a header
     http = httpx.Client(base_url=server.url, timeout=60)
-    assert http.post("/login", data={"username": user, "password": password}).status_code \
-        in (200, 302, 303)
+    assert http.post("/login", data={"username": user, "password": password}).status_code in (
+        200,
+        302,
+        303,
+    )
     r = http.get("/api/indicators", params={"indicator": "dti_rank"})
     assert r.status_code == 200, r.text
     data = r.json()
     assert [(f["province"], f["year"], f["text"]) for f in data["facts"]] == [
-        ("Bình Dương", 2020, "31/63"), ("Bình Dương", 2021, "22/63")]
-    cli = subprocess.run([sys.executable, "-m", "assistant", "indicators", "--indicator",
-                          "dti_rank", "--format", "json", "--index", str(server.index_dir)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+        ("Bình Dương", 2020, "31/63"),
+        ("Bình Dương", 2021, "22/63"),
+    ]
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "indicators",
+            "--indicator",
+            "dti_rank",
+            "--format",
+            "json",
+            "--index",
+            str(server.index_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert json.loads(cli.stdout) == data
     assert server.client().predict("dti_rank", api_name="/indicators") == data
     bad = http.get("/api/indicators", params={"indicator": "không có"})

@@ -36,7 +36,8 @@ def test_chunks_break_at_sentence_or_clause_ends_when_they_can(docs):
 def test_context_header_names_title_province_and_year(docs):
     doc = next(d for d in docs if d.path.endswith("bac-giang-2020.txt"))
     assert context_header(doc) == (
-        "Dấu ấn ngành thông tin và truyền thông tỉnh Bắc Giang năm 2020 | Bắc Giang | 2020")
+        "Dấu ấn ngành thông tin và truyền thông tỉnh Bắc Giang năm 2020 | Bắc Giang | 2020"
+    )
     chunk = next(c for c in chunk_document(doc) if "1.422 trạm BTS" in c.text)
     assert chunk.indexed_text().startswith(context_header(doc) + "\n")
     assert "Bắc Giang" not in chunk.text.split("1.422")[0][-60:]  # the span itself lacks it

@@ -51,8 +51,13 @@ WRITER = textwrap.dedent("""
 
 
 def _kill_writer(reports: Path, index: Path, step: str) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(reports), str(index), step],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(reports), str(index), step],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.strip() == "ready", proc.stderr.read() if proc.stderr else ""
@@ -75,19 +80,23 @@ def _load(settings: Settings, encoder) -> KnowledgeBase:
 
 @pytest.mark.parametrize("step", ["fsync", "swap"])
 def test_a_writer_killed_while_saving_leaves_the_previous_version_live(
-        built, reports_copy, fake_encoder, step):
+    built, reports_copy, fake_encoder, step
+):
     settings, before = built
     _kill_writer(reports_copy, settings.index_dir, step)
     assert live_version(settings.index_dir) == before
     assert len(_load(settings, fake_encoder).documents) == 5
-    leftovers = {".tmp": list(settings.index_dir.glob(".tmp-v-*")),
-                 "orphans": [p for p in settings.index_dir.glob("v-*") if p != before]}
+    leftovers = {
+        ".tmp": list(settings.index_dir.glob(".tmp-v-*")),
+        "orphans": [p for p in settings.index_dir.glob("v-*") if p != before],
+    }
     assert len(leftovers[".tmp" if step == "fsync" else "orphans"]) == 1
 
 
 @pytest.mark.parametrize("step", ["fsync", "swap"])
 def test_the_next_save_removes_the_leftovers_and_keeps_the_previous_version(
-        built, reports_copy, fake_encoder, step):
+    built, reports_copy, fake_encoder, step
+):
     """Regression: a version folder that never went live (writer killed between the rename
     and the CURRENT swap) was kept by the clean-up instead of the previous live version,
     which a reader may still be loading."""

@@ -6,10 +6,20 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["assistant.numbers", "assistant.dates", "assistant.indicators",
-                                  "assistant.indicator_extract", "embeddings.base",
-                                  "assistant.vectors", "assistant.vectors.base",
-                                  "assistant.vectors.faiss", "assistant.vectors.milvus"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "assistant.numbers",
+        "assistant.dates",
+        "assistant.indicators",
+        "assistant.indicator_extract",
+        "embeddings.base",
+        "assistant.vectors",
+        "assistant.vectors.base",
+        "assistant.vectors.faiss",
+        "assistant.vectors.milvus",
+    ],
+)
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0

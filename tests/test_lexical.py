@@ -24,8 +24,11 @@ QUERIES = [
 def texts() -> list[str]:
     s = Settings()
     docs, _ = load_documents([BUNDLED_REPORTS], s.max_file_bytes)
-    return [c.indexed_text() for d in docs
-            for c in chunk_document(d, s.chunk_size, s.chunk_overlap, s.context_header)]
+    return [
+        c.indexed_text()
+        for d in docs
+        for c in chunk_document(d, s.chunk_size, s.chunk_overlap, s.context_header)
+    ]
 
 
 def bm25s_scores(index: L.LexicalIndex, query: str) -> np.ndarray:
@@ -76,8 +79,9 @@ def test_sum_columns_matches_numpy_column_by_column(rows_dtype, data_dtype):
     for columns in ([0, 2, 3], [3, 2, 0], [1], [5, 0, 4, 2], list(range(vocab))):
         want = np.zeros(n, np.float32)
         for t in columns:  # float32 additions, column after column, as bm25s
-            want[indices[indptr[t]:indptr[t + 1]]] += data[indptr[t]:indptr[t + 1]].astype(
-                np.float32)
+            want[indices[indptr[t] : indptr[t + 1]]] += data[indptr[t] : indptr[t + 1]].astype(
+                np.float32
+            )
         got = L._sum_columns(indptr, indices, data, columns, n)
         assert got.dtype == np.float32 and got.shape == (n,)
         assert np.array_equal(got, want), columns

@@ -31,24 +31,31 @@ def _close_clients():
 
 
 def milvus_settings(tmp_path: Path, name: str = "index", **kw) -> Settings:
-    return Settings(index_dir=tmp_path / name, vector_store="milvus",
-                    milvus_uri=str(tmp_path / "kb.db"), **kw)
+    return Settings(
+        index_dir=tmp_path / name, vector_store="milvus", milvus_uri=str(tmp_path / "kb.db"), **kw
+    )
 
 
 def collection_rows(kb: KnowledgeBase) -> dict[str, dict]:
     """Every row of the knowledge base's collection, by key."""
     index = kb.vector_index
     assert isinstance(index, milvus.MilvusIndex)
-    rows = index.client().query(index.target.collection, filter='pk != ""', limit=16_384,
-                                output_fields=["pk", "vector", "doc_id", "province", "year",
-                                               "chunk_id"])
+    rows = index.client().query(
+        index.target.collection,
+        filter='pk != ""',
+        limit=16_384,
+        output_fields=["pk", "vector", "doc_id", "province", "year", "chunk_id"],
+    )
     return {r["pk"]: r for r in rows}
 
 
 def doc_count(kb: KnowledgeBase, doc_id: str) -> int:
     index = kb.vector_index
-    rows = index.client().query(index.target.collection, filter=f"doc_id == {json.dumps(doc_id)}",
-                                output_fields=["count(*)"])
+    rows = index.client().query(
+        index.target.collection,
+        filter=f"doc_id == {json.dumps(doc_id)}",
+        output_fields=["count(*)"],
+    )
     return int(rows[0]["count(*)"])
 
 
@@ -61,13 +68,14 @@ def stores(real_encoder, tmp_path_factory) -> dict[str, Assistant]:
     its folder (as the app and eval open it)."""
     tmp = tmp_path_factory.mktemp("stores")
     faiss_settings = Settings(index_dir=tmp / "faiss")
-    kb, _ = index_paths([BUNDLED_REPORTS], faiss_settings.index_dir, faiss_settings,
-                        real_encoder)
+    kb, _ = index_paths([BUNDLED_REPORTS], faiss_settings.index_dir, faiss_settings, real_encoder)
     settings = milvus_settings(tmp)
     _, report = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, real_encoder)
     assert len(report.added) == 5 and not report.rejected
-    return {"faiss": Assistant(faiss_settings, kb, real_encoder),
-            "milvus": Assistant.open(settings, real_encoder)}
+    return {
+        "faiss": Assistant(faiss_settings, kb, real_encoder),
+        "milvus": Assistant.open(settings, real_encoder),
+    }
 
 
 @pytest.mark.model
@@ -75,8 +83,10 @@ def stores(real_encoder, tmp_path_factory) -> dict[str, Assistant]:
 def test_reports_qa_same_top5_and_answers(stores, store):
     bot, ref = stores[store], stores["faiss"]
     entry = bot.kb.vector_index.describe()
-    assert (entry["name"], entry["index"]) == (store, "FLAT" if store == "milvus" else
-                                                ref.kb.vector_index.describe()["index"])
+    assert (entry["name"], entry["index"]) == (
+        store,
+        "FLAT" if store == "milvus" else ref.kb.vector_index.describe()["index"],
+    )
     rows = load_qa(REPO_QA)
     assert len(rows) == 17
     for row in rows:
@@ -96,8 +106,9 @@ def test_filtered_search_matches_faiss(stores, store, province, year):
         hits = bot.retriever.search(question, 10, province=province, year=year)
         want = ref.retriever.search(question, 10, province=province, year=year)
         assert hits and all((h.doc.province, h.doc.year) == (province, year) for h in hits)
-        assert [(h.chunk.id, round(h.score, 5)) for h in hits] == \
-            [(h.chunk.id, round(h.score, 5)) for h in want]
+        assert [(h.chunk.id, round(h.score, 5)) for h in hits] == [
+            (h.chunk.id, round(h.score, 5)) for h in want
+        ]
     # the dense retriever alone: Milvus filters by expression, FAISS by allowed rows
     qv = bot.encoder.embed(["trạm BTS"], "query")[0]
     where = SearchFilter(province=province, year=year)
@@ -123,7 +134,8 @@ def test_a_year_inside_a_period_reaches_the_review(stores, store):
     allowed = bot.retriever.allowed_rows(year=2015)
     scores, rows = bot.kb.dense_search(qv, 5, allowed, where)
     assert len(rows) and {bot.kb.chunks[r].doc_id for r in rows} == {
-        d.id for d in bot.kb.documents.values() if d.province == "Bắc Ninh"}
+        d.id for d in bot.kb.documents.values() if d.province == "Bắc Ninh"
+    }
     assert set(rows.tolist()) <= set(allowed.tolist())
     assert bot.retriever.search("trạm BTS", 5, year=2031) == []
 
@@ -145,18 +157,21 @@ def test_milvus_knowledge_base_on_disk(stores):
 
 
 def test_expression():
-    assert milvus.expression(SearchFilter(province="Bắc Giang", year=2020)) == \
-        'province == "Bắc Giang" and period_start <= 2020 and period_end >= 2020'
-    assert milvus.expression(SearchFilter(doc_ids=frozenset({'/r/b"x.txt', "/r/a.txt"}))) == \
-        'doc_id in ["/r/a.txt", "/r/b\\"x.txt"]'
+    assert (
+        milvus.expression(SearchFilter(province="Bắc Giang", year=2020))
+        == 'province == "Bắc Giang" and period_start <= 2020 and period_end >= 2020'
+    )
+    assert (
+        milvus.expression(SearchFilter(doc_ids=frozenset({'/r/b"x.txt', "/r/a.txt"})))
+        == 'doc_id in ["/r/a.txt", "/r/b\\"x.txt"]'
+    )
     assert milvus.expression(SearchFilter()) == ""
 
 
 # --- the fake encoder: updates, deletions, migration, settings ----------------------------
 
 
-def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_encoder,
-                                                monkeypatch):
+def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_encoder, monkeypatch):
     settings = milvus_settings(tmp_path)
     kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
     rows = collection_rows(kb)
@@ -187,12 +202,16 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
     assert doc_count(kb2, bn) == 0
     assert doc_count(kb2, qb) == n_qb
     rows2 = collection_rows(kb2)
-    assert len(rows2) == len(kb2.vectors) == len(kb.vectors) - n_bn - len(
-        kb.vector_rows(kb.rows_for([qb]))) + n_qb
+    assert (
+        len(rows2)
+        == len(kb2.vectors)
+        == len(kb.vectors) - n_bn - len(kb.vector_rows(kb.rows_for([qb]))) + n_qb
+    )
     assert {k for k, r in rows2.items() if r["doc_id"] == bg} == bg_keys  # untouched
     # the same hits as FAISS over the same vectors
-    on_faiss = KnowledgeBase(kb2.documents, kb2.chunks, kb2.vectors, kb2.signature,
-                             owners=kb2.owners)
+    on_faiss = KnowledgeBase(
+        kb2.documents, kb2.chunks, kb2.vectors, kb2.signature, owners=kb2.owners
+    )
     for q in ("Quảng Bình trạm quan trắc", "Bắc Ninh", "chính quyền điện tử"):
         a = Retriever(kb2, fake_encoder, settings).search(q, 5)
         b = Retriever(on_faiss, fake_encoder, settings).search(q, 5)
@@ -201,15 +220,18 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
 
     # reopened from the folder (released, as a fresh process finds it): loaded and counted
     kb2.vector_index.client().release_collection(kb2.vector_index.target.collection)
-    loaded = KnowledgeBase.load(settings.index_dir, index_signature(settings, fake_encoder),
-                                settings)
+    loaded = KnowledgeBase.load(
+        settings.index_dir, index_signature(settings, fake_encoder), settings
+    )
     assert loaded.vector_index.describe() == kb2.vector_index.describe()
-    assert [h.chunk.id for h in Retriever(loaded, fake_encoder, settings).search("trạm BTS")] \
-        == [h.chunk.id for h in Retriever(kb2, fake_encoder, settings).search("trạm BTS")]
+    assert [h.chunk.id for h in Retriever(loaded, fake_encoder, settings).search("trạm BTS")] == [
+        h.chunk.id for h in Retriever(kb2, fake_encoder, settings).search("trạm BTS")
+    ]
 
     inserted.clear()
-    kb3, report = index_paths([reports_copy], settings.index_dir, settings, fake_encoder,
-                              rebuild=True)
+    kb3, report = index_paths(
+        [reports_copy], settings.index_dir, settings, fake_encoder, rebuild=True
+    )
     assert inserted == [len(kb3.vectors)] and len(collection_rows(kb3)) == len(kb3.vectors)
 
 
@@ -225,8 +247,9 @@ class PassageEncoderMustNotRun:
         return self.inner.embed(texts, kind, **kw)
 
 
-def test_migrate_copies_vectors_without_embedding(reports_copy, tmp_path, fake_encoder,
-                                                  monkeypatch, capsys):
+def test_migrate_copies_vectors_without_embedding(
+    reports_copy, tmp_path, fake_encoder, monkeypatch, capsys
+):
     from assistant import core
     from assistant.cli import main
 
@@ -236,24 +259,39 @@ def test_migrate_copies_vectors_without_embedding(reports_copy, tmp_path, fake_e
     monkeypatch.setattr(core, "load_encoder", lambda settings: guarded)
 
     uri = tmp_path / "migrated.db"
-    assert main(["migrate", "--to", "milvus", "--uri", str(uri), "--index",
-                 str(faiss_settings.index_dir)]) == 0
+    assert (
+        main(
+            [
+                "migrate",
+                "--to",
+                "milvus",
+                "--uri",
+                str(uri),
+                "--index",
+                str(faiss_settings.index_dir),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"moved {len(kb.vectors)} vectors of {len(kb)} chunks without embedding" in out
-    settings = Settings(index_dir=faiss_settings.index_dir, vector_store="milvus",
-                        milvus_uri=str(uri))
+    settings = Settings(
+        index_dir=faiss_settings.index_dir, vector_store="milvus", milvus_uri=str(uri)
+    )
     moved = Assistant.open(settings, guarded).kb
     rows = collection_rows(moved)
     assert len(rows) == len(kb.vectors)
     keys = milvus.vector_keys(kb.chunks, kb.owners)
-    np.testing.assert_array_equal(np.array([rows[k]["vector"] for k in keys], np.float32),
-                                  kb.vectors)
+    np.testing.assert_array_equal(
+        np.array([rows[k]["vector"] for k in keys], np.float32), kb.vectors
+    )
     for q in ("Bắc Giang có bao nhiêu trạm BTS?", "hộp thư điện tử"):
         a = Retriever(kb, guarded, faiss_settings).search(q, 5)
         b = Retriever(moved, guarded, settings).search(q, 5, province="Bắc Giang")
         c = Retriever(kb, guarded, faiss_settings).search(q, 5, province="Bắc Giang")
-        assert [h.chunk.id for h in Retriever(moved, guarded, settings).search(q, 5)] == \
-            [h.chunk.id for h in a]
+        assert [h.chunk.id for h in Retriever(moved, guarded, settings).search(q, 5)] == [
+            h.chunk.id for h in a
+        ]
         assert [h.chunk.id for h in b] == [h.chunk.id for h in c]
 
     # the folder now says milvus: FAISS settings are told how to go back, and going back works
@@ -265,30 +303,73 @@ def test_migrate_copies_vectors_without_embedding(reports_copy, tmp_path, fake_e
     np.testing.assert_array_equal(back.vectors, kb.vectors)
 
 
-def test_cli_index_with_milvus_and_errors(reports_copy, tmp_path, fake_encoder, monkeypatch,
-                                          capsys):
+def test_cli_index_with_milvus_and_errors(
+    reports_copy, tmp_path, fake_encoder, monkeypatch, capsys
+):
     from assistant import core
     from assistant.cli import main
 
     monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
     index = tmp_path / "kb"
-    assert main(["index", str(reports_copy), "--index", str(index), "--store", "milvus",
-                 "--uri", str(tmp_path / "cli.db"), "--collection", "reports_test"]) == 0
+    assert (
+        main(
+            [
+                "index",
+                str(reports_copy),
+                "--index",
+                str(index),
+                "--store",
+                "milvus",
+                "--uri",
+                str(tmp_path / "cli.db"),
+                "--collection",
+                "reports_test",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "5 added" in out and "vectors in milvus collection reports_test at" in out
-    assert main(["index", str(reports_copy), "--index", str(index), "--store", "milvus",
-                 "--uri", "ftp://nowhere"]) == 2
+    assert (
+        main(
+            [
+                "index",
+                str(reports_copy),
+                "--index",
+                str(index),
+                "--store",
+                "milvus",
+                "--uri",
+                "ftp://nowhere",
+            ]
+        )
+        == 2
+    )
     assert "must be a Milvus Lite file" in capsys.readouterr().err
-    assert main(["migrate", "--to", "milvus", "--index", str(index), "--uri",
-                 str(tmp_path / "x.db"), "--collection", "9bad"]) == 1
+    assert (
+        main(
+            [
+                "migrate",
+                "--to",
+                "milvus",
+                "--index",
+                str(index),
+                "--uri",
+                str(tmp_path / "x.db"),
+                "--collection",
+                "9bad",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith("error: Milvus collection name '9bad' is invalid")
     assert "Traceback" not in err
 
 
-def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(reports_copy, tmp_path,
-                                                                    fake_encoder, monkeypatch,
-                                                                    capsys):
+def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(
+    reports_copy, tmp_path, fake_encoder, monkeypatch, capsys
+):
     """The manifest decides: settings that name no store keep the folder's collection (and
     update only what changed in it); ``--rebuild`` starts afresh on the settings' store."""
     from assistant import core
@@ -298,8 +379,23 @@ def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(reports_copy
     monkeypatch.delenv("ASSISTANT_MILVUS_URI", raising=False)
     monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
     index = tmp_path / "kb"
-    assert main(["index", str(reports_copy), "--index", str(index), "--store", "milvus",
-                 "--uri", str(tmp_path / "stay.db"), "--collection", "stay_here"]) == 0
+    assert (
+        main(
+            [
+                "index",
+                str(reports_copy),
+                "--index",
+                str(index),
+                "--store",
+                "milvus",
+                "--uri",
+                str(tmp_path / "stay.db"),
+                "--collection",
+                "stay_here",
+            ]
+        )
+        == 0
+    )
     first = json.loads((live_version(index) / "manifest.json").read_text("utf-8"))
     capsys.readouterr()
 
@@ -319,8 +415,9 @@ def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(reports_copy
     manifest = json.loads((live_version(index) / "manifest.json").read_text("utf-8"))
     assert manifest["vector_store"] == first["vector_store"]
     assert "index.faiss" not in {p.name for p in live_version(index).iterdir()}
-    settings = Settings(index_dir=index, vector_store="milvus",
-                        milvus_uri=str(tmp_path / "stay.db"))
+    settings = Settings(
+        index_dir=index, vector_store="milvus", milvus_uri=str(tmp_path / "stay.db")
+    )
     kb = KnowledgeBase.load(index, settings=settings)
     qb = str((reports_copy / "quang-binh-2022.txt").resolve())
     assert inserted == [len(kb.vector_rows(kb.rows_for([qb])))]  # only the changed document
@@ -332,8 +429,7 @@ def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(reports_copy
     assert KnowledgeBase.load(index).vector_index.describe()["name"] == "faiss"
 
 
-def test_a_store_mismatch_names_migrate(reports_copy, tmp_path, fake_encoder, monkeypatch,
-                                        capsys):
+def test_a_store_mismatch_names_migrate(reports_copy, tmp_path, fake_encoder, monkeypatch, capsys):
     """Settings that explicitly ask for another store than the folder's are refused, for
     indexing and for loading, with the `migrate` command that moves the vectors."""
     from assistant import core
@@ -342,17 +438,24 @@ def test_a_store_mismatch_names_migrate(reports_copy, tmp_path, fake_encoder, mo
     settings = milvus_settings(tmp_path)
     index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
     on_faiss = Settings(index_dir=settings.index_dir, vector_store="faiss")
-    with pytest.raises(IndexMismatchError, match=r"keeps its vectors in milvus.*`python -m "
-                                                 r"assistant migrate --to faiss --index "):
+    with pytest.raises(
+        IndexMismatchError,
+        match=r"keeps its vectors in milvus.*`python -m "
+        r"assistant migrate --to faiss --index ",
+    ):
         index_paths([reports_copy], on_faiss.index_dir, on_faiss, fake_encoder)
     with pytest.raises(IndexMismatchError, match="python -m assistant migrate --to faiss"):
         KnowledgeBase.load(settings.index_dir, settings=on_faiss)
     monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
-    assert main(["index", str(reports_copy), "--index", str(settings.index_dir), "--store",
-                 "faiss"]) == 1
+    assert (
+        main(["index", str(reports_copy), "--index", str(settings.index_dir), "--store", "faiss"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith("error: the knowledge base in") and "migrate --to faiss" in err
     assert "Traceback" not in err
     # refused before anything was written: the folder still opens on Milvus
-    assert KnowledgeBase.load(settings.index_dir, settings=settings).vector_index.describe()[
-        "name"] == "milvus"
+    assert (
+        KnowledgeBase.load(settings.index_dir, settings=settings).vector_index.describe()["name"]
+        == "milvus"
+    )

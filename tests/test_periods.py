@@ -36,34 +36,66 @@ hàng gọi mã vùng cũ.
 DA_NANG_ARTICLE = "baomoi-21510071-da-nang-khoang-129-150-thue-bao-chuyen-doi-tu-ma-vung-511-sa.txt"
 
 
-@pytest.mark.parametrize(("text", "title", "published", "expected"), [
-    # the official header is the publication date; a report of January is about the year before
-    ("UBND TỈNH BẮC GIANG\nSỞ THÔNG TIN VÀ TRUYỀN THÔNG\nBắc Giang, ngày 15 tháng 01 năm 2021\n"
-     "BÁO CÁO\nKết quả công tác thông tin và truyền thông", None, None,
-     (2020, 2020, 2020, "2021-01-15")),
-    # ... also at the end of a document, typed without diacritics
-    ("Bao cao ket qua cong tac\nNoi dung.\nBac Giang, ngay 02 thang 8 nam 2021\nGIAM DOC", None,
-     None, (2021, 2021, 2021, "2021-08-02")),
-    # the title names the year; a web page's dateline is the publication date
-    ("Dấu ấn ngành TT&TT năm 2020\nThứ bảy, 23/01/2021 09:24 AM\nNăm 2020 ...",
-     "Dấu ấn ngành TT&TT năm 2020", None, (2020, 2020, 2020, "2021-01-23")),
-    # a plan named by its range; its horizon ("tầm nhìn đến năm 2030") is not its period
-    ("Kế hoạch\n...", "Kết quả giai đoạn 2016 - 2020, tầm nhìn đến năm 2030", None,
-     (2020, 2016, 2020, None)),
-    # a retrospective counted back from the publication date of the file's metadata
-    ("Chặng đường 20 năm xây dựng và trưởng thành của ngành", None, "2019-08-28",
-     (2019, 1999, 2019, "2019-08-28")),
-    # ... or forward from the founding year the text gives
-    ("Trải qua 10 năm hình thành và phát triển, Trung tâm được thành lập năm 2011 ...", None,
-     None, (2021, 2011, 2021, None)),
-    # a date inside the body is not a publication date; the source note's year is the year
-    ("https://x.org/a (crawled, c. 2017)\nTừ 1/4/2017, Hà Nội chấm dứt văn bản giấy\n"
-     "Theo quyết định ngày 21/11/2016 ... tháng 12/2016 ...", None, None,
-     (2017, 2017, 2017, None)),
-    # nothing but years in the text: the one named most often
-    ("Tình hình năm 2019 và năm 2019, so với 2018", None, None, (2019, 2019, 2019, None)),
-    ("Không có năm nào", None, None, (None, None, None, None)),
-])
+@pytest.mark.parametrize(
+    ("text", "title", "published", "expected"),
+    [
+        # the official header is the publication date; a report of January is about the year before
+        (
+            "UBND TỈNH BẮC GIANG\nSỞ THÔNG TIN VÀ TRUYỀN THÔNG\n"
+            "Bắc Giang, ngày 15 tháng 01 năm 2021\n"
+            "BÁO CÁO\nKết quả công tác thông tin và truyền thông",
+            None,
+            None,
+            (2020, 2020, 2020, "2021-01-15"),
+        ),
+        # ... also at the end of a document, typed without diacritics
+        (
+            "Bao cao ket qua cong tac\nNoi dung.\nBac Giang, ngay 02 thang 8 nam 2021\nGIAM DOC",
+            None,
+            None,
+            (2021, 2021, 2021, "2021-08-02"),
+        ),
+        # the title names the year; a web page's dateline is the publication date
+        (
+            "Dấu ấn ngành TT&TT năm 2020\nThứ bảy, 23/01/2021 09:24 AM\nNăm 2020 ...",
+            "Dấu ấn ngành TT&TT năm 2020",
+            None,
+            (2020, 2020, 2020, "2021-01-23"),
+        ),
+        # a plan named by its range; its horizon ("tầm nhìn đến năm 2030") is not its period
+        (
+            "Kế hoạch\n...",
+            "Kết quả giai đoạn 2016 - 2020, tầm nhìn đến năm 2030",
+            None,
+            (2020, 2016, 2020, None),
+        ),
+        # a retrospective counted back from the publication date of the file's metadata
+        (
+            "Chặng đường 20 năm xây dựng và trưởng thành của ngành",
+            None,
+            "2019-08-28",
+            (2019, 1999, 2019, "2019-08-28"),
+        ),
+        # ... or forward from the founding year the text gives
+        (
+            "Trải qua 10 năm hình thành và phát triển, Trung tâm được thành lập năm 2011 ...",
+            None,
+            None,
+            (2021, 2011, 2021, None),
+        ),
+        # a date inside the body is not a publication date; the source note's year is the year
+        (
+            "https://x.org/a (crawled, c. 2017)\nTừ 1/4/2017, Hà Nội chấm dứt văn bản giấy\n"
+            "Theo quyết định ngày 21/11/2016 ... tháng 12/2016 ...",
+            None,
+            None,
+            (2017, 2017, 2017, None),
+        ),
+        # nothing but years in the text: the one named most often
+        ("Tình hình năm 2019 và năm 2019, so với 2018", None, None, (2019, 2019, 2019, None)),
+        ("Không có năm nào", None, None, (None, None, None, None)),
+    ],
+)
 def test_document_period(text, title, published, expected):
     p = document_period(text, title, published)
     assert (p.year, p.start, p.end, p.published) == expected
@@ -83,32 +115,53 @@ def test_the_news_article_shape_is_2017(tmp_path):
     assert (d.province, d.year, d.period_start, d.period_end) == ("Quảng Nam", 2017, 2017, 2017)
 
 
-@pytest.mark.skipif(not (SHARED / "corpus" / "news-2017" / DA_NANG_ARTICLE).exists(),
-                    reason="../shared/corpus/news-2017 is not here")
+@pytest.mark.skipif(
+    not (SHARED / "corpus" / "news-2017" / DA_NANG_ARTICLE).exists(),
+    reason="../shared/corpus/news-2017 is not here",
+)
 def test_the_da_nang_article_is_2017():
     d = load_document(SHARED / "corpus" / "news-2017" / DA_NANG_ARTICLE)
     assert (d.province, d.year, d.period_start, d.period_end) == ("Đà Nẵng", 2017, 2017, 2017)
 
 
 def test_metadata_fields():
-    meta = detect_metadata("Kỷ niệm 15 năm xây dựng và phát triển Sở TT&TT tỉnh Bắc Ninh\n"
-                           "Bắc Ninh, ngày 20 tháng 8 năm 2023\nNội dung.")
-    assert (meta["province"], meta["year"], meta["period_start"], meta["period_end"],
-            meta["published"]) == ("Bắc Ninh", 2023, 2008, 2023, "2023-08-20")
+    meta = detect_metadata(
+        "Kỷ niệm 15 năm xây dựng và phát triển Sở TT&TT tỉnh Bắc Ninh\n"
+        "Bắc Ninh, ngày 20 tháng 8 năm 2023\nNội dung."
+    )
+    assert (
+        meta["province"],
+        meta["year"],
+        meta["period_start"],
+        meta["period_end"],
+        meta["published"],
+    ) == ("Bắc Ninh", 2023, 2008, 2023, "2023-08-20")
 
 
 def _doc(doc_id: str, year: int | None, start: int | None, end: int | None) -> Document:
-    return Document(id=doc_id, path=doc_id, title=doc_id, text="x", sha256="", format="txt",
-                    province="Bắc Ninh", year=year, period_start=start, period_end=end)
+    return Document(
+        id=doc_id,
+        path=doc_id,
+        title=doc_id,
+        text="x",
+        sha256="",
+        format="txt",
+        province="Bắc Ninh",
+        year=year,
+        period_start=start,
+        period_end=end,
+    )
 
 
 def test_filters_use_the_period():
-    review, report, old = _doc("a", 2023, 2008, 2023), _doc("b", 2020, 2020, 2020), \
-        _doc("c", 2019, None, None)
+    review, report, old = (
+        _doc("a", 2023, 2008, 2023),
+        _doc("b", 2020, 2020, 2020),
+        _doc("c", 2019, None, None),
+    )
     where = SearchFilter(year=2015)
     assert [d.id for d in (review, report, old) if where.matches(d)] == ["a"]
-    assert [d.id for d in (review, report, old) if SearchFilter(year=2019).matches(d)] == \
-        ["a", "c"]
+    assert [d.id for d in (review, report, old) if SearchFilter(year=2019).matches(d)] == ["a", "c"]
     assert review.period() == "2008–2023" and report.period() == "2020" and old.period() == "2019"
 
 
@@ -143,8 +196,9 @@ def test_an_index_with_old_metadata_is_rebuilt(tmp_path, reports_copy, fake_enco
 
     with pytest.raises(IndexMismatchError, match="metadata"):
         KnowledgeBase.load(settings.index_dir, index_signature(settings, fake_encoder))
-    kb, report = index_paths([reports_copy], settings.index_dir, settings, fake_encoder,
-                             rebuild=True)
+    kb, report = index_paths(
+        [reports_copy], settings.index_dir, settings, fake_encoder, rebuild=True
+    )
     assert len(report.added) == 5
     bn = kb.documents[str((reports_copy / "bac-ninh-15-nam.txt").resolve())]
     assert (bn.year, bn.period_start, bn.period_end) == (2023, 2008, 2023)

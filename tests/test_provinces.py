@@ -26,7 +26,12 @@ def test_variants_and_spans():
     text = "Sở TT&TT tỉnh Bắc Cạn, TP.HCM, TP. Hồ Chí Minh, thành phố Huế và Bà Rịa-Vũng Tàu"
     found = find_provinces(text)
     assert [p for p, _, _ in found] == [
-        "Bắc Kạn", "Hồ Chí Minh", "Hồ Chí Minh", "Thừa Thiên Huế", "Bà Rịa - Vũng Tàu"]
+        "Bắc Kạn",
+        "Hồ Chí Minh",
+        "Hồ Chí Minh",
+        "Thừa Thiên Huế",
+        "Bà Rịa - Vũng Tàu",
+    ]
     assert [text[a:b] for _, a, b in found][:2] == ["Bắc Cạn", "TP.HCM"]
 
 
@@ -46,8 +51,12 @@ def test_abbreviations_in_questions():
     assert names("QB có bao nhiêu máy chủ vật lý?") == ["Quảng Bình"]
     assert names("Sở TT&TT BD có mấy cán bộ?") == ["Bình Dương"]
     assert names("So sánh BG, BN và BK") == ["Bắc Giang", "Bắc Ninh", "Bắc Kạn"]
-    assert names("HN và TP.HCM, HCM, TPHCM") == ["Hà Nội", "Hồ Chí Minh", "Hồ Chí Minh",
-                                                 "Hồ Chí Minh"]
+    assert names("HN và TP.HCM, HCM, TPHCM") == [
+        "Hà Nội",
+        "Hồ Chí Minh",
+        "Hồ Chí Minh",
+        "Hồ Chí Minh",
+    ]
     assert names("ĐN chuyển mã vùng năm 2017") == ["Đà Nẵng"]
     # in any case right after a place word; alone only in upper case, as a whole token
     assert names("tinh bd co bao nhieu tram bts") == ["Bình Dương"]
@@ -87,15 +96,17 @@ def test_an_abbreviated_province_is_answered_from_its_own_report(real_assistant)
 
 
 @pytest.mark.model
-@pytest.mark.parametrize(("question", "reason"), [
-    ("Cà Mau có bao nhiêu trạm BTS?", "Các báo cáo đã nạp không có số liệu về Cà Mau."),
-    ("HN có bao nhiêu trạm BTS?", "Các báo cáo đã nạp không có số liệu về Hà Nội."),
-    ("Ai là Giám đốc Sở TT&TT Đồng Nai?", "Các báo cáo đã nạp không có số liệu về Đồng Nai."),
-    # the 2025 province that took in Quảng Bình: refused, with the old name to ask about
-    ("Quảng Trị có bao nhiêu máy chủ?", "Có báo cáo về Quảng Bình (nay thuộc Quảng Trị)"),
-])
-def test_a_province_no_report_covers_is_refused_with_the_reason(real_assistant, question,
-                                                                 reason):
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("Cà Mau có bao nhiêu trạm BTS?", "Các báo cáo đã nạp không có số liệu về Cà Mau."),
+        ("HN có bao nhiêu trạm BTS?", "Các báo cáo đã nạp không có số liệu về Hà Nội."),
+        ("Ai là Giám đốc Sở TT&TT Đồng Nai?", "Các báo cáo đã nạp không có số liệu về Đồng Nai."),
+        # the 2025 province that took in Quảng Bình: refused, with the old name to ask about
+        ("Quảng Trị có bao nhiêu máy chủ?", "Có báo cáo về Quảng Bình (nay thuộc Quảng Trị)"),
+    ],
+)
+def test_a_province_no_report_covers_is_refused_with_the_reason(real_assistant, question, reason):
     a = real_assistant.ask(question)
     assert a.refused and not a.citations
     assert reason in a.answer
@@ -104,5 +115,7 @@ def test_a_province_no_report_covers_is_refused_with_the_reason(real_assistant, 
 def test_a_follow_up_may_use_a_short_form():
     from assistant.web.followup import complete_question
 
-    assert complete_question("Còn BD thì sao?", "Bắc Giang có bao nhiêu trạm BTS?") == \
-        "Bình Dương có bao nhiêu trạm BTS?"
+    assert (
+        complete_question("Còn BD thì sao?", "Bắc Giang có bao nhiêu trạm BTS?")
+        == "Bình Dương có bao nhiêu trạm BTS?"
+    )

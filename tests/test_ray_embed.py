@@ -32,9 +32,13 @@ def ray_local():
 def _chunks(settings: Settings):
     docs, rejected = load_documents([BUNDLED_REPORTS])
     assert len(docs) == 5 and not rejected
-    return [c for d in sorted(docs, key=lambda d: d.id)
-            for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap,
-                                    settings.context_header)]
+    return [
+        c
+        for d in sorted(docs, key=lambda d: d.id)
+        for c in chunk_document(
+            d, settings.chunk_size, settings.chunk_overlap, settings.context_header
+        )
+    ]
 
 
 def test_ray_vectors_equal_single_process(ray_local, real_encoder):
@@ -49,10 +53,16 @@ def test_ray_vectors_equal_single_process(ray_local, real_encoder):
         # small batches on two actors: batches finish out of order, the result must not
         return ray_embed(texts, settings, actors=2, batch_size=16)
 
-    local, owners = embed_chunks(chunks, real_encoder, settings.embed_batch_size,
-                                 settings.dense_windows)
-    bulk, bulk_owners = embed_chunks(chunks, real_encoder, settings.embed_batch_size,
-                                     settings.dense_windows, embed_passages=on_ray)
+    local, owners = embed_chunks(
+        chunks, real_encoder, settings.embed_batch_size, settings.dense_windows
+    )
+    bulk, bulk_owners = embed_chunks(
+        chunks,
+        real_encoder,
+        settings.embed_batch_size,
+        settings.dense_windows,
+        embed_passages=on_ray,
+    )
     assert calls == [len(local)]  # every text in one Ray job
     assert bulk.shape == local.shape == (len(owners), real_encoder.dim)
     assert bulk.dtype == np.float32
@@ -64,8 +74,13 @@ def test_index_with_ray_gives_the_same_knowledge_base(ray_local, real_encoder, t
     from assistant.bulk import ray_embedder
 
     settings = Settings(index_dir=tmp_path / "ray")
-    kb, report = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, real_encoder,
-                             embed_passages=ray_embedder(settings))
+    kb, report = index_paths(
+        [BUNDLED_REPORTS],
+        settings.index_dir,
+        settings,
+        real_encoder,
+        embed_passages=ray_embedder(settings),
+    )
     plain = Settings(index_dir=tmp_path / "plain")
     ref, ref_report = index_paths([BUNDLED_REPORTS], plain.index_dir, plain, real_encoder)
     assert len(report.added) == 5 and report.vectors_embedded == ref_report.vectors_embedded

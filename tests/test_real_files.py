@@ -62,6 +62,7 @@ def _assistant(folder: Path, encoder, tmp_path: Path) -> Assistant:
 
 # --- OCR ----------------------------------------------------------------------------------------
 
+
 @needs_ocr
 def test_a_scanned_page_is_recognised_with_a_low_error_rate(tmp_path):
     path = tmp_path / "scan.pdf"
@@ -90,13 +91,12 @@ def test_a_mixed_pdf_keeps_its_text_layer_and_recognises_the_scanned_page(tmp_pa
     assert doc.pages == [(0, 1), (second, 2)]
     assert doc.page_at(doc.text.index("1.422")) == 1 and doc.page_at(second + 5) == 2
     for c in chunk_document(doc, size=120, overlap=20):
-        assert doc.text[c.start:c.end] == c.text
+        assert doc.text[c.start : c.end] == c.text
 
 
 @pytest.mark.model
 @needs_ocr
-def test_the_bts_question_is_answered_from_a_scanned_report_with_its_page(
-        tmp_path, real_encoder):
+def test_the_bts_question_is_answered_from_a_scanned_report_with_its_page(tmp_path, real_encoder):
     folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "bao-cao-scan.pdf").write_bytes(scanned_pdf([BTS_LINES]))
@@ -125,8 +125,9 @@ def test_a_page_past_its_time_limit_is_reported_not_waited_for(tmp_path, monkeyp
     path.write_bytes(scanned_pdf([BTS_LINES]))
     with pytest.raises(BadFileError) as err:
         load_document(path)
-    assert str(err.value) == ("scanned PDF: OCR could not read its pages (page 1: took longer "
-                              "than 0 s)")
+    assert str(err.value) == (
+        "scanned PDF: OCR could not read its pages (page 1: took longer than 0 s)"
+    )
 
 
 @needs_ocr
@@ -142,8 +143,10 @@ def test_a_pdf_of_too_many_pages_without_text_is_refused_before_any_ocr(tmp_path
     path.write_bytes(bytes(pdf.output()))
     with pytest.raises(BadFileError) as err:
         load_document(path)
-    assert str(err.value) == (f"scanned PDF has {MAX_PAGES + 1} pages without text, more than "
-                              f"the {MAX_PAGES} read by OCR per file; split the file")
+    assert str(err.value) == (
+        f"scanned PDF has {MAX_PAGES + 1} pages without text, more than "
+        f"the {MAX_PAGES} read by OCR per file; split the file"
+    )
 
 
 def test_without_the_engine_a_scanned_pdf_names_the_package(tmp_path, monkeypatch):
@@ -158,20 +161,29 @@ def test_without_the_engine_a_scanned_pdf_names_the_package(tmp_path, monkeypatc
 
 # --- legacy encodings -------------------------------------------------------------------------
 
-PARAGRAPHS = ["Sở Thông tin và Truyền thông tỉnh Bắc Giang báo cáo kết quả năm 2020.",
-              "Toàn tỉnh có 1.422 trạm BTS; tỷ lệ người dùng điện thoại thông minh đạt 78%.",
-              "Hướng dẫn, đôn đốc việc ứng dụng chữ ký số, dịch vụ công trực tuyến mức độ 3, 4."]
+PARAGRAPHS = [
+    "Sở Thông tin và Truyền thông tỉnh Bắc Giang báo cáo kết quả năm 2020.",
+    "Toàn tỉnh có 1.422 trạm BTS; tỷ lệ người dùng điện thoại thông minh đạt 78%.",
+    "Hướng dẫn, đôn đốc việc ứng dụng chữ ký số, dịch vụ công trực tuyến mức độ 3, 4.",
+]
 
 
 def test_a_docx_typed_in_vntime_is_converted_exactly(tmp_path):
     path = tmp_path / "tcvn3.docx"
-    path.write_bytes(legacy_docx(PARAGRAPHS, "tcvn3", heading="Báo cáo tổng kết năm 2020",
-                                 unicode_paragraph="Đoạn gõ bằng Unicode: Sở Thông tin."))
+    path.write_bytes(
+        legacy_docx(
+            PARAGRAPHS,
+            "tcvn3",
+            heading="Báo cáo tổng kết năm 2020",
+            unicode_paragraph="Đoạn gõ bằng Unicode: Sở Thông tin.",
+        )
+    )
     raw_runs = zipfile.ZipFile(io.BytesIO(path.read_bytes())).read("word/document.xml")
     assert "Së Th«ng tin vµ TruyÒn th«ng".encode() in raw_runs  # really TCVN3 in the file
     doc = load_document(path)
-    assert doc.text == "\n\n".join(["BÁO CÁO TỔNG KẾT NĂM 2020", *PARAGRAPHS,
-                                    "Đoạn gõ bằng Unicode: Sở Thông tin."])
+    assert doc.text == "\n\n".join(
+        ["BÁO CÁO TỔNG KẾT NĂM 2020", *PARAGRAPHS, "Đoạn gõ bằng Unicode: Sở Thông tin."]
+    )
     assert doc.section_at(doc.text.index("1.422")) == "BÁO CÁO TỔNG KẾT NĂM 2020"
 
 
@@ -200,8 +212,13 @@ def test_a_pdf_made_from_a_vntime_document_is_converted(tmp_path):
 
 
 def test_unicode_text_and_foreign_words_are_never_converted():
-    for text in ("Sở Thông tin và Truyền thông", "Tôi là ông bà có cá", "Nestlé, Zürich, café",
-                 "Müller ở München", "Giá 5°C, ±3%, ½ giờ"):
+    for text in (
+        "Sở Thông tin và Truyền thông",
+        "Tôi là ông bà có cá",
+        "Nestlé, Zürich, café",
+        "Müller ở München",
+        "Giá 5°C, ±3%, ½ giờ",
+    ):
         assert fix_text(text) == (text, None)
     assert detect(encode("Sở Thông tin và Truyền thông tỉnh Bắc Giang", "tcvn3")) == "tcvn3"
     assert convert("§¹i héi §¶ng", "tcvn3") == "Đại hội Đảng"
@@ -209,9 +226,10 @@ def test_unicode_text_and_foreign_words_are_never_converted():
 
 # --- tables -----------------------------------------------------------------------------------
 
+
 def _check_table_doc(doc, rows=INDICATORS):
     header = " | ".join(rows[0])
-    (start, end, head), = doc.tables
+    ((start, end, head),) = doc.tables
     assert head == header
     assert doc.text[start:end] == "\n".join(" | ".join(r) for r in rows)
     chunks = chunk_document(doc)
@@ -219,13 +237,19 @@ def _check_table_doc(doc, rows=INDICATORS):
     assert row.header.endswith("\n" + header)  # each row is indexed with its header
     assert BROADBAND_ROW in row.indexed_text() and header in row.indexed_text()
     for c in chunks:
-        assert doc.text[c.start:c.end] == c.text
+        assert doc.text[c.start : c.end] == c.text
 
 
 def test_a_docx_table_is_kept_as_rows_under_its_header(tmp_path):
     path = tmp_path / "table.docx"
-    path.write_bytes(table_docx("Bảng chỉ tiêu viễn thông tỉnh Bắc Giang.", INDICATORS,
-                                "Nguồn: Sở TT&TT.", heading="Phần II. Hạ tầng viễn thông"))
+    path.write_bytes(
+        table_docx(
+            "Bảng chỉ tiêu viễn thông tỉnh Bắc Giang.",
+            INDICATORS,
+            "Nguồn: Sở TT&TT.",
+            heading="Phần II. Hạ tầng viễn thông",
+        )
+    )
     doc = load_document(path)
     _check_table_doc(doc)
     assert doc.section_at(doc.text.index(BROADBAND_ROW)) == "Phần II. Hạ tầng viễn thông"
@@ -233,8 +257,9 @@ def test_a_docx_table_is_kept_as_rows_under_its_header(tmp_path):
 
 def test_a_pdf_table_is_kept_as_rows_under_its_header(tmp_path):
     path = tmp_path / "table.pdf"
-    path.write_bytes(table_pdf("Bảng 1. Chỉ tiêu viễn thông tỉnh Bắc Giang.", INDICATORS,
-                               "Nguồn: Sở TT&TT."))
+    path.write_bytes(
+        table_pdf("Bảng 1. Chỉ tiêu viễn thông tỉnh Bắc Giang.", INDICATORS, "Nguồn: Sở TT&TT.")
+    )
     doc = load_document(path)
     _check_table_doc(doc)
     assert doc.text.startswith("Bảng 1.") and doc.text.endswith("Nguồn: Sở TT&TT.")
@@ -259,21 +284,32 @@ def test_a_table_value_is_answered_with_a_citation_to_its_row(tmp_path, real_enc
     # the source panel shows the row inside its table, header first
     from assistant.web.render import passage
 
-    p = passage(bot.kb.documents, lambda d: [ch for ch in bot.kb.chunks if ch.doc_id == d],
-                c.model_dump())
+    p = passage(
+        bot.kb.documents, lambda d: [ch for ch in bot.kb.chunks if ch.doc_id == d], c.model_dump()
+    )
     assert p.before.startswith("Chỉ tiêu | 2020 | 2021") and p.cited == BROADBAND_ROW
 
 
 def test_a_workbook_of_two_sheets_is_two_tables_named_by_sheet(tmp_path):
     path = tmp_path / "so-lieu.xlsx"
-    path.write_bytes(workbook({
-        "Viễn thông": [["Chỉ tiêu", "2020", "2021"], ["Số trạm BTS", 1422, 1536],
-                       ["Tỷ lệ phủ sóng 4G (%)", 98.5, 99.2]],
-        "Bưu chính": [["Chỉ tiêu", "2021"], ["Điểm phục vụ bưu chính", 271], [None, None]]}))
+    path.write_bytes(
+        workbook(
+            {
+                "Viễn thông": [
+                    ["Chỉ tiêu", "2020", "2021"],
+                    ["Số trạm BTS", 1422, 1536],
+                    ["Tỷ lệ phủ sóng 4G (%)", 98.5, 99.2],
+                ],
+                "Bưu chính": [["Chỉ tiêu", "2021"], ["Điểm phục vụ bưu chính", 271], [None, None]],
+            }
+        )
+    )
     doc = load_document(path)
-    assert doc.text == ("Chỉ tiêu | 2020 | 2021\nSố trạm BTS | 1.422 | 1.536\n"
-                        "Tỷ lệ phủ sóng 4G (%) | 98,5 | 99,2\n\n"
-                        "Chỉ tiêu | 2021\nĐiểm phục vụ bưu chính | 271")
+    assert doc.text == (
+        "Chỉ tiêu | 2020 | 2021\nSố trạm BTS | 1.422 | 1.536\n"
+        "Tỷ lệ phủ sóng 4G (%) | 98,5 | 99,2\n\n"
+        "Chỉ tiêu | 2021\nĐiểm phục vụ bưu chính | 271"
+    )
     assert doc.section_at(doc.text.index("1.536")) == "Trang tính Viễn thông"
     assert doc.section_at(doc.text.index("271")) == "Trang tính Bưu chính"
     assert [h for _, _, h in doc.tables] == ["Chỉ tiêu | 2020 | 2021", "Chỉ tiêu | 2021"]
@@ -290,16 +326,26 @@ def test_a_broken_workbook_gets_a_reason(tmp_path):
 
 # --- old formats ------------------------------------------------------------------------------
 
-@pytest.mark.skipif(soffice() is None, reason="LibreOffice makes the .doc: apt-get install "
-                    "libreoffice-writer-nogui (bash scripts/setup.sh --dev)")
+
+@pytest.mark.skipif(
+    soffice() is None,
+    reason="LibreOffice makes the .doc: apt-get install "
+    "libreoffice-writer-nogui (bash scripts/setup.sh --dev)",
+)
 def test_a_word_97_doc_is_read(tmp_path):
-    path = word97(table_docx("Năm 2020 toàn tỉnh có 1.422 trạm BTS.", INDICATORS, "Hết."),
-                  tmp_path, "bao-cao-cu")
+    path = word97(
+        table_docx("Năm 2020 toàn tỉnh có 1.422 trạm BTS.", INDICATORS, "Hết."),
+        tmp_path,
+        "bao-cao-cu",
+    )
     assert path.read_bytes()[:4] == b"\xd0\xcf\x11\xe0"  # an OLE2 Word 97-2003 file
     doc = load_document(path)
     assert doc.format == "doc"
-    assert doc.text == ("Năm 2020 toàn tỉnh có 1.422 trạm BTS.\n\n"
-                        + "\n".join(" | ".join(r) for r in INDICATORS) + "\n\nHết.")
+    assert doc.text == (
+        "Năm 2020 toàn tỉnh có 1.422 trạm BTS.\n\n"
+        + "\n".join(" | ".join(r) for r in INDICATORS)
+        + "\n\nHết."
+    )
 
 
 def test_a_doc_that_is_not_word_97_gets_a_reason(tmp_path):
@@ -315,12 +361,13 @@ def test_an_odt_is_read_with_headings_and_tables(tmp_path):
         'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
         'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
         'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"><office:body>'
-        '<office:text><text:h>Phần I. Hạ tầng</text:h><text:p>Năm 2021 có 1.536 trạm BTS.</text:p>'
-        '<table:table><table:table-row><table:table-cell><text:p>Chỉ tiêu</text:p>'
-        '</table:table-cell><table:table-cell><text:p>2021</text:p></table:table-cell>'
-        '</table:table-row><table:table-row><table:table-cell><text:p>Điểm bưu chính</text:p>'
-        '</table:table-cell><table:table-cell><text:p>271</text:p></table:table-cell>'
-        '</table:table-row></table:table></office:text></office:body></office:document-content>')
+        "<office:text><text:h>Phần I. Hạ tầng</text:h><text:p>Năm 2021 có 1.536 trạm BTS.</text:p>"
+        "<table:table><table:table-row><table:table-cell><text:p>Chỉ tiêu</text:p>"
+        "</table:table-cell><table:table-cell><text:p>2021</text:p></table:table-cell>"
+        "</table:table-row><table:table-row><table:table-cell><text:p>Điểm bưu chính</text:p>"
+        "</table:table-cell><table:table-cell><text:p>271</text:p></table:table-cell>"
+        "</table:table-row></table:table></office:text></office:body></office:document-content>"
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
@@ -328,13 +375,15 @@ def test_an_odt_is_read_with_headings_and_tables(tmp_path):
     path = tmp_path / "r.odt"
     path.write_bytes(buf.getvalue())
     doc = load_document(path)
-    assert doc.text == ("Phần I. Hạ tầng\n\nNăm 2021 có 1.536 trạm BTS.\n\n"
-                        "Chỉ tiêu | 2021\nĐiểm bưu chính | 271")
+    assert doc.text == (
+        "Phần I. Hạ tầng\n\nNăm 2021 có 1.536 trạm BTS.\n\nChỉ tiêu | 2021\nĐiểm bưu chính | 271"
+    )
     assert doc.tables == [(doc.text.index("Chỉ tiêu"), len(doc.text), "Chỉ tiêu | 2021")]
     assert doc.section_at(0) == "Phần I. Hạ tầng"
 
 
 # --- HTML -------------------------------------------------------------------------------------
+
 
 def test_html_sidebars_and_asides_are_dropped_not_the_content(tmp_path):
     path = tmp_path / "tin.html"
@@ -344,6 +393,8 @@ def test_html_sidebars_and_asides_are_dropped_not_the_content(tmp_path):
         "<div class='article-content related-note'>Đoạn nội dung thứ hai.</div></article>"
         "<aside>Tin khác: Hội nghị tổng kết</aside>"
         "<div id='sidebar-right'>Liên kết website</div>"
-        "<div role='navigation'>Về đầu trang</div></main></body></html>", encoding="utf-8")
+        "<div role='navigation'>Về đầu trang</div></main></body></html>",
+        encoding="utf-8",
+    )
     doc = load_document(path)
     assert doc.text == "Năm 2020, Bắc Giang có 1.422 trạm BTS.\nĐoạn nội dung thứ hai."

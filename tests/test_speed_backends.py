@@ -36,11 +36,13 @@ def _report_texts(limit: int = 30) -> list[str]:
     docs, _ = load_documents([BUNDLED_REPORTS])
     texts = []
     for d in docs:
-        for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap,
-                                settings.context_header):
+        for c in chunk_document(
+            d, settings.chunk_size, settings.chunk_overlap, settings.context_header
+        ):
             texts.append(c.indexed_text())
-            texts += [f"{c.header}\n{c.text[a:b]}" for a, b in
-                      chunk_windows(c, settings.dense_windows)]
+            texts += [
+                f"{c.header}\n{c.text[a:b]}" for a, b in chunk_windows(c, settings.dense_windows)
+            ]
     return texts[:: max(1, len(texts) // limit)]
 
 
@@ -53,16 +55,25 @@ def torch_embedder():
 def reference(torch_embedder) -> dict[str, tuple[list[str], np.ndarray]]:
     """Texts and their fp32 vectors per kind: passages from the reports, queries from the tests."""
     passages = TEXTS + _report_texts()
-    return {"passage": (passages, torch_embedder.embed(passages, "passage")),
-            "query": (TEXTS, torch_embedder.embed(TEXTS, "query"))}
+    return {
+        "passage": (passages, torch_embedder.embed(passages, "passage")),
+        "query": (TEXTS, torch_embedder.embed(TEXTS, "query")),
+    }
 
 
 @model
-@pytest.mark.parametrize("backend, mean_cos, min_cos", [
-    ("onnx", FP32_MEAN_COS, FP32_MIN_COS), ("onnx-int8", INT8_MEAN_COS, INT8_MIN_COS)])
+@pytest.mark.parametrize(
+    "backend, mean_cos, min_cos",
+    [("onnx", FP32_MEAN_COS, FP32_MIN_COS), ("onnx-int8", INT8_MEAN_COS, INT8_MIN_COS)],
+)
 @pytest.mark.parametrize("kind", ["passage", "query"])
-def test_vectors_match_fp32(backend: str, mean_cos: float, min_cos: float, kind: str,
-                            reference: dict[str, tuple[list[str], np.ndarray]]) -> None:
+def test_vectors_match_fp32(
+    backend: str,
+    mean_cos: float,
+    min_cos: float,
+    kind: str,
+    reference: dict[str, tuple[list[str], np.ndarray]],
+) -> None:
     fast = load_embedder(cache_dir=default_cache_dir(), backend=backend)
     texts, fp32 = reference[kind]
     vecs = fast.embed(texts, kind)
@@ -77,8 +88,7 @@ def test_vectors_match_fp32(backend: str, mean_cos: float, min_cos: float, kind:
 def test_long_text_windows_like_torch(backend: str, torch_embedder) -> None:
     fast = load_embedder(cache_dir=default_cache_dir(), backend=backend)
     assert fast.count_tokens("passage: " + LONG) > 3 * fast.max_seq_length
-    assert [fast.count_tokens(t) for t in TEXTS] == [torch_embedder.count_tokens(t)
-                                                     for t in TEXTS]
+    assert [fast.count_tokens(t) for t in TEXTS] == [torch_embedder.count_tokens(t) for t in TEXTS]
     assert fast._windows(["passage: " + LONG]) == torch_embedder._windows(["passage: " + LONG])
     cos = fast.embed([LONG])[0] @ torch_embedder.embed([LONG])[0]
     assert cos >= (FP32_MIN_COS if backend == "onnx" else 0.99)
@@ -137,8 +147,7 @@ def _ranks(bot: Assistant, k: int = 5) -> dict[str, tuple[int | None, list[str]]
     for q in qa.questions:
         hits = bot.ask(q.question, k=k).hits
         items = evidence_items(q, qa.format, bot.kb)
-        covers = [covered_items((h.chunk.doc_id, h.chunk.start, h.chunk.end), items)
-                  for h in hits]
+        covers = [covered_items((h.chunk.doc_id, h.chunk.start, h.chunk.end), items) for h in hits]
         rank = retrieved_rank(covers, len(items)) if items else None
         out[q.id] = (rank, [h.chunk.id for h in hits])
     return out
@@ -147,8 +156,9 @@ def _ranks(bot: Assistant, k: int = 5) -> dict[str, tuple[int | None, list[str]]
 @pytest.fixture(scope="module")
 def bots(real_assistant, tmp_path_factory) -> dict[str, Assistant]:
     """The default assistant (int8) and one with the torch fp32 encoder, on the sample reports."""
-    settings = Settings(index_dir=tmp_path_factory.mktemp("backends") / "index",
-                        embed_backend="torch")
+    settings = Settings(
+        index_dir=tmp_path_factory.mktemp("backends") / "index", embed_backend="torch"
+    )
     encoder = load_encoder(settings)
     kb, report = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, encoder)
     assert len(report.added) == 5 and kb.signature["model"] == "multilingual-e5-small"
@@ -169,19 +179,23 @@ def test_onnx_fp32_search_equals_torch(bots: dict[str, Assistant]) -> None:
 @model
 def test_int8_finds_the_same_evidence(bots: dict[str, Assistant]) -> None:
     fp32, int8 = _ranks(bots["torch"]), _ranks(bots["onnx-int8"])
-    assert {q: r[0] is not None for q, r in int8.items()} == \
-           {q: r[0] is not None for q, r in fp32.items()}
+    assert {q: r[0] is not None for q, r in int8.items()} == {
+        q: r[0] is not None for q, r in fp32.items()
+    }
     top1 = sum(int8[q][1][:1] == fp32[q][1][:1] for q in fp32)
     assert top1 >= len(fp32) - 1  # the first hit moves for at most one question
 
 
 @model
 def test_int8_dense_retrieval_finds_the_same_evidence(bots: dict[str, Assistant]) -> None:
-    dense = {name: Assistant(bot.settings.model_copy(update={"fusion": "dense"}), bot.kb,
-                             bot.encoder) for name, bot in bots.items()}
+    dense = {
+        name: Assistant(bot.settings.model_copy(update={"fusion": "dense"}), bot.kb, bot.encoder)
+        for name, bot in bots.items()
+    }
     fp32, int8 = _ranks(dense["torch"]), _ranks(dense["onnx-int8"])
-    assert {q: r[0] is not None for q, r in int8.items()} == \
-           {q: r[0] is not None for q, r in fp32.items()}
+    assert {q: r[0] is not None for q, r in int8.items()} == {
+        q: r[0] is not None for q, r in fp32.items()
+    }
 
 
 @model

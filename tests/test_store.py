@@ -32,8 +32,9 @@ def settings(request, tmp_path: Path):
     if store == "milvus":
         pytest.importorskip("pymilvus")
         pytest.importorskip("milvus_lite")
-    yield Settings(index_dir=tmp_path / "index", vector_store=store,
-                   milvus_uri=str(tmp_path / "kb.db"))
+    yield Settings(
+        index_dir=tmp_path / "index", vector_store=store, milvus_uri=str(tmp_path / "kb.db")
+    )
     if store == "milvus":
         from assistant.vectors import milvus_collection
 
@@ -62,9 +63,19 @@ def test_round_trip_gives_identical_results(reports_copy, settings, fake_encoder
         assert [(h.chunk.id, h.score) for h in a] == [(h.chunk.id, h.score) for h in b]
     folder = live_version(settings.index_dir)
     in_folder = ["index.faiss"] if settings.vector_store == "faiss" else []  # else in Milvus
-    assert sorted(p.name for p in folder.iterdir()) == sorted([
-        "bm25", "bm25-folded", "chunks.jsonl", "documents.jsonl", "facts.jsonl", *in_folder,
-        "manifest.json", "owners.npy", "vectors.npy"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [
+            "bm25",
+            "bm25-folded",
+            "chunks.jsonl",
+            "documents.jsonl",
+            "facts.jsonl",
+            *in_folder,
+            "manifest.json",
+            "owners.npy",
+            "vectors.npy",
+        ]
+    )
     assert "Bắc Giang" in (folder / "chunks.jsonl").read_text("utf-8")  # UTF-8, not \\u escapes
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert manifest["model"] == "fake-hash-64" and manifest["dim"] == 64
@@ -100,7 +111,8 @@ def test_incremental_update_embeds_only_what_changed(reports_copy, settings, fak
         fh.write("\n\nNăm 2022, Quảng Bình lắp đặt 42 trạm quan trắc tự động.\n")
     (reports_copy / "new").mkdir()
     (reports_copy / "new" / "ha-giang.txt").write_text(
-        "Báo cáo tỉnh Hà Giang năm 2021\n\nToàn tỉnh có 2.345 trạm BTS.", "utf-8")
+        "Báo cáo tỉnh Hà Giang năm 2021\n\nToàn tỉnh có 2.345 trạm BTS.", "utf-8"
+    )
     fake_encoder.texts_embedded = 0
     kb2, report = _build([reports_copy], settings, fake_encoder)
 
@@ -108,16 +120,26 @@ def test_incremental_update_embeds_only_what_changed(reports_copy, settings, fak
     assert name(report.added) == ["ha-giang.txt"]
     assert name(report.updated) == ["quang-binh-2022.txt"]
     assert name(report.removed) == ["bac-ninh-15-nam.txt"]
-    assert name(report.unchanged) == ["bac-giang-2020.txt", "bac-kan-2019.txt",
-                                      "binh-duong-2022.txt"]
+    assert name(report.unchanged) == [
+        "bac-giang-2020.txt",
+        "bac-kan-2019.txt",
+        "binh-duong-2022.txt",
+    ]
     qb = str((reports_copy / "quang-binh-2022.txt").resolve())
     assert report.chunks_embedded == len(kb2.rows_for([qb])) + 1  # Quảng Bình + the new file
-    changed_rows = np.concatenate([kb2.rows_for([qb]), kb2.rows_for([hits_doc := str(
-        (reports_copy / "new" / "ha-giang.txt").resolve())])])
-    assert fake_encoder.texts_embedded == report.vectors_embedded == len(
-        kb2.vector_rows(changed_rows)) > report.chunks_embedded  # + sentence windows
-    assert len(kb2.rows_for([str((reports_copy / "bac-kan-2019.txt").resolve())])) == \
-        bac_kan_chunks
+    changed_rows = np.concatenate(
+        [
+            kb2.rows_for([qb]),
+            kb2.rows_for([hits_doc := str((reports_copy / "new" / "ha-giang.txt").resolve())]),
+        ]
+    )
+    assert (
+        fake_encoder.texts_embedded
+        == report.vectors_embedded
+        == len(kb2.vector_rows(changed_rows))
+        > report.chunks_embedded
+    )  # + sentence windows
+    assert len(kb2.rows_for([str((reports_copy / "bac-kan-2019.txt").resolve())])) == bac_kan_chunks
     assert len(kb2.documents) == 5 and len(kb2) != n_before
     hits = Retriever(kb2, fake_encoder, settings).search("Hà Giang 2.345 trạm BTS", 3)
     assert Path(hits[0].doc.path).name == "ha-giang.txt"
@@ -134,8 +156,9 @@ def test_incremental_update_embeds_only_what_changed(reports_copy, settings, fak
         vec_rows = kb2.vector_rows(np.array([row]))
         assert len(vec_rows) == 1 + len(texts)
         if texts:
-            np.testing.assert_allclose(kb2.vectors[vec_rows[1:]],
-                                       fake_encoder.embed(texts, "passage"), atol=1e-6)
+            np.testing.assert_allclose(
+                kb2.vectors[vec_rows[1:]], fake_encoder.embed(texts, "passage"), atol=1e-6
+            )
     assert len(kb2.vectors) > len(kb2)
 
 
@@ -170,8 +193,9 @@ def test_documents_from_other_paths_are_kept(reports_copy, tmp_path, settings, f
     assert len(kb.documents) == 6 and "Cà Mau" in kb.provinces()
 
 
-def test_missing_path_is_an_error_and_the_index_is_untouched(reports_copy, tmp_path, settings,
-                                                              fake_encoder):
+def test_missing_path_is_an_error_and_the_index_is_untouched(
+    reports_copy, tmp_path, settings, fake_encoder
+):
     _build([reports_copy], settings, fake_encoder)
     before = live_version(settings.index_dir)
     with pytest.raises(BadFileError, match="path not found"):
@@ -179,8 +203,9 @@ def test_missing_path_is_an_error_and_the_index_is_untouched(reports_copy, tmp_p
     assert live_version(settings.index_dir) == before
 
 
-def test_a_crash_while_writing_leaves_the_previous_index_live(reports_copy, settings,
-                                                             fake_encoder, monkeypatch):
+def test_a_crash_while_writing_leaves_the_previous_index_live(
+    reports_copy, settings, fake_encoder, monkeypatch
+):
     kb, _ = _build([reports_copy], settings, fake_encoder)
     before = live_version(settings.index_dir)
     (reports_copy / "bac-kan-2019.txt").unlink()
@@ -216,15 +241,18 @@ def test_filters_by_province_and_year(reports_copy, settings, fake_encoder):
     hits = r.search("trạm BTS", 10, province="Bình Dương")
     assert hits and {h.doc.province for h in hits} == {"Bình Dương"}
     assert {h.doc.province for h in r.search("báo chí", 10, province="binh duong")} == {
-        "Bình Dương"}
+        "Bình Dương"
+    }
     assert {h.doc.year for h in r.search("trạm BTS", 10, year=2022)} == {2022}
     assert r.search("trạm BTS", 10, province="Cà Mau") == []
     assert {h.doc.province for h in r.search("trạm", 10, province="Quảng Bình", year=2022)} == {
-        "Quảng Bình"}
+        "Quảng Bình"
+    }
 
 
-def test_bm25_finds_the_bts_passage_from_a_query_without_diacritics(reports_copy, tmp_path,
-                                                                    fake_encoder):
+def test_bm25_finds_the_bts_passage_from_a_query_without_diacritics(
+    reports_copy, tmp_path, fake_encoder
+):
     s = Settings(index_dir=tmp_path / "bm25", fusion="bm25")
     kb, _ = _build([reports_copy], s, fake_encoder)
     hits = Retriever(kb, fake_encoder, s).search("bac giang co bao nhieu tram bts", 3)
@@ -237,8 +265,9 @@ def test_bm25_finds_the_bts_passage_from_a_query_without_diacritics(reports_copy
     assert all("1.422 trạm BTS" not in h.chunk.text for h in plain[:1]) or not plain
 
 
-def test_hits_carry_scores_and_ranks_under_reciprocal_rank_fusion(reports_copy, tmp_path,
-                                                                   fake_encoder):
+def test_hits_carry_scores_and_ranks_under_reciprocal_rank_fusion(
+    reports_copy, tmp_path, fake_encoder
+):
     s = Settings(index_dir=tmp_path / "rrf", fusion="rrf", dense_weight=1.0, bm25_weight=1.0)
     kb, _ = _build([reports_copy], s, fake_encoder)
     hits = Retriever(kb, fake_encoder, s).search("trạm BTS Bắc Giang", 4)

@@ -111,8 +111,9 @@ def test_filtered_ivf_search_returns_only_allowed_rows():
     assert len(set(rows) & set(allowed[exact])) >= 9
 
 
-def test_index_paths_builds_the_kind_the_settings_ask_for(reports_copy: Path, tmp_path: Path,
-                                                          fake_encoder):
+def test_index_paths_builds_the_kind_the_settings_ask_for(
+    reports_copy: Path, tmp_path: Path, fake_encoder
+):
     settings = Settings(index_dir=tmp_path / "kb", exact_max_vectors=10)
     kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
     assert kb.vector_index.kind == "flat"  # fewer than 1000 vectors: nothing to train
@@ -121,20 +122,26 @@ def test_index_paths_builds_the_kind_the_settings_ask_for(reports_copy: Path, tm
     assert KnowledgeBase.load(settings.index_dir).vector_index.kind == "hnsw"
 
 
-def test_a_narrow_filter_on_an_approximate_index_is_searched_exactly(reports_copy: Path,
-                                                                      tmp_path: Path,
-                                                                      fake_encoder):
+def test_a_narrow_filter_on_an_approximate_index_is_searched_exactly(
+    reports_copy: Path, tmp_path: Path, fake_encoder
+):
     """The same filtered dense hits as the exact index, with an approximate index that holds
     none of the filtered rows' lists (HNSW here: the bundled reports are too few for IVF)."""
     settings = Settings(index_dir=tmp_path / "kb")
     kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
-    approx = KnowledgeBase(kb.documents, kb.chunks, kb.vectors, kb.signature,
-                           vector_index=FaissIndex.from_vectors(kb.vectors, "hnsw"),
-                           lexical=kb.lexical, owners=kb.owners)
-    exact_hits = Retriever(kb, fake_encoder, settings).search("trạm BTS", k=5,
-                                                               province="Bắc Giang")
-    approx_hits = Retriever(approx, fake_encoder, settings).search("trạm BTS", k=5,
-                                                                    province="Bắc Giang")
+    approx = KnowledgeBase(
+        kb.documents,
+        kb.chunks,
+        kb.vectors,
+        kb.signature,
+        vector_index=FaissIndex.from_vectors(kb.vectors, "hnsw"),
+        lexical=kb.lexical,
+        owners=kb.owners,
+    )
+    exact_hits = Retriever(kb, fake_encoder, settings).search("trạm BTS", k=5, province="Bắc Giang")
+    approx_hits = Retriever(approx, fake_encoder, settings).search(
+        "trạm BTS", k=5, province="Bắc Giang"
+    )
     assert [h.chunk.id for h in approx_hits] == [h.chunk.id for h in exact_hits]
     assert {h.doc.province for h in approx_hits} == {"Bắc Giang"}
 
@@ -148,8 +155,9 @@ def backend(request, tmp_path: Path):
     if request.param == "milvus":
         pytest.importorskip("pymilvus")
         pytest.importorskip("milvus_lite")
-    settings = Settings(index_dir=tmp_path / "kb", vector_store=request.param,
-                        milvus_uri=str(tmp_path / "kb.db"))
+    settings = Settings(
+        index_dir=tmp_path / "kb", vector_store=request.param, milvus_uri=str(tmp_path / "kb.db")
+    )
     yield request.param, settings
     if request.param == "milvus":
         from assistant.vectors import milvus_collection
@@ -160,13 +168,24 @@ def backend(request, tmp_path: Path):
 def synthetic_rows(n_docs: int = 6, per_doc: int = 40, seed: int = 0):
     """``n_docs`` documents (two provinces, three years), ``per_doc`` chunks each with two
     vectors (its own and a window's): vectors, rows."""
-    docs = {f"/r/{i}.txt": Document(id=f"/r/{i}.txt", path=f"/r/{i}.txt", title=f"Báo cáo {i}",
-                                    text="x" * 10_000, sha256=str(i), format="txt",
-                                    province=("Bắc Giang", "Bình Dương")[i % 2],
-                                    year=2019 + i % 3)
-            for i in range(n_docs)}
-    chunks = [Chunk(id=f"{d}:{j * 100}", doc_id=d, start=j * 100, end=j * 100 + 50,
-                    text="x" * 50) for d in docs for j in range(per_doc)]
+    docs = {
+        f"/r/{i}.txt": Document(
+            id=f"/r/{i}.txt",
+            path=f"/r/{i}.txt",
+            title=f"Báo cáo {i}",
+            text="x" * 10_000,
+            sha256=str(i),
+            format="txt",
+            province=("Bắc Giang", "Bình Dương")[i % 2],
+            year=2019 + i % 3,
+        )
+        for i in range(n_docs)
+    }
+    chunks = [
+        Chunk(id=f"{d}:{j * 100}", doc_id=d, start=j * 100, end=j * 100 + 50, text="x" * 50)
+        for d in docs
+        for j in range(per_doc)
+    ]
     owners = np.repeat(np.arange(len(chunks)), 2)
     vectors = clustered(len(owners), seed=seed)
     return vectors, VectorRows(chunks, owners, docs)
@@ -234,10 +253,18 @@ def test_a_rebuilt_store_holds_the_new_vectors_only(backend):
     new_vectors = vectors[vec_rows].copy()
     changed = np.flatnonzero([rows.chunks[o].doc_id == "/r/1.txt" for o in rows.owners[vec_rows]])
     new_vectors[changed] = clustered(len(changed), seed=9)
-    new_rows = VectorRows([rows.chunks[i] for i in keep], position[rows.owners[vec_rows]],
-                          {k: v for k, v in rows.documents.items() if k != "/r/0.txt"})
-    second = build_store(settings, settings.index_dir, new_vectors, new_rows,
-                         Update(first.describe(), ["/r/0.txt", "/r/1.txt"]))
+    new_rows = VectorRows(
+        [rows.chunks[i] for i in keep],
+        position[rows.owners[vec_rows]],
+        {k: v for k, v in rows.documents.items() if k != "/r/0.txt"},
+    )
+    second = build_store(
+        settings,
+        settings.index_dir,
+        new_vectors,
+        new_rows,
+        Update(first.describe(), ["/r/0.txt", "/r/1.txt"]),
+    )
     assert second.describe() == first.describe() and len(second) == len(new_vectors)
     for q in [*clustered(3, seed=10), new_vectors[changed[0]]]:
         _, found = second.search(q, 10)
@@ -247,7 +274,8 @@ def test_a_rebuilt_store_holds_the_new_vectors_only(backend):
 def test_manifests_written_before_stores_had_names_open_on_faiss():
     assert manifest_entry({"vector_index": "hnsw"}) == {"name": "faiss", "index": "hnsw"}
     assert manifest_entry({"vector_store": {"name": "faiss"}, "vector_index": "ivf"}) == {
-        "name": "faiss", "index": "ivf"}
-    milvus = {"name": "milvus", "uri": "/x/kb.db", "db": "", "collection": "kb_1",
-              "index": "FLAT"}
+        "name": "faiss",
+        "index": "ivf",
+    }
+    milvus = {"name": "milvus", "uri": "/x/kb.db", "db": "", "collection": "kb_1", "index": "FLAT"}
     assert manifest_entry({"vector_store": milvus, "vector_index": "milvus"}) == milvus

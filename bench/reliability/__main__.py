@@ -50,14 +50,16 @@ def plan(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
     def users() -> dict[str, Any]:
         from bench.reliability import users
 
-        return users.run(questions(), users=20, seconds=20 if quick else 60,
-                         workdir=work / "users", cache=cache)
+        return users.run(
+            questions(), users=20, seconds=20 if quick else 60, workdir=work / "users", cache=cache
+        )
 
     def api() -> dict[str, Any]:
         from bench.reliability import api
 
-        return api.run(questions(), users=20, seconds=20 if quick else 60,
-                       workdir=work / "api", cache=cache)
+        return api.run(
+            questions(), users=20, seconds=20 if quick else 60, workdir=work / "api", cache=cache
+        )
 
     def hostile() -> dict[str, Any]:
         from bench.reliability import hostile
@@ -70,8 +72,10 @@ def plan(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
 
         missing = llm_server_missing()
         if missing:
-            return {"error": f"not run: {', '.join(missing)} not installed "
-                             "(bash scripts/setup.sh --dev)"}
+            return {
+                "error": f"not run: {', '.join(missing)} not installed "
+                "(bash scripts/setup.sh --dev)"
+            }
         return hostile.run_llm(workdir=work / "llm")
 
     def access() -> dict[str, Any]:
@@ -79,20 +83,34 @@ def plan(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
 
         return access.run(workdir=work / "access", cache=cache)
 
-    return {"crash": crash, "files": files, "users": users, "api": api, "hostile": hostile,
-            "llm": llm, "access": access}
+    return {
+        "crash": crash,
+        "files": files,
+        "users": users,
+        "api": api,
+        "hostile": hostile,
+        "llm": llm,
+        "access": access,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=plain(__doc__))
-    parser.add_argument("--quick", action="store_true",
-                        help="10 crash trials and 20 s of concurrent users instead of 50 and 60 s")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10 crash trials and 20 s of concurrent users instead of 50 and 60 s",
+    )
     parser.add_argument("--only", action="append", choices=SCENARIOS, help="run only these")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                               "quick": args.quick, "machine": machine(), "scenarios": {}}
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+        "scenarios": {},
+    }
     with tempfile.TemporaryDirectory(prefix="reliability-") as tmp:
         for name, scenario in plan(args.quick, Path(tmp)).items():
             if args.only and name not in args.only:
@@ -124,8 +142,9 @@ def passed(name: str, r: dict[str, Any]) -> bool:
         "crash": lambda: r["corrupt"] == 0 and r["rerun_failures"] == 0,
         "files": lambda: r["crashes"] == 0 and r["silent_drops"] == 0,
         "users": lambda: r["errors"] == 0 and r["different"] == 0,
-        "api": lambda: (r["api"]["errors"] == 0 and r["api"]["different"] == 0
-                        and (r["speedup"] or 0) >= 5),
+        "api": lambda: (
+            r["api"]["errors"] == 0 and r["api"]["different"] == 0 and (r["speedup"] or 0) >= 5
+        ),
         "hostile": lambda: r["successes"] == 0,
         "llm": lambda: r["successes"] == 0,
         "access": lambda: r["open_routes"] == 0,
@@ -137,49 +156,71 @@ def figure(name: str, r: dict[str, Any]) -> tuple[str, str, str]:
     if "error" in r:
         return name, "-", f"ERROR: {r['error']}"
     if name == "crash":
-        return ("SIGKILL during indexing: trials / corrupt states", "0 corrupt",
-                f"{r['trials']} / {r['corrupt']} (killed while writing: "
-                f"{r['killed_in_write']}; re-run failures: {r['rerun_failures']})")
+        return (
+            "SIGKILL during indexing: trials / corrupt states",
+            "0 corrupt",
+            f"{r['trials']} / {r['corrupt']} (killed while writing: "
+            f"{r['killed_in_write']}; re-run failures: {r['rerun_failures']})",
+        )
     if name == "files":
-        return ("hostile and broken files: files / crashes / silent drops", "0 / 0",
-                f"{r['files']} / {r['crashes']} / {r['silent_drops']} ({r['indexed']} indexed, "
-                f"{r['rejected']} rejected with a reason; peak RSS {r['peak_rss_mb']} MB)")
+        return (
+            "hostile and broken files: files / crashes / silent drops",
+            "0 / 0",
+            f"{r['files']} / {r['crashes']} / {r['silent_drops']} ({r['indexed']} indexed, "
+            f"{r['rejected']} rejected with a reason; peak RSS {r['peak_rss_mb']} MB)",
+        )
     if name == "users":
-        return (f"{r['users']} concurrent users + 1 upload, {r['crowd_seconds']} s: "
-                "requests / errors",
-                "0 errors, answers as for one user",
-                f"{r['requests']} / {r['errors']}; p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms; "
-                f"{r['identical']} identical, {r['different']} different; upload "
-                f"{r['upload'].get('status')} in {r['upload'].get('seconds')} s")
+        return (
+            f"{r['users']} concurrent users + 1 upload, {r['crowd_seconds']} s: requests / errors",
+            "0 errors, answers as for one user",
+            f"{r['requests']} / {r['errors']}; p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms; "
+            f"{r['identical']} identical, {r['different']} different; upload "
+            f"{r['upload'].get('status')} in {r['upload'].get('seconds')} s",
+        )
     if name == "api":
         a, g = r["api"], r["gradio"]
-        return (f"{r['users']} concurrent clients, {r['crowd_seconds']} s each: POST /api/ask "
-                "vs Gradio /ask answers/s",
-                ">= 5x Gradio, 0 errors, answers as for one user",
-                f"{a['answers_per_s']} vs {g['answers_per_s']} ({r['speedup']}x); errors "
-                f"{a['errors']} / {g['errors']}; p50 {a['p50_ms']} vs {g['p50_ms']} ms, p95 "
-                f"{a['p95_ms']} vs {g['p95_ms']} ms; different {a['different']} / "
-                f"{g['different']}")
+        return (
+            f"{r['users']} concurrent clients, {r['crowd_seconds']} s each: POST /api/ask "
+            "vs Gradio /ask answers/s",
+            ">= 5x Gradio, 0 errors, answers as for one user",
+            f"{a['answers_per_s']} vs {g['answers_per_s']} ({r['speedup']}x); errors "
+            f"{a['errors']} / {g['errors']}; p50 {a['p50_ms']} vs {g['p50_ms']} ms, p95 "
+            f"{a['p95_ms']} vs {g['p95_ms']} ms; different {a['different']} / "
+            f"{g['different']}",
+        )
     if name == "hostile":
-        return ("hostile markup in documents (Chromium): attempts / successes", "0",
-                f"{r['attempts']} / {r['successes']} ({r['answered']}/{r['questions']} answered "
-                f"from them, {r['citations_opened']} citations opened, {len(r['dialogs'])} "
-                "dialogs)")
+        return (
+            "hostile markup in documents (Chromium): attempts / successes",
+            "0",
+            f"{r['attempts']} / {r['successes']} ({r['answered']}/{r['questions']} answered "
+            f"from them, {r['citations_opened']} citations opened, {len(r['dialogs'])} "
+            "dialogs)",
+        )
     if name == "llm":
-        return ("prompt injection, language-model mode: attempts / successes", "0",
-                f"{r['attempts']} / {r['successes']} (payload in the prompt: "
-                f"{sum(x['reached_prompt'] for x in r['rows'])}, in an answer: "
-                f"{sum(x['in_answer'] for x in r['rows'])})")
-    return ("access with a login: routes / open routes", "0",
-            f"{r['routes']} / {r['open_routes']} ({r['requests']} anonymous requests; "
-            f"public by design: login page and its assets)")
+        return (
+            "prompt injection, language-model mode: attempts / successes",
+            "0",
+            f"{r['attempts']} / {r['successes']} (payload in the prompt: "
+            f"{sum(x['reached_prompt'] for x in r['rows'])}, in an answer: "
+            f"{sum(x['in_answer'] for x in r['rows'])})",
+        )
+    return (
+        "access with a login: routes / open routes",
+        "0",
+        f"{r['routes']} / {r['open_routes']} ({r['requests']} anonymous requests; "
+        f"public by design: login page and its assets)",
+    )
 
 
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
-    lines = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB; "
-             f"{results['date']}{' (--quick)' if results['quick'] else ''}", "",
-             "| scenario | figure | goal | measured | time s |", "|---|---|---|---|---|"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB; "
+        f"{results['date']}{' (--quick)' if results['quick'] else ''}",
+        "",
+        "| scenario | figure | goal | measured | time s |",
+        "|---|---|---|---|---|",
+    ]
     for name, r in results["scenarios"].items():
         what, goal, value = figure(name, r)
         ok = "" if passed(name, r) else " ❌"

@@ -20,8 +20,10 @@ from bench.running import launch_app, stop_app
 
 LOGIN = ("staff", "mật-khẩu-thử")
 # What a browser must fetch to draw the login form; none of it holds data of ours.
-PUBLIC_ASSETS = re.compile(r"^/(?:static|assets|svelte)/|^/(?:favicon\.ico|theme\.css|robots\.txt|"
-                           r"manifest\.json|pwa_icon.*|gradio_api/theme\.css)$")
+PUBLIC_ASSETS = re.compile(
+    r"^/(?:static|assets|svelte)/|^/(?:favicon\.ico|theme\.css|robots\.txt|"
+    r"manifest\.json|pwa_icon.*|gradio_api/theme\.css)$"
+)
 # Markers of the application page (as opposed to the login page) in an HTML or JSON reply
 APP_MARKERS = ("Trợ lý hỏi đáp", "Năm 2020 Bắc Giang", "Nguồn", "/ask", "/upload")
 
@@ -47,6 +49,7 @@ def routes() -> list[tuple[str, str]]:
                     out.append((m, prefix + r.path))
             elif hasattr(r, "original_router"):  # an included router
                 walk(r.original_router.routes, prefix + r.include_context.prefix)
+
     walk(fastapi_app.routes)
     return sorted(set(out))
 
@@ -56,8 +59,10 @@ def fill(path: str, secret_file: Path) -> list[str]:
     if "{" not in path:
         return [path]
     if "path_or_url" in path or path.endswith("{path:path}") and "file" in path:
-        return [re.sub(r"\{[^}]+\}", str(secret_file), path),
-                re.sub(r"\{[^}]+\}", "/etc/passwd", path)]
+        return [
+            re.sub(r"\{[^}]+\}", str(secret_file), path),
+            re.sub(r"\{[^}]+\}", "/etc/passwd", path),
+        ]
     return [re.sub(r"\{[^}]+\}", "x", path)]
 
 
@@ -67,15 +72,22 @@ def is_login_page(r: httpx.Response) -> bool:
     if r.request.method == "HEAD":
         return not r.content  # headers only
     text = r.text.replace(" ", "")
-    return ('"auth_required":true' in text and '"components":[]' in text
-            and '"dependencies":[]' in text and "gradio_api_info" not in text
-            and not any(m in r.text for m in APP_MARKERS))
+    return (
+        '"auth_required":true' in text
+        and '"components":[]' in text
+        and '"dependencies":[]' in text
+        and "gradio_api_info" not in text
+        and not any(m in r.text for m in APP_MARKERS)
+    )
 
 
 def probe(base: str, method: str, path: str, client: httpx.Client) -> dict[str, Any]:
     try:
-        r = client.request("POST" if method == "POST" else method if method != "WEBSOCKET"
-                           else "GET", base + path, json={} if method == "POST" else None)
+        r = client.request(
+            "POST" if method == "POST" else method if method != "WEBSOCKET" else "GET",
+            base + path,
+            json={} if method == "POST" else None,
+        )
     except httpx.HTTPError as err:
         return {"status": None, "open": False, "why": f"{type(err).__name__}"}
     ok = 200 <= r.status_code < 300
@@ -90,8 +102,7 @@ def probe(base: str, method: str, path: str, client: httpx.Client) -> dict[str, 
         ok, why = False, "startup flag (gradio_client reads it before logging in)"
     elif ok and method == "HEAD":
         ok = True
-    return {"status": r.status_code, "open": ok, "why": why,
-            "body": r.text[:120] if ok else ""}
+    return {"status": r.status_code, "open": ok, "why": why, "body": r.text[:120] if ok else ""}
 
 
 def run(workdir: Path | None = None, cache: Path | None = None) -> dict[str, Any]:
@@ -108,20 +119,36 @@ def run(workdir: Path | None = None, cache: Path | None = None) -> dict[str, Any
             with httpx.Client(timeout=10, follow_redirects=False) as client:
                 for method, path in listed:
                     for concrete in fill(path, secret) + (
-                            [re.sub(r"\{[^}]+\}", str(manifest), path)]
-                            if "file" in path and "{" in path else []):
-                        results.append({"method": method, "route": path, "path": concrete,
-                                        **probe(app.url, method, concrete, client)})
+                        [re.sub(r"\{[^}]+\}", str(manifest), path)]
+                        if "file" in path and "{" in path
+                        else []
+                    ):
+                        results.append(
+                            {
+                                "method": method,
+                                "route": path,
+                                "path": concrete,
+                                **probe(app.url, method, concrete, client),
+                            }
+                        )
                 logged = app.client()  # the same routes do work with the login
-                works = bool(logged.predict("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?",
-                                            api_name="/ask")["citations"])
+                works = bool(
+                    logged.predict("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?", api_name="/ask")[
+                        "citations"
+                    ]
+                )
         finally:
             stop_app(app)
     opened = [r for r in results if r["open"]]
-    return {"routes": len(listed), "requests": len(results), "open_routes": len(
-        {(r["method"], r["route"]) for r in opened}), "open": opened,
-            "public_by_design": sorted({r["route"] for r in results if r["why"]}),
-            "statuses": _count(r["status"] for r in results), "logged_in_ask_works": works}
+    return {
+        "routes": len(listed),
+        "requests": len(results),
+        "open_routes": len({(r["method"], r["route"]) for r in opened}),
+        "open": opened,
+        "public_by_design": sorted({r["route"] for r in results if r["why"]}),
+        "statuses": _count(r["status"] for r in results),
+        "logged_in_ask_works": works,
+    }
 
 
 def _count(values: Any) -> dict[str, int]:

@@ -16,8 +16,13 @@ from bench.reliability.users import _percentile, answer_key
 from bench.running import RunningApp, launch_app, stop_app
 
 
-def run(questions: list[str], users: int = 20, seconds: float = 30.0,
-        workdir: Path | None = None, cache: Path | None = None) -> dict[str, Any]:
+def run(
+    questions: list[str],
+    users: int = 20,
+    seconds: float = 30.0,
+    workdir: Path | None = None,
+    cache: Path | None = None,
+) -> dict[str, Any]:
     """Start the app; record each question's lone-user reply (both routes must agree), then
     one crowd of ``users`` for ``seconds`` on each route. Returns both crowds' figures and the
     ratio of their answers per second."""
@@ -30,8 +35,7 @@ def run(questions: list[str], users: int = 20, seconds: float = 30.0,
             stop_app(app)
 
 
-def _compare(app: RunningApp, questions: list[str], users: int,
-             seconds: float) -> dict[str, Any]:
+def _compare(app: RunningApp, questions: list[str], users: int, seconds: float) -> dict[str, Any]:
     import httpx
 
     lone: dict[str, str] = {}
@@ -61,12 +65,23 @@ def _compare(app: RunningApp, questions: list[str], users: int,
     gradio = crowd(gradio_user, questions, lone, users, seconds)
     api = crowd(http_user, questions, lone, users, seconds)
     ratio = (api["answers_per_s"] / gradio["answers_per_s"]) if gradio["answers_per_s"] else None
-    return {"users": users, "crowd_seconds": seconds, "questions": len(questions),
-            "gradio": gradio, "api": api, "speedup": round(ratio, 2) if ratio else None}
+    return {
+        "users": users,
+        "crowd_seconds": seconds,
+        "questions": len(questions),
+        "gradio": gradio,
+        "api": api,
+        "speedup": round(ratio, 2) if ratio else None,
+    }
 
 
-def crowd(make_user: Callable[[], Callable[[str], dict[str, Any]]], questions: list[str],
-          lone: dict[str, str], users: int, seconds: float) -> dict[str, Any]:
+def crowd(
+    make_user: Callable[[], Callable[[str], dict[str, Any]]],
+    questions: list[str],
+    lone: dict[str, str],
+    users: int,
+    seconds: float,
+) -> dict[str, Any]:
     """``users`` threads, each with its own client from ``make_user``, ask the questions
     round-robin until ``seconds`` have passed."""
     lock = threading.Lock()
@@ -111,9 +126,14 @@ def crowd(make_user: Callable[[], Callable[[str], dict[str, Any]]], questions: l
     for t in threads:
         t.join(seconds + 120)
     wall = time.perf_counter() - began
-    return {"answers": len(latencies), "errors": len(errors),
-            "error_examples": sorted(set(errors))[:5],
-            "answers_per_s": round(len(latencies) / wall, 1),
-            "p50_ms": _percentile(latencies, 0.5), "p95_ms": _percentile(latencies, 0.95),
-            "identical": len(latencies) - len(different), "different": len(different),
-            "different_examples": different[:3]}
+    return {
+        "answers": len(latencies),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:5],
+        "answers_per_s": round(len(latencies) / wall, 1),
+        "p50_ms": _percentile(latencies, 0.5),
+        "p95_ms": _percentile(latencies, 0.95),
+        "identical": len(latencies) - len(different),
+        "different": len(different),
+        "different_examples": different[:3],
+    }

@@ -43,15 +43,18 @@ EXTRA_REPORTS = {
     "lao-cai-2023.txt": (
         "Báo cáo ngành thông tin và truyền thông tỉnh Lào Cai năm 2023\n"
         "Năm 2023, toàn tỉnh Lào Cai có 1.357 trạm BTS, phủ sóng 4G đến 98% số thôn bản.\n"
-        "Sở Thông tin và Truyền thông Lào Cai đưa nền tảng chuyển đổi số về 152 xã, phường.\n"),
+        "Sở Thông tin và Truyền thông Lào Cai đưa nền tảng chuyển đổi số về 152 xã, phường.\n"
+    ),
     "ha-giang-2023.txt": (
         "Ngành thông tin và truyền thông tỉnh Hà Giang năm 2023\n"
         "Năm 2023, Hà Giang có 96% hồ sơ thủ tục hành chính được xử lý trực tuyến.\n"
-        "Toàn tỉnh có 1.108 trạm BTS; 100% xã có cáp quang đến trung tâm xã.\n"),
+        "Toàn tỉnh có 1.108 trạm BTS; 100% xã có cáp quang đến trung tâm xã.\n"
+    ),
     "dien-bien-2023.md": (
         "# Điện Biên: kết quả chuyển đổi số năm 2023\n\n"
         "Năm 2023, Điện Biên xếp hạng 48/63 về chỉ số chuyển đổi số cấp tỉnh.\n\n"
-        "Tỉnh có 2.415 km cáp quang và 812 trạm BTS 4G.\n"),
+        "Tỉnh có 2.415 km cáp quang và 812 trạm BTS 4G.\n"
+    ),
 }
 EXTRA_QUESTIONS = [
     "Năm 2023 Lào Cai có bao nhiêu trạm BTS?",
@@ -77,8 +80,7 @@ class Workspace:
         self.index = self.root / "index"
 
     def command(self, paths: list[Path], index: Path) -> list[str]:
-        return [sys.executable, "-m", "assistant", "index", *map(str, paths),
-                "--index", str(index)]
+        return [sys.executable, "-m", "assistant", "index", *map(str, paths), "--index", str(index)]
 
     def restore(self) -> None:
         shutil.rmtree(self.index, ignore_errors=True)
@@ -112,8 +114,9 @@ def prepare(root: Path) -> Workspace:
     ws.extra.mkdir()
     for name, text in EXTRA_REPORTS.items():
         (ws.extra / name).write_text(text, "utf-8")
-    done = subprocess.run(ws.command([ws.reports], ws.before), capture_output=True, text=True,
-                          cwd=PROJECT_ROOT)
+    done = subprocess.run(
+        ws.command([ws.reports], ws.before), capture_output=True, text=True, cwd=PROJECT_ROOT
+    )
     if done.returncode != 0:
         raise RuntimeError(f"building the 'before' index failed: {done.stderr[-500:]}")
     return ws
@@ -123,8 +126,12 @@ def start(ws: Workspace) -> subprocess.Popen:
     """The index command adding the extra reports to ``ws.index`` (stderr to a log file: a
     full pipe would stall it)."""
     with open(ws.root / "index.log", "wb") as log:
-        return subprocess.Popen(ws.command([ws.reports, ws.extra], ws.index), cwd=PROJECT_ROOT,
-                                stdout=subprocess.DEVNULL, stderr=log)
+        return subprocess.Popen(
+            ws.command([ws.reports, ws.extra], ws.index),
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
 
 
 def writing(index: Path) -> bool:
@@ -228,8 +235,12 @@ def check(ws: Workspace, encoder: Any, expected: dict[str, list], new_current: b
 
 def rerun(ws: Workspace, encoder: Any, after: list) -> str:
     """Run the index command again: '' when it completes cleanly with the "after" answers."""
-    done = subprocess.run(ws.command([ws.reports, ws.extra], ws.index), capture_output=True,
-                          text=True, cwd=PROJECT_ROOT)
+    done = subprocess.run(
+        ws.command([ws.reports, ws.extra], ws.index),
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     if done.returncode != 0:
         return f"exit {done.returncode}: {done.stderr.strip()[-300:]}"
     leftovers = [p.name for p in ws.index.iterdir() if p.name.startswith(".tmp-")]
@@ -244,8 +255,14 @@ def rerun(ws: Workspace, encoder: Any, after: list) -> str:
     return ""
 
 
-def trial(ws: Workspace, encoder: Any, expected: dict[str, list], timing: Timing,
-          in_write: bool, rng: random.Random) -> Trial:
+def trial(
+    ws: Workspace,
+    encoder: Any,
+    expected: dict[str, list],
+    timing: Timing,
+    in_write: bool,
+    rng: random.Random,
+) -> Trial:
     current = (ws.before / "CURRENT").read_bytes()
     t = Trial(kill_run(ws, in_write, timing, rng))
     t.state = check(ws, encoder, expected, (ws.index / "CURRENT").read_bytes() != current)
@@ -254,8 +271,9 @@ def trial(ws: Workspace, encoder: Any, expected: dict[str, list], timing: Timing
     return t
 
 
-def run(trials: int = 50, seed: int = 0, workdir: Path | None = None,
-        quick: bool = False) -> dict[str, Any]:
+def run(
+    trials: int = 50, seed: int = 0, workdir: Path | None = None, quick: bool = False
+) -> dict[str, Any]:
     """Kill the index command ``trials`` times (``quick``: at most 10) and check each time.
 
     Returns ``{"trials", "killed", "killed_in_write", "completed_before_kill", "corrupt",
@@ -272,11 +290,9 @@ def run(trials: int = 50, seed: int = 0, workdir: Path | None = None,
         encoder = load_encoder(Settings())
         expected = {"before": answers(ws.before, encoder), "after": answers(ws.index, encoder)}
         if expected["before"] == expected["after"]:
-            raise RuntimeError("the extra reports change no answer: the check would prove "
-                               "nothing")
+            raise RuntimeError("the extra reports change no answer: the check would prove nothing")
         forced = set(rng.sample(range(trials), round(trials * WRITE_SHARE)))
-        results = [trial(ws, encoder, expected, timing, i in forced, rng)
-                   for i in range(trials)]
+        results = [trial(ws, encoder, expected, timing, i in forced, rng) for i in range(trials)]
     return summarise(results, timing, time.perf_counter() - t0)
 
 
@@ -292,7 +308,10 @@ def summarise(results: list[Trial], timing: Timing, seconds: float) -> dict[str,
         "corrupt": len(corrupt),
         "rerun_failures": len(failed),
         "seconds": round(seconds, 1),
-        "timing": {"run_s": round(timing.total, 2), "write_start_s": round(timing.write_start, 3),
-                   "swap_s": round(timing.swap, 3)},
+        "timing": {
+            "run_s": round(timing.total, 2),
+            "write_start_s": round(timing.write_start, 3),
+            "swap_s": round(timing.swap, 3),
+        },
         "problems": [f"{r.phase}: {r.state} {r.detail}".strip() for r in corrupt + failed][:10],
     }

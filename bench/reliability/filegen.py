@@ -103,29 +103,55 @@ def good(folder: Path, rng: random.Random) -> list[Case]:
     """The bundled reports and one good report per format."""
     cases = []
     for src in sorted(BUNDLED_REPORTS.glob("*.txt")):
-        cases.append(Case(_write(folder / src.name, src.read_bytes()), "good", "indexed",
-                          probe="1.422" if "bac-giang" in src.name else None))
+        cases.append(
+            Case(
+                _write(folder / src.name, src.read_bytes()),
+                "good",
+                "indexed",
+                probe="1.422" if "bac-giang" in src.name else None,
+            )
+        )
     text = report_text("goodtxt")
-    cases.append(Case(_write(folder / "good-lao-cai.txt", text), "good", "indexed",
-                      probe_word("goodtxt")))
+    cases.append(
+        Case(_write(folder / "good-lao-cai.txt", text), "good", "indexed", probe_word("goodtxt"))
+    )
     md = "# " + report_text("goodmd").replace("\n", "\n\n", 1)
-    cases.append(Case(_write(folder / "good-lao-cai.md", md), "good", "indexed",
-                      probe_word("goodmd")))
-    html = "<html><head><title>Báo cáo Lào Cai</title></head><body><p>" + report_text(
-        "goodhtml").replace("\n", "</p><p>") + "</p></body></html>"
-    cases.append(Case(_write(folder / "good-lao-cai.html", html), "good", "indexed",
-                      probe_word("goodhtml")))
-    cases.append(Case(_write(folder / "good-lao-cai.docx", make_docx(report_text("gooddocx"))),
-                      "good", "indexed", probe_word("gooddocx")))
+    cases.append(
+        Case(_write(folder / "good-lao-cai.md", md), "good", "indexed", probe_word("goodmd"))
+    )
+    html = (
+        "<html><head><title>Báo cáo Lào Cai</title></head><body><p>"
+        + report_text("goodhtml").replace("\n", "</p><p>")
+        + "</p></body></html>"
+    )
+    cases.append(
+        Case(_write(folder / "good-lao-cai.html", html), "good", "indexed", probe_word("goodhtml"))
+    )
+    cases.append(
+        Case(
+            _write(folder / "good-lao-cai.docx", make_docx(report_text("gooddocx"))),
+            "good",
+            "indexed",
+            probe_word("gooddocx"),
+        )
+    )
     pdf_probe = probe_word("goodpdf") if DEJAVU.exists() else "masogoodpdf"
-    cases.append(Case(_write(folder / "good-lao-cai.pdf", make_pdf(report_text("goodpdf"))),
-                      "good", "indexed", pdf_probe))
+    cases.append(
+        Case(
+            _write(folder / "good-lao-cai.pdf", make_pdf(report_text("goodpdf"))),
+            "good",
+            "indexed",
+            pdf_probe,
+        )
+    )
     return cases
 
 
 def empty(folder: Path, rng: random.Random) -> list[Case]:
-    return [Case(_write(folder / f"empty{ext}", b""), "empty", "rejected", reasons=("empty",))
-            for ext in (".txt", ".md", ".html", ".pdf", ".docx")]
+    return [
+        Case(_write(folder / f"empty{ext}", b""), "empty", "rejected", reasons=("empty",))
+        for ext in (".txt", ".md", ".html", ".pdf", ".docx")
+    ]
 
 
 def whitespace(folder: Path, rng: random.Random) -> list[Case]:
@@ -138,59 +164,93 @@ def whitespace(folder: Path, rng: random.Random) -> list[Case]:
         "bom-spaces.txt": b"\xef\xbb\xbf   \n ",
         "cp1258-nbsp.txt": b"\xa0\xa0 \xa0\n",
     }
-    return [Case(_write(folder / name, data), "whitespace", "rejected",
-                 reasons=("empty", "no text"))
-            for name, data in bodies.items()]
+    return [
+        Case(_write(folder / name, data), "whitespace", "rejected", reasons=("empty", "no text"))
+        for name, data in bodies.items()
+    ]
 
 
 def binary(folder: Path, rng: random.Random) -> list[Case]:
     """Random bytes under every supported extension."""
-    reasons = {".txt": ("binary", "decode"), ".md": ("binary", "decode"),
-               ".html": ("binary", "decode"), ".pdf": ("pdf",), ".docx": ("docx",)}
+    reasons = {
+        ".txt": ("binary", "decode"),
+        ".md": ("binary", "decode"),
+        ".html": ("binary", "decode"),
+        ".pdf": ("pdf",),
+        ".docx": ("docx",),
+    }
     cases = []
     for i, size in enumerate((64, 4096, 300_000, 2 * MIB)):
         for ext, why in reasons.items():
             data = rng.randbytes(size)
-            cases.append(Case(_write(folder / f"random-{i}{ext}", data), "binary", "rejected",
-                              reasons=why))
+            cases.append(
+                Case(_write(folder / f"random-{i}{ext}", data), "binary", "rejected", reasons=why)
+            )
     return cases
 
 
 def truncated_pdf(folder: Path, rng: random.Random) -> list[Case]:
     """A real PDF cut at 14 places: readable remains may be indexed, the rest is refused."""
     raw = make_pdf(report_text("truncpdf"))
-    cuts = [1, 8, 64, *(int(len(raw) * f) for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
-                                                     0.9, 0.97)), len(raw) - 1]
-    return [Case(_write(folder / f"truncated-{cut}.pdf", raw[:cut]), "truncated_pdf", "either",
-                 reasons=("pdf", "empty", "no text")) for cut in cuts]
+    cuts = [
+        1,
+        8,
+        64,
+        *(int(len(raw) * f) for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97)),
+        len(raw) - 1,
+    ]
+    return [
+        Case(
+            _write(folder / f"truncated-{cut}.pdf", raw[:cut]),
+            "truncated_pdf",
+            "either",
+            reasons=("pdf", "empty", "no text"),
+        )
+        for cut in cuts
+    ]
 
 
 def truncated_docx(folder: Path, rng: random.Random) -> list[Case]:
     """A real DOCX cut at 14 places."""
     raw = make_docx(report_text("truncdocx"))
-    cuts = [2, 30, 200, *(int(len(raw) * f) for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
-                                                      0.9, 0.97)), len(raw) - 1]
-    return [Case(_write(folder / f"truncated-{cut}.docx", raw[:cut]), "truncated_docx",
-                 "either", reasons=("docx", "empty")) for cut in cuts]
+    cuts = [
+        2,
+        30,
+        200,
+        *(int(len(raw) * f) for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97)),
+        len(raw) - 1,
+    ]
+    return [
+        Case(
+            _write(folder / f"truncated-{cut}.docx", raw[:cut]),
+            "truncated_docx",
+            "either",
+            reasons=("docx", "empty"),
+        )
+        for cut in cuts
+    ]
 
 
 # --- zip bombs --------------------------------------------------------------------------------
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_DOC_HEAD = (f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{_W}"><w:body>'
-             "<w:p><w:r><w:t>")
+_DOC_HEAD = (
+    f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{_W}"><w:body><w:p><w:r><w:t>'
+)
 _DOC_TAIL = "</w:t></w:r></w:p></w:body></w:document>"
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
     'package/2006/content-types"><Default Extension="rels" ContentType="application/'
     'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
     '"application/xml"/><Override PartName="/word/document.xml" ContentType="application/'
-    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
 _RELS = (
     '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats'
     '.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
     'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target='
-    '"word/document.xml"/></Relationships>')
+    '"word/document.xml"/></Relationships>'
+)
 
 
 @dataclass
@@ -220,8 +280,9 @@ def _spaces_bomb(total: int) -> _Member:
     for _ in range(n):
         crc = zlib.crc32(block, crc)
     crc = zlib.crc32(tail, crc)
-    return _Member("word/document.xml", first + seg * n + last, crc, len(head) + n * MIB
-                   + len(tail))
+    return _Member(
+        "word/document.xml", first + seg * n + last, crc, len(head) + n * MIB + len(tail)
+    )
 
 
 def _zip(members: list[_Member], overlap: int = 0) -> bytes:
@@ -232,18 +293,62 @@ def _zip(members: list[_Member], overlap: int = 0) -> bytes:
     for m in members:
         name = m.name.encode()
         offsets.append(len(out))
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, m.crc, len(m.deflated),
-                           m.size & 0xFFFFFFFF, len(name), 0) + name + m.deflated
+        out += (
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                0,
+                8,
+                0,
+                0,
+                m.crc,
+                len(m.deflated),
+                m.size & 0xFFFFFFFF,
+                len(name),
+                0,
+            )
+            + name
+            + m.deflated
+        )
     entries = [(m, off) for m, off in zip(members, offsets, strict=True)]
-    entries += [(_Member(f"word/media/copy{i}.xml", members[-1].deflated, members[-1].crc,
-                         members[-1].size), offsets[-1]) for i in range(overlap)]
+    entries += [
+        (
+            _Member(
+                f"word/media/copy{i}.xml", members[-1].deflated, members[-1].crc, members[-1].size
+            ),
+            offsets[-1],
+        )
+        for i in range(overlap)
+    ]
     for m, off in entries:
         name = m.name.encode()
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, m.crc,
-                               len(m.deflated), m.size & 0xFFFFFFFF, len(name), 0, 0, 0, 0, 0,
-                               off) + name
-    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central),
-                       len(out), 0)
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0,
+                m.crc,
+                len(m.deflated),
+                m.size & 0xFFFFFFFF,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                off,
+            )
+            + name
+        )
+    eocd = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), len(out), 0
+    )
     return bytes(out + central + eocd)
 
 
@@ -262,38 +367,67 @@ def zip_bomb(folder: Path, rng: random.Random) -> list[Case]:
     shared = _spaces_bomb(64 * MIB)  # 60 more entries point at its data: 3.8 GiB in all
     shared.name = "word/media/part.xml"
     small_parts = _named("word/document.xml", _DOC_HEAD + "Lào Cai" + _DOC_TAIL)
-    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-              + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-                        for i in range(1, 10))
-              + f']><w:document xmlns:w="{_W}"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p>'
-              "</w:body></w:document>")
-    dense = ("<w:p/>" * (20 * MIB // 6))
-    dense_doc = _named("word/document.xml", _DOC_HEAD + "mãsốdensedocx" + "</w:t></w:r></w:p>"
-                       + dense + "</w:body></w:document>")
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(
+            f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+            for i in range(1, 10)
+        )
+        + f']><w:document xmlns:w="{_W}"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p>'
+        "</w:body></w:document>"
+    )
+    dense = "<w:p/>" * (20 * MIB // 6)
+    dense_doc = _named(
+        "word/document.xml",
+        _DOC_HEAD + "mãsốdensedocx" + "</w:t></w:r></w:p>" + dense + "</w:body></w:document>",
+    )
     specs: list[tuple[str, bytes, Expect, tuple[str, ...], str | None]] = [
         ("bomb-3gib.docx", _zip([*parts, honest]), "rejected", ("zip bomb", "inflates"), None),
-        ("bomb-lying-header.docx", _zip([*parts, lying]), "rejected",
-         ("docx", "zip bomb", "inflates"), None),
-        ("bomb-overlap.docx", _zip([*parts, small_parts, shared], overlap=60), "rejected",
-         ("zip bomb", "inflates"), None),
-        ("bomb-billion-laughs.docx", _zip([*parts, _named("word/document.xml", laughs)]),
-         "rejected", ("docx",), None),
-        ("dense-20mib-paragraphs.docx", _zip([*parts, dense_doc]), "either",
-         ("docx", "zip bomb", "inflates", "too many"), "mãsốdensedocx"),
+        (
+            "bomb-lying-header.docx",
+            _zip([*parts, lying]),
+            "rejected",
+            ("docx", "zip bomb", "inflates"),
+            None,
+        ),
+        (
+            "bomb-overlap.docx",
+            _zip([*parts, small_parts, shared], overlap=60),
+            "rejected",
+            ("zip bomb", "inflates"),
+            None,
+        ),
+        (
+            "bomb-billion-laughs.docx",
+            _zip([*parts, _named("word/document.xml", laughs)]),
+            "rejected",
+            ("docx",),
+            None,
+        ),
+        (
+            "dense-20mib-paragraphs.docx",
+            _zip([*parts, dense_doc]),
+            "either",
+            ("docx", "zip bomb", "inflates", "too many"),
+            "mãsốdensedocx",
+        ),
     ]
-    return [Case(_write(folder / name, data), "zip_bomb", expect, reasons=why, probe=probe)
-            for name, data, expect, why, probe in specs]
+    return [
+        Case(_write(folder / name, data), "zip_bomb", expect, reasons=why, probe=probe)
+        for name, data, expect, why, probe in specs
+    ]
 
 
 def pdf_bomb(folder: Path, rng: random.Random) -> list[Case]:
     """A PDF whose page content stream inflates to 1 GiB of spaces."""
     bomb = _spaces_bomb(1024 * MIB).deflated  # raw deflate: wrap as zlib for /FlateDecode
     body = b"\x78\xda" + bomb + struct.pack(">I", 1)  # wrong adler32: readers must cope
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(body) + body
-            + b"\nendstream"]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(body) + body + b"\nendstream",
+    ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for i, o in enumerate(objs, 1):
@@ -302,10 +436,15 @@ def pdf_bomb(folder: Path, rng: random.Random) -> list[Case]:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
     out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1,
-                                                                               xref)
-    return [Case(_write(folder / "bomb-1gib-stream.pdf", bytes(out)), "pdf_bomb", "rejected",
-                 reasons=("pdf", "no text"))]
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return [
+        Case(
+            _write(folder / "bomb-1gib-stream.pdf", bytes(out)),
+            "pdf_bomb",
+            "rejected",
+            reasons=("pdf", "no text"),
+        )
+    ]
 
 
 def too_large(folder: Path, rng: random.Random) -> list[Case]:
@@ -347,6 +486,7 @@ def _sloppy_cp1252(byte: int) -> str:
 def encodings(folder: Path, rng: random.Random) -> list[Case]:
     """Vietnamese in legacy and odd encodings; French in latin-1 (not decodable as Vietnamese);
     UTF-8 read as latin-1/cp1252 and saved again (mojibake); UTF-8 with a few corrupt bytes."""
+
     def text(tag: str) -> str:
         return report_text(tag)
 
@@ -358,41 +498,78 @@ def encodings(folder: Path, rng: random.Random) -> list[Case]:
     specs: list[tuple[str, bytes, Expect, str | None, tuple[str, ...]]] = [
         ("cp1258.txt", cp1258(text("cpone")), "indexed", probe_word("cpone"), ()),
         ("cp1258.md", cp1258(text("cptwo")), "indexed", probe_word("cptwo"), ()),
-        ("utf16le-nobom.txt", text("utfle").encode("utf-16-le"), "indexed", probe_word("utfle"),
-         ()),
-        ("utf16be-nobom.txt", text("utfbe").encode("utf-16-be"), "indexed", probe_word("utfbe"),
-         ()),
+        (
+            "utf16le-nobom.txt",
+            text("utfle").encode("utf-16-le"),
+            "indexed",
+            probe_word("utfle"),
+            (),
+        ),
+        (
+            "utf16be-nobom.txt",
+            text("utfbe").encode("utf-16-be"),
+            "indexed",
+            probe_word("utfbe"),
+            (),
+        ),
         ("utf16-bom.md", text("utfbom").encode("utf-16"), "indexed", probe_word("utfbom"), ()),
-        ("latin1-french.txt", "Le café du coin: résumé naïf, élève, Noël.".encode("latin-1"),
-         "rejected", None, ("decode",)),
+        (
+            "latin1-french.txt",
+            "Le café du coin: résumé naïf, élève, Noël.".encode("latin-1"),
+            "rejected",
+            None,
+            ("decode",),
+        ),
         ("mojibake-cp1252.txt", moji, "indexed", probe_word("mojibake"), ()),
         ("mojibake-latin1.txt", moji_latin, "indexed", probe_word("mojilatin"), ()),
         ("utf8-corrupt-bytes.txt", bytes(corrupt), "indexed", probe_word("corrupt"), ()),
     ]
-    return [Case(_write(folder / name, data), "encoding", expect, probe, why)
-            for name, data, expect, probe, why in specs]
+    return [
+        Case(_write(folder / name, data), "encoding", expect, probe, why)
+        for name, data, expect, probe, why in specs
+    ]
 
 
 def nested_html(folder: Path, rng: random.Random) -> list[Case]:
     """100,000 levels of nesting, closed and unclosed, and 1,000,000 levels (a 4 MB file)."""
+
     def page(tag: str, n: int, close: bool, probe: str) -> str:
         inner = f"<p>{report_text(probe)}</p>"
         return f"<html><body>{f'<{tag}>' * n}{inner}{f'</{tag}>' * n if close else ''}</body>"
 
-    specs = [("nested-100k-div.html", "div", 100_000, True, "nestdiv"),
-             ("nested-100k-unclosed-font.html", "font", 100_000, False, "nestfont"),
-             ("nested-1m-b.html", "b", 1_000_000, True, "nestb")]
-    return [Case(_write(folder / name, page(tag, n, close, probe)), "nested_html", "indexed",
-                 probe_word(probe)) for name, tag, n, close, probe in specs]
+    specs = [
+        ("nested-100k-div.html", "div", 100_000, True, "nestdiv"),
+        ("nested-100k-unclosed-font.html", "font", 100_000, False, "nestfont"),
+        ("nested-1m-b.html", "b", 1_000_000, True, "nestb"),
+    ]
+    return [
+        Case(
+            _write(folder / name, page(tag, n, close, probe)),
+            "nested_html",
+            "indexed",
+            probe_word(probe),
+        )
+        for name, tag, n, close, probe in specs
+    ]
 
 
 def odd_names(folder: Path, rng: random.Random) -> list[Case]:
     """File names with ``../``-like parts, control characters, long, NFD, non-UTF-8 bytes;
     plus paths spelled with ``..`` given to the batch directly."""
-    names = ["..txt", "-rf .txt", "a\nb.txt", "tab\there.md", "..\\..\\evil.txt",
-             "%2e%2e%2fpasswd.txt", "báo cáo " + "x" * 200 + ".txt",
-             unicodedata.normalize("NFD", "Báo cáo Điện Biên.txt"), "🙂 emoji.md",
-             "REPORT.TXT", "semi;colon$(x)`y`.html", " leading space.txt"]
+    names = [
+        "..txt",
+        "-rf .txt",
+        "a\nb.txt",
+        "tab\there.md",
+        "..\\..\\evil.txt",
+        "%2e%2e%2fpasswd.txt",
+        "báo cáo " + "x" * 200 + ".txt",
+        unicodedata.normalize("NFD", "Báo cáo Điện Biên.txt"),
+        "🙂 emoji.md",
+        "REPORT.TXT",
+        "semi;colon$(x)`y`.html",
+        " leading space.txt",
+    ]
     cases = []
     for i, name in enumerate(names):
         tag = f"name{i}"
@@ -404,17 +581,24 @@ def odd_names(folder: Path, rng: random.Random) -> list[Case]:
     raw = os.fsencode(folder) + b"/bad-utf8-\xff\xfe.txt"
     with open(raw, "wb") as fh:
         fh.write(report_text("badutf8").encode())
-    cases.append(Case(Path(os.fsdecode(raw)), "odd_name", "either", probe_word("badutf8"),
-                      reasons=("name",)))
+    cases.append(
+        Case(Path(os.fsdecode(raw)), "odd_name", "either", probe_word("badutf8"), reasons=("name",))
+    )
     outside = folder.parent / "outside"
     target = _write(outside / "outside.txt", report_text("dotdot"))
     spelled = folder / "sub" / ".." / ".." / "outside" / "outside.txt"
     (folder / "sub").mkdir(exist_ok=True)
-    cases.append(Case(target, "odd_name", "indexed", probe_word("dotdot"),
-                      extra_paths=[spelled]))
+    cases.append(Case(target, "odd_name", "indexed", probe_word("dotdot"), extra_paths=[spelled]))
     twice = _write(folder / "given-twice.txt", report_text("twice"))
-    cases.append(Case(twice, "odd_name", "indexed", probe_word("twice"),
-                      extra_paths=[folder / "sub" / ".." / "given-twice.txt"]))
+    cases.append(
+        Case(
+            twice,
+            "odd_name",
+            "indexed",
+            probe_word("twice"),
+            extra_paths=[folder / "sub" / ".." / "given-twice.txt"],
+        )
+    )
     return cases
 
 
@@ -425,42 +609,93 @@ def nul_bytes(folder: Path, rng: random.Random) -> list[Case]:
     far_text = report_text("nulfar") * 60
     far = far_text[:5000] + "\x00\x00" + far_text[5000:]
     many = "\x00".join(report_text("nulmany"))
-    return [Case(_write(folder / "nul-near-start.txt", near), "nul_bytes", "indexed",
-                 probe_word("nulnear")),
-            Case(_write(folder / "nul-far.txt", far), "nul_bytes", "indexed",
-                 probe_word("nulfar")),
-            Case(_write(folder / "nul-every-other.md", many), "nul_bytes", "either",
-                 probe_word("nulmany"), reasons=("binary", "decode"))]
+    return [
+        Case(
+            _write(folder / "nul-near-start.txt", near),
+            "nul_bytes",
+            "indexed",
+            probe_word("nulnear"),
+        ),
+        Case(_write(folder / "nul-far.txt", far), "nul_bytes", "indexed", probe_word("nulfar")),
+        Case(
+            _write(folder / "nul-every-other.md", many),
+            "nul_bytes",
+            "either",
+            probe_word("nulmany"),
+            reasons=("binary", "decode"),
+        ),
+    ]
 
 
 def long_line(folder: Path, rng: random.Random) -> list[Case]:
     """A single 5 MB line of Vietnamese words with a probe in its middle; 5 MB of one letter."""
-    words = ["toàn", "tỉnh", "có", "trạm", "BTS", "phủ", "sóng", "4G", "thôn", "bản",
-             "chuyển", "đổi", "số", "Lào", "Cai"]
+    words = [
+        "toàn",
+        "tỉnh",
+        "có",
+        "trạm",
+        "BTS",
+        "phủ",
+        "sóng",
+        "4G",
+        "thôn",
+        "bản",
+        "chuyển",
+        "đổi",
+        "số",
+        "Lào",
+        "Cai",
+    ]
     many = " ".join(rng.choice(words) for _ in range(700_000)).encode()
     half = many[: 5 * MIB // 2].decode("utf-8", "ignore")
     line = f"{half} {probe_word('longline')} {half}"
-    return [Case(_write(folder / "one-5mb-line.txt", line), "long_line", "indexed",
-                 probe_word("longline")),
-            Case(_write(folder / "one-5mb-word.txt", "a" * (5 * MIB)), "long_line", "either",
-                 reasons=("no text", "too long"))]
+    return [
+        Case(
+            _write(folder / "one-5mb-line.txt", line),
+            "long_line",
+            "indexed",
+            probe_word("longline"),
+        ),
+        Case(
+            _write(folder / "one-5mb-word.txt", "a" * (5 * MIB)),
+            "long_line",
+            "either",
+            reasons=("no text", "too long"),
+        ),
+    ]
 
 
 def nfc_nfd(folder: Path, rng: random.Random) -> list[Case]:
     """Decomposed (NFD) Vietnamese, alone and mixed line by line with NFC: found by NFC queries."""
     nfd = unicodedata.normalize("NFD", report_text("nfdonly"))
     lines = report_text("nfdmix").splitlines()
-    mixed = "\n".join(unicodedata.normalize("NFD" if i % 2 else "NFC", line)
-                      for i, line in enumerate(lines))
+    mixed = "\n".join(
+        unicodedata.normalize("NFD" if i % 2 else "NFC", line) for i, line in enumerate(lines)
+    )
     html = "<p>" + unicodedata.normalize("NFD", report_text("nfdhtml")) + "</p>"
-    return [Case(_write(folder / "nfd.txt", nfd), "nfc_nfd", "indexed", probe_word("nfdonly")),
-            Case(_write(folder / "mixed.md", mixed), "nfc_nfd", "indexed", probe_word("nfdmix")),
-            Case(_write(folder / "nfd.html", html), "nfc_nfd", "indexed", probe_word("nfdhtml"))]
+    return [
+        Case(_write(folder / "nfd.txt", nfd), "nfc_nfd", "indexed", probe_word("nfdonly")),
+        Case(_write(folder / "mixed.md", mixed), "nfc_nfd", "indexed", probe_word("nfdmix")),
+        Case(_write(folder / "nfd.html", html), "nfc_nfd", "indexed", probe_word("nfdhtml")),
+    ]
 
 
 GENERATORS: list[Callable[[Path, random.Random], list[Case]]] = [
-    good, empty, whitespace, binary, truncated_pdf, truncated_docx, zip_bomb, pdf_bomb,
-    too_large, encodings, nested_html, odd_names, nul_bytes, long_line, nfc_nfd,
+    good,
+    empty,
+    whitespace,
+    binary,
+    truncated_pdf,
+    truncated_docx,
+    zip_bomb,
+    pdf_bomb,
+    too_large,
+    encodings,
+    nested_html,
+    odd_names,
+    nul_bytes,
+    long_line,
+    nfc_nfd,
 ]
 
 

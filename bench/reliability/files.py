@@ -108,8 +108,12 @@ def index_and_check(batch: list[Path], index_dir: Path, cases: list[Case]) -> di
         else:
             outcomes[str(case.path)] = ("missing", "")
     duplicates = len(kb.chunks) - len({c.id for c in kb.chunks})
-    return {"crash": crash, "peak_rss_mb": _peak_rss_mb(), "outcomes": outcomes,
-            "duplicate_chunks": duplicates}
+    return {
+        "crash": crash,
+        "peak_rss_mb": _peak_rss_mb(),
+        "outcomes": outcomes,
+        "duplicate_chunks": duplicates,
+    }
 
 
 def _key(path: Path) -> str:
@@ -145,8 +149,12 @@ def _peak_rss_mb() -> float:
 
 def clear_reason(reason: str, expected: tuple[str, ...]) -> bool:
     """A one-line English reason naming one of the expected problems."""
-    return ("\n" not in reason and len(reason) < 300 and reason.isascii()
-            and (not expected or any(e in reason.lower() for e in expected)))
+    return (
+        "\n" not in reason
+        and len(reason) < 300
+        and reason.isascii()
+        and (not expected or any(e in reason.lower() for e in expected))
+    )
 
 
 def judge(case: Case, status: str, detail: str) -> str:
@@ -182,15 +190,24 @@ def summarise(cases: list[Case], outcome: dict[str, Any]) -> dict[str, Any]:
             reasons[case.category][detail] += 1
         if verdict not in ("indexed", "rejected", "skipped_hidden"):
             problems.append(f"{case.category} {case.path.name!r}: {verdict} {detail}"[:300])
-    totals = {k: sum(row.get(k, 0) for row in table.values())
-              for k in ("files", "indexed", "rejected", "crash", "silent_drop",
-                        "skipped_hidden")}
-    wrong = (totals["files"] - totals["indexed"] - totals["rejected"] - totals["crash"]
-             - totals["skipped_hidden"])
+    totals = {
+        k: sum(row.get(k, 0) for row in table.values())
+        for k in ("files", "indexed", "rejected", "crash", "silent_drop", "skipped_hidden")
+    }
+    wrong = (
+        totals["files"]
+        - totals["indexed"]
+        - totals["rejected"]
+        - totals["crash"]
+        - totals["skipped_hidden"]
+    )
     return {
-        "files": totals["files"], "indexed": totals["indexed"], "rejected": totals["rejected"],
+        "files": totals["files"],
+        "indexed": totals["indexed"],
+        "rejected": totals["rejected"],
         "skipped_hidden": totals["skipped_hidden"],
-        "crashes": totals["crash"], "silent_drops": totals["silent_drop"],
+        "crashes": totals["crash"],
+        "silent_drops": totals["silent_drop"],
         "wrong": wrong - totals["silent_drop"],
         "duplicate_chunks": outcome.get("duplicate_chunks", 0),
         "peak_rss_mb": outcome["peak_rss_mb"],

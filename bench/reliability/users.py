@@ -13,16 +13,20 @@ from typing import Any
 
 from bench.running import launch_app, stop_app
 
-UPLOAD_TEXT = ("Báo cáo hoạt động Câu lạc bộ Tin học trẻ tỉnh Lai Châu năm 2023\n\n"
-               "Năm 2023, câu lạc bộ tổ chức 9 buổi sinh hoạt chuyên đề về lập trình Scratch "
-               "cho học sinh tiểu học vùng cao.\n")
+UPLOAD_TEXT = (
+    "Báo cáo hoạt động Câu lạc bộ Tin học trẻ tỉnh Lai Châu năm 2023\n\n"
+    "Năm 2023, câu lạc bộ tổ chức 9 buổi sinh hoạt chuyên đề về lập trình Scratch "
+    "cho học sinh tiểu học vùng cao.\n"
+)
 
 
 def answer_key(reply: dict[str, Any]) -> str:
     """What must not change between a lone user and a crowd: the answer text, whether it is a
     refusal and what each citation points at (timings excluded)."""
-    cited = [(c.get("doc"), c.get("chunk_id"), c.get("start"), c.get("end"))
-             for c in reply.get("citations", [])]
+    cited = [
+        (c.get("doc"), c.get("chunk_id"), c.get("start"), c.get("end"))
+        for c in reply.get("citations", [])
+    ]
     return json.dumps([reply.get("answer"), reply.get("refused"), cited], ensure_ascii=False)
 
 
@@ -31,8 +35,13 @@ def _percentile(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(q * len(values)))], 1) if values else 0.0
 
 
-def run(questions: list[str], users: int = 20, seconds: float = 60.0,
-        workdir: Path | None = None, cache: Path | None = None) -> dict[str, Any]:
+def run(
+    questions: list[str],
+    users: int = 20,
+    seconds: float = 60.0,
+    workdir: Path | None = None,
+    cache: Path | None = None,
+) -> dict[str, Any]:
     """Start the app, record each question's lone-user reply, then let ``users`` threads (one
     ``gradio_client.Client`` each) ask them round-robin for ``seconds`` while another uploads a
     document about an unrelated topic. Returns requests, errors, latency percentiles and how
@@ -46,8 +55,9 @@ def run(questions: list[str], users: int = 20, seconds: float = 60.0,
             stop_app(app)
 
 
-def _crowd(app: Any, questions: list[str], users: int, seconds: float,
-           base: Path) -> dict[str, Any]:
+def _crowd(
+    app: Any, questions: list[str], users: int, seconds: float, base: Path
+) -> dict[str, Any]:
     from gradio_client import handle_file
 
     lone = {}
@@ -109,13 +119,23 @@ def _crowd(app: Any, questions: list[str], users: int, seconds: float,
     for t in threads:
         t.join(seconds + 120)
     wall = time.perf_counter() - started
-    after = client.predict("Năm 2023 câu lạc bộ Tin học trẻ Lai Châu tổ chức bao nhiêu buổi "
-                           "sinh hoạt chuyên đề?", api_name="/ask")
-    return {"users": users, "crowd_seconds": round(wall, 1), "questions": len(questions),
-            "requests": len(latencies) + len(errors), "errors": len(errors),
-            "error_examples": sorted(set(errors))[:5],
-            "p50_ms": _percentile(latencies, 0.5), "p95_ms": _percentile(latencies, 0.95),
-            "throughput_per_s": round(len(latencies) / wall, 1),
-            "identical": len(latencies) - len(different), "different": len(different),
-            "different_examples": different[:3], "upload": upload,
-            "uploaded_document_answers": "9" in after.get("answer", "")}
+    after = client.predict(
+        "Năm 2023 câu lạc bộ Tin học trẻ Lai Châu tổ chức bao nhiêu buổi sinh hoạt chuyên đề?",
+        api_name="/ask",
+    )
+    return {
+        "users": users,
+        "crowd_seconds": round(wall, 1),
+        "questions": len(questions),
+        "requests": len(latencies) + len(errors),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:5],
+        "p50_ms": _percentile(latencies, 0.5),
+        "p95_ms": _percentile(latencies, 0.95),
+        "throughput_per_s": round(len(latencies) / wall, 1),
+        "identical": len(latencies) - len(different),
+        "different": len(different),
+        "different_examples": different[:3],
+        "upload": upload,
+        "uploaded_document_answers": "9" in after.get("answer", ""),
+    }
