@@ -26,9 +26,9 @@ from starlette.middleware import Middleware
 
 from assistant import api
 from assistant.about import add_version
+from assistant.bot import load_encoder
 from assistant.cli import print_error, settings_from_env
 from assistant.config import AppSettings, Settings
-from assistant.core import load_encoder
 from assistant.errors import AssistantError
 from assistant.web import asset
 from assistant.web.auth import LoginGate

@@ -1,7 +1,7 @@
 """Cited answers to Vietnamese questions over provincial ICT reports, offline."""
 
+from assistant.bot import Assistant, default_sources, load_encoder
 from assistant.config import Settings
-from assistant.core import Assistant, default_sources, load_encoder
 from assistant.errors import (
     AssistantError,
     BadFileError,

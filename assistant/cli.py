@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         settings = settings_from_env(**{k: v for k, v in changes.items() if v})
         if args.command == "index":
-            from assistant.core import default_sources
+            from assistant.bot import default_sources
 
             return _index(
                 settings,
@@ -195,7 +195,7 @@ def _index(
 ) -> int:
     from tqdm import tqdm
 
-    from assistant.core import load_encoder
+    from assistant.bot import load_encoder
     from assistant.indexing import index_paths
 
     bars: dict[str, tqdm] = {}
@@ -214,7 +214,7 @@ def _index(
     encoder = load_encoder(settings)
     embed_passages = None
     if ray:
-        from assistant.bulk import ray_embedder
+        from assistant.ray_embed import ray_embedder
 
         embed_passages = ray_embedder(settings, address=ray_address)
     try:
@@ -241,7 +241,7 @@ def _index(
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.core import Assistant
+    from assistant.bot import Assistant
 
     bot = Assistant.open(settings)
     if args.json:

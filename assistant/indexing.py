@@ -56,8 +56,8 @@ def index_paths(
 
     Only new or changed files are embedded; files deleted from an indexed folder are dropped;
     a file that fails to load keeps its previously indexed version. Documents indexed from other
-    paths are kept. ``embed_passages`` (e.g. :func:`assistant.bulk.ray_embedder`) embeds all new
-    texts in one call instead of the encoder. The vectors stay in the store the live version
+    paths are kept. ``embed_passages`` (e.g. :func:`assistant.ray_embed.ray_embedder`) embeds all
+    new texts in one call instead of the encoder. The vectors stay in the store the live version
     uses (the manifest decides; settings that name another one explicitly are refused, naming
     ``migrate``); a first build or ``rebuild`` uses the store the settings name.
     """

@@ -62,7 +62,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         kb = KnowledgeBase.load(settings.index_dir)
     except IndexNotFoundError:
-        from assistant.core import Assistant
+        from assistant.bot import Assistant
 
         kb = Assistant.open(settings).kb  # the default index is built on first use
     data = facts_json(kb, args.indicator, args.province, args.year, args.status)

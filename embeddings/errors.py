@@ -1,7 +1,7 @@
 """Errors of the embeddings package, each with a stable ``code`` (as ``assistant.errors`` has).
 
 The package stands alone (it never imports ``assistant``); the assistant wraps these into its
-own errors at its edge (``assistant.core.load_encoder``).
+own errors at its edge (``assistant.bot.load_encoder``).
 """
 
 from __future__ import annotations

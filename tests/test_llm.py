@@ -623,10 +623,10 @@ def test_assistant_streams_then_returns_the_checked_answer(llm_bot: Assistant) -
 def test_cli_prints_tokens_as_they_come(
     llm_bot: Assistant, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import assistant.core
+    import assistant.bot
     from assistant.cli import main
 
-    monkeypatch.setattr(assistant.core, "load_encoder", lambda settings: llm_bot.encoder)
+    monkeypatch.setattr(assistant.bot, "load_encoder", lambda settings: llm_bot.encoder)
     monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", llm_bot.settings.llm_base_url)
     assert (
         main(["ask", QUESTION, "--index", str(llm_bot.settings.index_dir), "--answerer", "llm"])

@@ -250,13 +250,13 @@ class PassageEncoderMustNotRun:
 def test_migrate_copies_vectors_without_embedding(
     reports_copy, tmp_path, fake_encoder, monkeypatch, capsys
 ):
-    from assistant import core
+    from assistant import bot
     from assistant.cli import main
 
     faiss_settings = Settings(index_dir=tmp_path / "index")
     kb, _ = index_paths([reports_copy], faiss_settings.index_dir, faiss_settings, fake_encoder)
     guarded = PassageEncoderMustNotRun(fake_encoder)
-    monkeypatch.setattr(core, "load_encoder", lambda settings: guarded)
+    monkeypatch.setattr(bot, "load_encoder", lambda settings: guarded)
 
     uri = tmp_path / "migrated.db"
     assert (
@@ -306,10 +306,10 @@ def test_migrate_copies_vectors_without_embedding(
 def test_cli_index_with_milvus_and_errors(
     reports_copy, tmp_path, fake_encoder, monkeypatch, capsys
 ):
-    from assistant import core
+    from assistant import bot
     from assistant.cli import main
 
-    monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
+    monkeypatch.setattr(bot, "load_encoder", lambda settings: fake_encoder)
     index = tmp_path / "kb"
     assert (
         main(
@@ -372,12 +372,12 @@ def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(
 ):
     """The manifest decides: settings that name no store keep the folder's collection (and
     update only what changed in it); ``--rebuild`` starts afresh on the settings' store."""
-    from assistant import core
+    from assistant import bot
     from assistant.cli import main
 
     monkeypatch.delenv("ASSISTANT_VECTOR_STORE", raising=False)
     monkeypatch.delenv("ASSISTANT_MILVUS_URI", raising=False)
-    monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
+    monkeypatch.setattr(bot, "load_encoder", lambda settings: fake_encoder)
     index = tmp_path / "kb"
     assert (
         main(
@@ -432,7 +432,7 @@ def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(
 def test_a_store_mismatch_names_migrate(reports_copy, tmp_path, fake_encoder, monkeypatch, capsys):
     """Settings that explicitly ask for another store than the folder's are refused, for
     indexing and for loading, with the `migrate` command that moves the vectors."""
-    from assistant import core
+    from assistant import bot
     from assistant.cli import main
 
     settings = milvus_settings(tmp_path)
@@ -446,7 +446,7 @@ def test_a_store_mismatch_names_migrate(reports_copy, tmp_path, fake_encoder, mo
         index_paths([reports_copy], on_faiss.index_dir, on_faiss, fake_encoder)
     with pytest.raises(IndexMismatchError, match="python -m assistant migrate --to faiss"):
         KnowledgeBase.load(settings.index_dir, settings=on_faiss)
-    monkeypatch.setattr(core, "load_encoder", lambda settings: fake_encoder)
+    monkeypatch.setattr(bot, "load_encoder", lambda settings: fake_encoder)
     assert (
         main(["index", str(reports_copy), "--index", str(settings.index_dir), "--store", "faiss"])
         == 1

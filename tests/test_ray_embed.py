@@ -1,4 +1,4 @@
-"""Bulk embedding on Ray Data (assistant/bulk.py): the bundled reports' chunks get the same
+"""Bulk embedding on Ray Data (assistant/ray_embed.py): the bundled reports' chunks get the same
 vectors, in the same order, as in one process; indexing with it gives the same knowledge base.
 Runs on a local Ray instance (2 CPUs, no dashboard)."""
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.model
 def ray_local():
     import ray
 
-    from assistant.bulk import start_ray
+    from assistant.ray_embed import start_ray
 
     start_ray(num_cpus=2)
     yield ray
@@ -42,7 +42,7 @@ def _chunks(settings: Settings):
 
 
 def test_ray_vectors_equal_single_process(ray_local, real_encoder):
-    from assistant.bulk import ray_embed
+    from assistant.ray_embed import ray_embed
 
     settings = Settings()
     chunks = _chunks(settings)
@@ -71,7 +71,7 @@ def test_ray_vectors_equal_single_process(ray_local, real_encoder):
 
 
 def test_index_with_ray_gives_the_same_knowledge_base(ray_local, real_encoder, tmp_path: Path):
-    from assistant.bulk import ray_embedder
+    from assistant.ray_embed import ray_embedder
 
     settings = Settings(index_dir=tmp_path / "ray")
     kb, report = index_paths(
@@ -90,7 +90,7 @@ def test_index_with_ray_gives_the_same_knowledge_base(ray_local, real_encoder, t
 
 
 def test_ray_embed_of_nothing(ray_local, real_encoder):
-    from assistant.bulk import ray_embed
+    from assistant.ray_embed import ray_embed
 
     out = ray_embed([], Settings())
     assert out.shape == (0, real_encoder.dim)

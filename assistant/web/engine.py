@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assistant.bot import Assistant, default_sources, load_encoder
 from assistant.config import Settings
-from assistant.core import Assistant, default_sources, load_encoder
 from assistant.errors import AssistantError, IndexNotFoundError, NotReadyError
 from assistant.indexing import index_paths
 from assistant.ingest import SUPPORTED

@@ -1,7 +1,7 @@
 """Bulk embedding on Ray Data: the texts become a dataset, a pool of actors each holding the
 model embeds batches of it, and the vectors come back in the texts' order.
 
->>> # from assistant.bulk import ray_embed
+>>> # from assistant.ray_embed import ray_embed
 >>> # vectors = ray_embed(texts, Settings())            # a local Ray instance, 2 CPUs
 >>> # vectors = ray_embed(texts, settings, address="auto")   # an existing cluster
 """
@@ -25,7 +25,7 @@ class PassageEmbedder:
     """A Ray Data actor: loads the settings' model once, then embeds batches of passages."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        from assistant.core import load_encoder
+        from assistant.bot import load_encoder
 
         self.encoder = load_encoder(Settings(**settings))
 
@@ -74,7 +74,7 @@ def ray_embed(
     ``actors`` Ray actors (default: one per CPU of the cluster, at most 8) with Ray Data."""
     ray = start_ray(address)
     if not texts:
-        from assistant.core import load_encoder
+        from assistant.bot import load_encoder
 
         return np.zeros((0, load_encoder(settings).dim), np.float32)
     size = actors or max(1, min(8, int(ray.cluster_resources().get("CPU", 1))))
