@@ -77,11 +77,8 @@ def bench_faiss(
         sp = None
         if p is not None:
             sel = faiss.IDSelectorBatch(rows_of[p])
-            sp = (
-                faiss.SearchParametersIVF(sel=sel, **params)
-                if kind != "flat"  # type: ignore[call-arg]
-                else faiss.SearchParameters(sel=sel)
-            )  # type: ignore[call-arg]
+            ivf, flat = faiss.SearchParametersIVF, faiss.SearchParameters  # stubs lack ``sel``
+            sp = ivf(sel=sel, **params) if kind != "flat" else flat(sel=sel)  # type: ignore[call-arg]
         index.search(q[None, :], K, params=sp)
 
     plain = _latency(_timed(search, queries, None))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Assistant, Settings
-from assistant import core as core_module
+from assistant import bot as bot_module
 from assistant.about import plain
 
 STAGES = {  # label -> what it covers
@@ -45,7 +45,7 @@ def timed(bot: Assistant) -> Iterator[dict[str, float]]:
         (kb.vector_index, "search", "vector_search"),
         (kb.lexical, "scores", "bm25"),
         (kb, "dense_scores", "fusion"),
-        (core_module, "compose", "answer"),
+        (bot_module, "compose", "answer"),
     ]
     saved = []
     for obj, name, label in targets:
