@@ -19,7 +19,8 @@ from assistant.dates import years_in
 from assistant.filler import strip_filler
 from assistant.provinces import find_provinces
 from assistant.qtypes import MULTI, REQUIRED, names_value, question_type, which_noun
-from assistant.ranker import Query, Unit, question_row, score_units, shorten, units
+from assistant.quotes import Unit, units
+from assistant.ranker import Query, question_row, score_units, shorten
 from assistant.text import fold, has_diacritics, words
 from assistant.types import Answer, Citation, Document, Hit
 

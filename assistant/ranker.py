@@ -1,5 +1,5 @@
-"""Learned sentence choice: candidate quotes (sentences, clauses, name-and-title blocks) from
-the hits and their features, scored by the models of :mod:`assistant.answer_weights`.
+"""Learned sentence choice: the features of the candidate quotes of :mod:`assistant.quotes`,
+scored by the models of :mod:`assistant.answer_weights`.
 
 - the *choice* model scores each candidate: does it hold the answer?
 - the *answer* model scores the question given its best candidate: answer or refuse?
@@ -22,8 +22,9 @@ import numpy as np
 from assistant.answer_weights import Model
 from assistant.dates import years_in
 from assistant.numbers import parse_numbers
-from assistant.qtypes import has_title, is_name_line, matches_type
-from assistant.text import clause_spans, fold, sentence_spans, words
+from assistant.qtypes import matches_type
+from assistant.quotes import Unit, all_clauses, comma_clauses
+from assistant.text import clause_spans, fold, words
 from assistant.types import Hit
 
 FEATURES = (
@@ -70,160 +71,6 @@ _STRICT = frozenset({"person", "date", "place", "percent", "money", "rank", "qua
 # The reports' answer model: few questions to fit it, so few inputs.
 REPORT_FEATURES = ("choice", "coverage", "missing", "type", "dense", "bigrams", "context")
 _PLAN = re.compile(r"\b(phan dau|muc tieu|chi tieu|ke hoach|du kien|dinh huong)\b")
-_LIST_CLAUSE = re.compile(r"[,;]\s+")
-
-
-@dataclass
-class Unit:
-    """One candidate quote: ``hit.doc.text[start:end]``."""
-
-    hit: Hit
-    rank: int  # 0-based rank of the best hit it came from
-    start: int
-    end: int
-    kind: str  # "sentence", "clause" (part of a sentence), "block" (name line + title line)
-    covered: set[str] = field(default_factory=set)
-    values: dict[str, float] = field(default_factory=dict)
-    prob: float = 0.0  # share of the question's candidates (softmax), or probability
-    score: float = 0.0  # the choice model's raw score
-
-    @property
-    def text(self) -> str:
-        return self.hit.doc.text[self.start : self.end]
-
-
-# --- candidates -----------------------------------------------------------------------------
-
-
-def units(hits: Sequence[Hit], qtype: str, numeric: bool) -> list[Unit]:
-    """Every sentence of the hits' chunks, with its clauses and name-and-title blocks."""
-    out: list[Unit] = []
-    seen: set[tuple[str, int, int]] = set()
-    for rank, hit in enumerate(hits):
-        text = hit.doc.text
-        spans = _sentences(text)
-        for i, (a, b) in enumerate(spans):
-            if b <= hit.chunk.start or a >= hit.chunk.end or (hit.doc.id, a, b) in seen:
-                continue
-            seen.add((hit.doc.id, a, b))
-            out.append(Unit(hit, rank, a, b, "sentence"))
-            clauses = clause_spans(text, a, b)
-            if numeric and len(clauses) == 1 and len(parse_numbers(text[a:b])) >= 3:
-                clauses = _comma_clauses(text, a, b)
-            if len(clauses) > 1:
-                out.extend(Unit(hit, rank, ca, cb, "clause") for ca, cb in clauses if cb - ca >= 12)
-            if qtype == "person":
-                block = _name_block(text, spans, i)
-                if block and (hit.doc.id, *block) not in seen:
-                    seen.add((hit.doc.id, *block))
-                    out.append(Unit(hit, rank, block[0], block[1], "block"))
-    return out
-
-
-def shorten(q: Query, unit: Unit) -> Unit:
-    """The shortest part of a chosen sentence that still answers: the clause holding the asked
-    figure, name or date, alone or with the sentence's opening ("Tỷ lệ văn bản..., cấp tỉnh là
-    95%" without "cấp huyện là 88%, cấp xã là 65%"), when it keeps the question words the
-    sentence covers."""
-    if unit.kind != "sentence" or q.qtype not in _STRICT:
-        return unit
-    text = unit.hit.doc.text
-    parts = (
-        _comma_clauses(text, unit.start, unit.end)
-        if q.qtype in {"percent", "money", "rank", "quantity"}
-        else _all_clauses(text, unit.start, unit.end)
-    )
-    if len(parts) < 2:
-        return unit
-    starts = [unit.start, *(a for a, _ in clause_spans(text, unit.start, unit.end))]
-    spans = {(a, b) for a, b in parts} | {(a, b) for a in starts for _, b in parts if a < b}
-    trial = [
-        Unit(unit.hit, unit.rank, a, b, "clause")
-        for a, b in spans
-        if (a, b) != (unit.start, unit.end)
-    ]
-    featurise(q, [unit, *trial], None)
-    anchor = _answer_number(q, text, unit) if q.qtype in _NUMERIC else None
-    keep = [
-        u
-        for u in trial
-        if u.values["type"] >= 1.0
-        and u.values["coverage"] >= 0.9 * unit.values["coverage"]
-        and u.values["unit"] >= unit.values["unit"]
-        and u.values["year"] >= unit.values["year"]
-        and (anchor is None or u.start <= anchor[0] and anchor[1] <= u.end)
-    ]
-    if not keep:
-        return unit
-    best = min(keep, key=lambda u: (u.end - u.start, u.start))
-    best.prob, best.score = unit.prob, unit.score
-    return best
-
-
-def _answer_number(q: Query, text: str, unit: Unit) -> tuple[int, int] | None:
-    """The span of the sentence's number nearest the question's words (the asked figure)."""
-    found = parse_numbers(text[unit.start : unit.end])
-    if not found:
-        return None
-    spots = [
-        m.start()
-        for w in unit.covered
-        for m in re.finditer(
-            rf"(?<!\w){re.escape(w)}(?!\w)",
-            (fold(text[unit.start : unit.end]) if q.plain else text[unit.start : unit.end]).lower(),
-        )
-    ]
-    if not spots:
-        return None
-    best = min(
-        found, key=lambda n: (sum(min(abs(n.start - x), abs(n.end - x)) for x in spots), n.start)
-    )
-    return unit.start + best.start, unit.start + best.end
-
-
-def _all_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
-    """Parts of a sentence between commas and semicolons; a part of one or two words ("Hiện
-    nay,", "Năm 2020,") stays with the next one."""
-    parts, pos = [], a
-    for m in _LIST_CLAUSE.finditer(text, a, b):
-        if len(text[pos : m.start()].split()) >= 3:
-            parts.append((pos, m.start()))
-            pos = m.end()
-    parts.append((pos, b))
-    return parts
-
-
-def _comma_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
-    """A sentence carrying many figures, cut at commas: each part with a number is a quote."""
-    return [(x, y) for x, y in _all_clauses(text, a, b) if parse_numbers(text[x:y])]
-
-
-def _name_block(text: str, spans: tuple[tuple[int, int], ...], i: int) -> tuple[int, int] | None:
-    """A name line with the title line beside it ("Nguyễn Việt Hùng\\nTỉnh ủy viên, Giám đốc
-    Sở..."), either way round."""
-    a, b = spans[i]
-    if is_name_line(text[a:b]):
-        for j in (i + 1, i - 1):
-            if (
-                0 <= j < len(spans)
-                and has_title(text[spans[j][0] : spans[j][1]])
-                and spans[j][1] - spans[j][0] < 120
-            ):
-                return min(a, spans[j][0]), max(b, spans[j][1])
-    return None
-
-
-_SENT_CACHE: OrderedDict[str, tuple[tuple[int, int], ...]] = OrderedDict()
-
-
-def _sentences(text: str) -> tuple[tuple[int, int], ...]:
-    key = str(hash(text))
-    found = _SENT_CACHE.get(key)
-    if found is None:
-        found = _SENT_CACHE[key] = tuple(sentence_spans(text))
-        if len(_SENT_CACHE) > 4096:
-            _SENT_CACHE.popitem(last=False)
-    return found
 
 
 # --- features -------------------------------------------------------------------------------
@@ -387,6 +234,70 @@ def question_row(
         "ngram": best.values["ngram"],
         "context": best.values["context"],
     }
+
+
+# --- shorter quotes -----------------------------------------------------------------------
+
+
+def shorten(q: Query, unit: Unit) -> Unit:
+    """The shortest part of a chosen sentence that still answers: the clause holding the asked
+    figure, name or date, alone or with the sentence's opening ("Tỷ lệ văn bản..., cấp tỉnh là
+    95%" without "cấp huyện là 88%, cấp xã là 65%"), when it keeps the question words the
+    sentence covers."""
+    if unit.kind != "sentence" or q.qtype not in _STRICT:
+        return unit
+    text = unit.hit.doc.text
+    parts = (
+        comma_clauses(text, unit.start, unit.end)
+        if q.qtype in {"percent", "money", "rank", "quantity"}
+        else all_clauses(text, unit.start, unit.end)
+    )
+    if len(parts) < 2:
+        return unit
+    starts = [unit.start, *(a for a, _ in clause_spans(text, unit.start, unit.end))]
+    spans = {(a, b) for a, b in parts} | {(a, b) for a in starts for _, b in parts if a < b}
+    trial = [
+        Unit(unit.hit, unit.rank, a, b, "clause")
+        for a, b in spans
+        if (a, b) != (unit.start, unit.end)
+    ]
+    featurise(q, [unit, *trial], None)
+    anchor = _answer_number(q, text, unit) if q.qtype in _NUMERIC else None
+    keep = [
+        u
+        for u in trial
+        if u.values["type"] >= 1.0
+        and u.values["coverage"] >= 0.9 * unit.values["coverage"]
+        and u.values["unit"] >= unit.values["unit"]
+        and u.values["year"] >= unit.values["year"]
+        and (anchor is None or u.start <= anchor[0] and anchor[1] <= u.end)
+    ]
+    if not keep:
+        return unit
+    best = min(keep, key=lambda u: (u.end - u.start, u.start))
+    best.prob, best.score = unit.prob, unit.score
+    return best
+
+
+def _answer_number(q: Query, text: str, unit: Unit) -> tuple[int, int] | None:
+    """The span of the sentence's number nearest the question's words (the asked figure)."""
+    found = parse_numbers(text[unit.start : unit.end])
+    if not found:
+        return None
+    spots = [
+        m.start()
+        for w in unit.covered
+        for m in re.finditer(
+            rf"(?<!\w){re.escape(w)}(?!\w)",
+            (fold(text[unit.start : unit.end]) if q.plain else text[unit.start : unit.end]).lower(),
+        )
+    ]
+    if not spots:
+        return None
+    best = min(
+        found, key=lambda n: (sum(min(abs(n.start - x), abs(n.end - x)) for x in spots), n.start)
+    )
+    return unit.start + best.start, unit.start + best.end
 
 
 # --- sentence vectors -----------------------------------------------------------------------

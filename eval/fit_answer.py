@@ -7,7 +7,7 @@ Training questions: uit_handcraft_qa ``train_*`` kinds and UIT-ViQuAD dev (never
 or the ViQuAD test split). Each question is retrieved as ``Assistant.ask`` does, over the
 cached evaluation index of its pool.
 
-- *choice*: one row per candidate quote of the top hits (:func:`assistant.ranker.units`),
+- *choice*: one row per candidate quote of the top hits (:func:`assistant.quotes.units`),
   labelled 1 when it lies in a gold passage and contains a gold answer.
 - *answer*: one row per question from its best candidate; answerable questions as retrieved
   (label 1), and the same questions with their gold passages taken out of the hits (label 0:

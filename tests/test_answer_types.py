@@ -14,7 +14,8 @@ from assistant.answer import REFUSAL, analyse, query_of
 from assistant.answer_weights import AnswerWeights, Model
 from assistant.filler import strip_filler
 from assistant.qtypes import is_name_line, matches_type, person_names, question_type
-from assistant.ranker import shorten, units
+from assistant.quotes import units
+from assistant.ranker import shorten
 from assistant.types import Chunk, Document, Hit
 from eval.fit_answer import fit_logistic, fit_softmax, train_half
 from eval.metrics import contains_answer

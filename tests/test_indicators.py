@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from assistant import Settings, index_paths
-from assistant.compare import NO_DATA, answer_from_facts, per_province, read_question
+from assistant.compare import NO_DATA, answer_from_facts, per_province
 from assistant.facts import FACTS_FILE, FactTable, resolve_indicator
 from assistant.indicator_extract import extract_facts
 from assistant.indicators import find_mentions, vocabulary
 from assistant.kb import KnowledgeBase
 from assistant.storage import live_version
+from assistant.table_question import read_question
 from assistant.types import Answer, Citation, Document
 from assistant.web.indicators import (
     chart_frame,
