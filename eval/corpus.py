@@ -36,6 +36,7 @@ CACHE_DIR = (
 # Modules whose code decides the chunks, metadata, BM25 tokens or vectors stored in an index.
 INDEX_CODE = (
     "assistant.text",
+    "assistant.decoding",
     "assistant.ingest",
     "assistant.chunking",
     "assistant.provinces",

@@ -10,7 +10,8 @@ import pytest
 
 from assistant import BadFileError, load_document, load_documents
 from assistant.config import BUNDLED_REPORTS
-from assistant.ingest import clean_text, decode, detect_metadata
+from assistant.decoding import decode
+from assistant.ingest import clean_text, detect_metadata
 from bench.reliability.filegen import cp1258
 
 VI = "Năm 2020, toàn tỉnh Bắc Giang có 1.422 trạm BTS; tỷ lệ đạt 45,7%."
