@@ -82,7 +82,7 @@ class Assistant:
         self.kb = kb
         self.encoder = encoder
         self.retriever = Retriever(kb, encoder, settings)
-        self.llm_client: Any = None  # an assistant.llm.ChatClient; None: one per question
+        self.llm_client: Any = None  # an assistant.chat_client.ChatClient; None: one per question
 
     @classmethod
     def open(

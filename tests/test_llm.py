@@ -21,12 +21,12 @@ import pytest
 
 from assistant import Assistant, Settings, index_paths
 from assistant.answer import REFUSAL, compose
+from assistant.chat_client import ChatClient
 from assistant.citecheck import check, clean_markers, numbers_in, parse_markers, sentences
 from assistant.config import BUNDLED_REPORTS
 from assistant.errors import LLMError, PromptError
 from assistant.llm import (
     REDACTED,
-    ChatClient,
     answer_messages,
     condense,
     fallback_notice,

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings, index_paths
+from assistant.chat_client import ChatClient
 from assistant.citecheck import parse_markers
 from assistant.config import BUNDLED_REPORTS
-from assistant.llm import ChatClient
 from bench.running import (
     LLM_ALIAS,
     free_port,
