@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer import analyse, compose, refusal
+from assistant.answer import compose, refusal
 from assistant.answer_weights import weights as ranker_weights
 from assistant.config import BUNDLED_REPORTS, DEFAULT_INDEX, Settings
 from assistant.errors import (
@@ -28,6 +28,7 @@ from assistant.errors import (
 from assistant.indexing import IndexReport, index_paths
 from assistant.kb import KnowledgeBase
 from assistant.provinces import merged_into
+from assistant.question import analyse
 from assistant.storage import index_signature
 from assistant.streaming import AnswerStream
 from assistant.text import normalize

@@ -132,7 +132,7 @@ def dense_recall(bot: Assistant, questions: list[str], k: int = 10) -> float:
     scored) that the knowledge base's dense search returns through its vector index, with the
     document filter ``ask`` applies to each question (province and year it names); questions
     no document passes are left out."""
-    from assistant.answer import analyse
+    from assistant.question import analyse
 
     kb = bot.kb
     shares = []

@@ -26,8 +26,9 @@ import numpy as np
 from tqdm import tqdm
 
 from assistant import Assistant, Settings
-from assistant.answer import REFUSAL, analyse, rank
+from assistant.answer import REFUSAL, rank
 from assistant.answer_weights import WEIGHTS_FILE, AnswerWeights, Model
+from assistant.question import analyse
 from assistant.ranker import FEATURES, QUESTION_FEATURES, REPORT_FEATURES
 from eval.corpus import CACHE_DIR, open_pool_kb
 from eval.datasets import drop_question_titles, load_passages, load_qa_set

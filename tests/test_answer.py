@@ -10,7 +10,8 @@ import pytest
 from conftest import REPO_QA, SHARED, load_qa
 
 from assistant import AssistantError
-from assistant.answer import REFUSAL, analyse, compose
+from assistant.answer import REFUSAL, compose
+from assistant.question import analyse
 
 
 def number_in(answer: str, expected: str) -> bool:

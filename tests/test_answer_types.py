@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from conftest import TESTS, load_qa
 
-from assistant.answer import REFUSAL, analyse, query_of
+from assistant.answer import REFUSAL, query_of
 from assistant.answer_weights import AnswerWeights, Model
 from assistant.filler import strip_filler
 from assistant.qtypes import is_name_line, matches_type, person_names, question_type
+from assistant.question import analyse
 from assistant.quotes import units
 from assistant.ranker import shorten
 from assistant.types import Chunk, Document, Hit

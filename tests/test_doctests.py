@@ -11,6 +11,7 @@ import pytest
     [
         "assistant.numbers",
         "assistant.dates",
+        "assistant.question",
         "assistant.indicators",
         "assistant.indicator_extract",
         "embeddings.base",
