@@ -16,118 +16,28 @@ span of the number and of its sentence. Changing how facts are read bumps
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from assistant.dates import parse_dates
+from assistant.indicator_values import Cue, Value, find_values, marked_text, value_year
 from assistant.indicators import Fact, Indicator, Mention, alias_key, find_mentions, vocabulary
-from assistant.numbers import Number, parse_numbers
 from assistant.provinces import find_provinces
-from assistant.text import fold, sentence_spans
+from assistant.text import sentence_spans
 from assistant.types import Document
 
-# numbers that are not values: "4 cấp", "tăng 07 bậc", "15 lần", "3G", document numbers
-_NOT_VALUE_AFTER = re.compile(r"\s*(?:cap|bac|lan|tuoi|lop|nam|thang|ngay|gio|phut|ky)\b")
-_DOC_NUMBER_BEFORE = re.compile(
-    r"(?:dinh|tu|chi|van|ban|hoach|bao|lenh|hieu|tieu chi|so hieu)\s+so\s*$"
-)
 _QUALIFIER = re.compile(r"(?:^|\s)(hon|gan|tren|khoang|duoi|toi thieu|it nhat|xap xi)\s*$")
-
-
-class _Cue:
-    """Cue words matched with their diacritics ("phấn đấu" is not "phần đầu"), folded only in a
-    text typed without any."""
-
-    def __init__(self, source: str) -> None:
-        self.marked = re.compile(source)
-        self.plain = re.compile(fold(source))
-
-    def pattern(self, plain: bool) -> re.Pattern[str]:
-        return self.plain if plain else self.marked
-
-
-_TARGET = _Cue(
+_TARGET = Cue(
     r"\b(?:phấn đấu|kế hoạch|mục tiêu|dự kiến|định hướng|sẽ|nhiệm vụ năm|"
     r"(?:đảm bảo|bảo đảm|hoàn thành|giao|đạt) chỉ tiêu|"
     r"đến năm (?:19|20)\d\d(?: đạt)?)\b"
 )
-_RESULT_AFTER_TARGET = _Cue(r"\b(?:đã|kết quả|hiện có|hiện nay|đến nay)\b")
-_CHANGE_BEFORE = _Cue(
+_RESULT_AFTER_TARGET = Cue(r"\b(?:đã|kết quả|hiện có|hiện nay|đến nay)\b")
+_CHANGE_BEFORE = Cue(
     r"\b(?:xây dựng mới|xây dựng|lắp đặt mới|phát triển mới|mới|thêm|tăng thêm|"
     r"bổ sung)\s+(?:được\s+)?(?:hơn\s+|khoảng\s+)?$"
 )
-_RANK_CUE = _Cue(r"\b(?:thứ|hạng)\s*$")
-_PUBLISHED_BEFORE = re.compile(r"\b(?:cong bo|ban hanh)\s+(?:trong|vao)?\s*$")
-_AS_OF_BEFORE = re.compile(r"\b(?:den|toi|tinh den|tinh toi)\s*(?:ngay)?\s*$")
+_RANK_CUE = Cue(r"\b(?:thứ|hạng)\s*$")
 
 
-@dataclass
-class _Value:
-    number: Number
-    start: int  # in the sentence
-    end: int
-    value_max: float | None = None
-    text: str = ""
-    cue_text: tuple[str, bool] = ("", False)  # see _marked
-
-
-def _values(sentence: str, folded: str, mentions: list[Mention]) -> list[_Value]:
-    dates = [(d.start, d.end) for d in parse_dates(sentence)]
-    found = parse_numbers(sentence)
-    out: list[_Value] = []
-    cue_text = _marked(sentence, folded)
-    skip_next = False
-    for i, n in enumerate(found):
-        if skip_next:
-            skip_next = False
-            continue
-        after = folded[n.end : n.end + 12]
-        if any(a <= n.start < b for a, b in dates):
-            continue
-        if n.end < len(sentence) and (sentence[n.end].isalpha() or sentence[n.end] == "/"):
-            continue  # "3G", "45/QĐ-TTg"
-        if n.kind == "number" and n.scale == 1 and re.fullmatch(r"(?:19|20)\d\d", n.text):
-            continue  # a year
-        if any(m.start <= n.start < m.end for m in mentions):
-            continue  # part of an alias: "mức độ 4"
-        if _NOT_VALUE_AFTER.match(after) or _DOC_NUMBER_BEFORE.search(folded[: n.start]):
-            continue
-        v = _Value(n, n.start, n.end, text=n.text, cue_text=cue_text)
-        nxt = found[i + 1] if i + 1 < len(found) else None
-        if (
-            nxt is not None
-            and re.fullmatch(r"\s*[-–]\s*", sentence[n.end : nxt.start])
-            and nxt.kind != "rank"
-            and n.kind == "number"
-        ):
-            # a range "72-75%": one value, kind of its end
-            v = _Value(
-                Number(
-                    sentence[n.start : nxt.end],
-                    n.start,
-                    nxt.end,
-                    n.value * (nxt.scale if n.scale == 1 else 1),
-                    nxt.kind,
-                    nxt.total,
-                    nxt.scale,
-                ),
-                n.start,
-                nxt.end,
-                value_max=nxt.value,
-                text=sentence[n.start : nxt.end],
-                cue_text=cue_text,
-            )
-            skip_next = True
-        out.append(v)
-    return out
-
-
-def _marked(sentence: str, folded: str) -> tuple[str, bool]:
-    """The text cue words are matched in (lower-cased, same length) and whether it is plain."""
-    plain = folded == sentence.lower() or fold(sentence) == sentence
-    return (folded if plain else sentence.lower()), plain
-
-
-def _compatible(ind: Indicator, v: _Value, folded: str) -> bool:
+def _compatible(ind: Indicator, v: Value, folded: str) -> bool:
     kind = v.number.kind
     if ind.unit_after and not any(
         folded[v.end :].lstrip().startswith(alias_key(u)) for u in ind.unit_after
@@ -147,7 +57,7 @@ def _compatible(ind: Indicator, v: _Value, folded: str) -> bool:
     return kind == "number"
 
 
-def _bind(ind: Indicator, m: Mention, v: _Value, sentence: str, folded: str) -> float | None:
+def _bind(ind: Indicator, m: Mention, v: Value, sentence: str, folded: str) -> float | None:
     """How well value ``v`` reads as the value of mention ``m`` (lower is better), or None."""
     if v.end <= m.start:  # the value before the alias: "1.422 trạm BTS"
         gap = folded[v.end : m.start]
@@ -181,33 +91,6 @@ def _clauses(sentence: str) -> list[tuple[int, int]]:
     return out
 
 
-def _year(
-    sentence: str, folded: str, at: int, clause: tuple[int, int], fallback: int | None
-) -> int | None:
-    best_before: tuple[int, int] | None = None
-    best_after: tuple[int, int] | None = None
-    for d in parse_dates(sentence):
-        head = folded[max(0, d.start - 20) : d.start]
-        if _PUBLISHED_BEFORE.search(head):
-            continue
-        if d.kind == "day" and not _AS_OF_BEFORE.search(head):
-            continue  # the date of a decision, a meeting: not what a count is about
-        if d.end <= at:
-            if best_before is None or d.end > best_before[0]:
-                best_before = (d.end, d.year)
-        elif (
-            d.start >= at
-            and clause[0] <= d.start < clause[1]
-            and (best_after is None or d.start < best_after[0])
-        ):
-            best_after = (d.start, d.year)
-    if best_before:
-        return best_before[1]
-    if best_after:
-        return best_after[1]
-    return fallback
-
-
 def report_year(doc: Document) -> int | None:
     """The year a report is about: the end of its period when known, else its year."""
     end = getattr(doc, "period_end", None)  # Document.period_end (assistant/periods.py)
@@ -232,7 +115,7 @@ def extract_sentence(doc: Document, a: int, b: int) -> list[Fact]:
             if prev:
                 m.indicator = ind.resolve[prev]
     folded = alias_key(sentence)
-    values = _values(sentence, folded, mentions)
+    values = find_values(sentence, folded, mentions)
     if not values:
         return []
     fallback = report_year(doc)
@@ -321,13 +204,13 @@ def _fact(
     sentence: str,
     folded: str,
     m: Mention,
-    v: _Value,
+    v: Value,
     clause: tuple[int, int],
     fallback: int | None,
     places: list[tuple[str, int, int]],
 ) -> Fact:
     ind = vocabulary()[m.indicator]
-    text, plain = _marked(sentence, folded)
+    text, plain = marked_text(sentence, folded)
     head = text[: v.start]  # a plan named earlier in the sentence covers its clauses
     cues = list(_TARGET.pattern(plain).finditer(head))
     cue = cues[-1] if cues else None
@@ -352,7 +235,7 @@ def _fact(
         text=v.text,
         qualifier=qualifier,
         province=province,
-        year=_year(sentence, folded, v.start, clause, fallback),
+        year=value_year(sentence, folded, v.start, clause, fallback),
         target=target,
         measure="change"
         if _CHANGE_BEFORE.pattern(plain).search(text[max(0, v.start - 30) : v.start])

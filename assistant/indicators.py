@@ -114,8 +114,8 @@ def vocabulary_version() -> str:
     return hashlib.sha256(data + EXTRACTOR_VERSION.encode()).hexdigest()[:16]
 
 
-# bump when assistant/indicator_extract.py reads facts differently: stored facts are extracted
-# again
+# bump when assistant/indicator_extract.py (or indicator_values.py) reads facts differently:
+# stored facts are extracted again
 EXTRACTOR_VERSION = "2"
 
 

@@ -14,6 +14,7 @@ import pytest
         "assistant.question",
         "assistant.indicators",
         "assistant.indicator_extract",
+        "assistant.indicator_values",
         "embeddings.base",
         "assistant.vectors",
         "assistant.vectors.base",
