@@ -19,6 +19,7 @@ from assistant.answer import compose, refusal
 from assistant.answer_weights import weights as ranker_weights
 from assistant.config import BUNDLED_REPORTS, DEFAULT_INDEX, Settings
 from assistant.errors import (
+    AssistantError,
     EmptyQuestionError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -29,7 +30,7 @@ from assistant.indexing import IndexReport, index_paths
 from assistant.kb import KnowledgeBase
 from assistant.provinces import merged_into
 from assistant.question import analyse
-from assistant.storage import index_signature
+from assistant.storage import current_version, index_signature
 from assistant.streaming import AnswerStream
 from assistant.text import normalize
 from assistant.types import Answer, Encoder, Progress
@@ -111,6 +112,28 @@ class Assistant:
             )
         return cls(settings, kb, encoder)
 
+    def refresh(self) -> bool:
+        """Answer from the live version of the index folder when another process (or machine)
+        made a newer one live since this knowledge base was loaded; True when it did. A
+        version that cannot be loaded leaves this one in use (logged)."""
+        from assistant.retrieve import Retriever
+
+        if self.kb.version is None:
+            return False  # not from a folder (built in memory)
+        live = current_version(Path(self.settings.index_dir))
+        if live is None or live == self.kb.version:
+            return False
+        try:
+            kb = KnowledgeBase.load(
+                self.settings.index_dir, index_signature(self.settings, self.encoder), self.settings
+            )
+        except AssistantError as err:
+            log.warning("staying on version %s: %s", self.kb.version, err)
+            return False
+        self.kb, self.retriever = kb, Retriever(kb, self.encoder, self.settings)
+        log.info("now answering from version %s", kb.version)
+        return True
+
     def index(
         self, paths: list[Path | str], rebuild: bool = False, progress: Progress | None = None
     ) -> IndexReport:
@@ -182,6 +205,7 @@ class Assistant:
             raise QuestionTooLongError(
                 f"the question is longer than {MAX_QUESTION_CHARS} characters; shorten it"
             )
+        self.refresh()
         return AnswerStream(
             self._answer_pieces(question, k or self.settings.top_k, province, year, t0)
         )

@@ -18,6 +18,7 @@ from assistant.errors import BadFileError
 from assistant.facts import FactTable
 from assistant.ingest import Rejected, iter_files, load_document
 from assistant.kb import KnowledgeBase
+from assistant.lexical import LexicalIndex
 from assistant.storage import index_signature, write_lock
 from assistant.types import Chunk, Document, Encoder, Progress
 from assistant.vectors import Update, VectorRows, build_store, choose_store
@@ -143,7 +144,7 @@ def index_paths(
             rows = np.sort(old.rows_for(kept_ids))
             chunks.extend(old.chunks[r] for r in rows)
             vec_rows = old.vector_rows(rows)
-            parts.append(old.vectors[vec_rows])
+            parts.append(old.vectors_of(vec_rows))
             # renumber the owners: old chunk row -> its position among the kept chunks
             position = np.full(len(old.chunks), -1, np.int64)
             position[rows] = np.arange(len(rows))
@@ -189,17 +190,25 @@ def write_kb(
     new live version of ``index_dir`` (the caller holds :func:`write_lock`)."""
     if progress:
         progress("write", 0, 1)
+    lexical = LexicalIndex.build([c.indexed_text() for c in chunks], signature["fold_diacritics"])
     store = build_store(
         settings,
         index_dir,
         vectors,
-        VectorRows(chunks, owners, documents),
+        VectorRows(chunks, owners, documents, lexical),
         update,
         progress=progress,
     )
     facts = FactTable.build(documents.values(), old_facts, list(kept_ids))
     kb = KnowledgeBase(
-        documents, chunks, vectors, signature, vector_index=store, owners=owners, facts=facts
+        documents,
+        chunks,
+        vectors,
+        signature,
+        vector_index=store,
+        lexical=None if store.capabilities.whole_store else lexical,
+        owners=owners,
+        facts=facts,
     )
     kb.save(index_dir)
     if progress:
@@ -245,21 +254,25 @@ def migrate(index_dir: Path, settings: Settings, progress: Progress | None = Non
     without embedding anything: the vectors come from the folder."""
     with write_lock(index_dir):
         kb = KnowledgeBase.load(index_dir)
+        vectors = kb.vectors
+        lexical = LexicalIndex.build(
+            [c.indexed_text() for c in kb.chunks], kb.signature["fold_diacritics"]
+        )
         store = build_store(
             settings,
             index_dir,
-            kb.vectors,
-            VectorRows(kb.chunks, kb.owners, kb.documents),
+            vectors,
+            VectorRows(kb.chunks, kb.owners, kb.documents, lexical),
             name=settings.vector_store,
             progress=progress,
         )
         new = KnowledgeBase(
             kb.documents,
             kb.chunks,
-            kb.vectors,
+            vectors,
             kb.signature,
             vector_index=store,
-            lexical=kb.lexical,
+            lexical=None if store.capabilities.whole_store else lexical,
             owners=kb.owners,
             facts=kb.facts,
         )

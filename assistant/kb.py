@@ -1,6 +1,7 @@
 """The knowledge base in memory: documents, their chunks, the vectors (searched through a
 :class:`~assistant.vectors.VectorStore`), BM25 and the indicator facts; saved to and loaded
-from a version folder (:mod:`assistant.storage`)."""
+from a version folder (:mod:`assistant.storage`). On a store that keeps everything searched
+(Milvus, ``whole_store``), the vectors and BM25 stay in the engine: the folder holds neither."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from assistant.config import Settings
 from assistant.errors import IndexCorruptError, IndexMismatchError
 from assistant.facts import FactTable
 from assistant.indicators import vocabulary_version
-from assistant.lexical import LexicalIndex
+from assistant.lexical import Lexical, LexicalIndex
 from assistant.storage import (
     check_signature,
     live_version,
@@ -48,37 +49,44 @@ class KnowledgeBase:
         self,
         documents: dict[str, Document],
         chunks: list[Chunk],
-        vectors: np.ndarray,
+        vectors: np.ndarray | None,
         signature: dict[str, Any],
         vector_index: VectorStore | None = None,
-        lexical: LexicalIndex | None = None,
+        lexical: Lexical | None = None,
         owners: np.ndarray | None = None,
         facts: FactTable | None = None,
     ) -> None:
         self.documents = documents
         self._facts = facts  # None: extracted from the documents on first use
         self.chunks = chunks
-        self.vectors = vectors
+        if vector_index is None:
+            if vectors is None:
+                raise IndexCorruptError("a knowledge base without vectors needs a vector store")
+            vector_index = in_memory(vectors)
+        whole = vector_index.capabilities.whole_store
+        self._vectors = None if whole else vectors  # the engine's when it keeps them
+        n_vectors = len(vector_index) if vectors is None else len(vectors)
         # owners[v] is the chunk row of vector v: a chunk's own vector, then its windows' ones
         self.owners = (
             np.arange(len(chunks), dtype=np.int64)
             if owners is None
             else np.asarray(owners, np.int64)
         )
-        if len(self.owners) != len(vectors) or np.any(np.diff(self.owners) < 0):
+        if len(self.owners) != n_vectors or np.any(np.diff(self.owners) < 0):
             raise IndexCorruptError(
-                f"{len(vectors)} vectors do not map onto {len(chunks)} "
+                f"{n_vectors} vectors do not map onto {len(chunks)} "
                 "chunks; rebuild the index with --rebuild"
             )
+        if self._vectors is None and not whole:
+            raise IndexCorruptError("the vectors are missing; rebuild the index with --rebuild")
         self.signature = signature
-        if vector_index is None:
-            vector_index = in_memory(vectors)
         if lexical is None:
-            lexical = LexicalIndex.build(
+            lexical = vector_index.lexical() or LexicalIndex.build(
                 [c.indexed_text() for c in chunks], signature["fold_diacritics"]
             )
         self.vector_index = vector_index
         self.lexical = lexical
+        self.version: str | None = None  # the version folder's name, once saved or loaded
         rows: dict[str, list[int]] = {}
         for row, c in enumerate(chunks):
             rows.setdefault(c.doc_id, []).append(row)
@@ -91,6 +99,21 @@ class KnowledgeBase:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """Every vector ``(n, dim)``: the knowledge base's copy, else read from the engine (all
+        of them in memory: for migrating and checking, not for answering)."""
+        if self._vectors is not None:
+            return self._vectors
+        return self.vector_index.fetch(np.arange(len(self.owners)))
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of ``rows`` (from the engine when it keeps them)."""
+        rows = np.asarray(rows, np.int64)
+        if self._vectors is not None:
+            return self._vectors[rows]
+        return self.vector_index.fetch(rows)
 
     def rows_for(self, doc_ids: Iterable[str]) -> np.ndarray:
         parts = [self._rows_by_doc[d] for d in doc_ids if d in self._rows_by_doc]
@@ -148,10 +171,10 @@ class KnowledgeBase:
         """Cosine of ``query`` to each chunk: the best of its own vector and its windows'."""
         chunk_rows = np.asarray(chunk_rows, np.int64)
         if len(self.owners) == len(self.chunks) or len(chunk_rows) == 0:
-            return self.vectors[chunk_rows] @ query
+            return self.vectors_of(chunk_rows) @ query
         sizes = self._last[chunk_rows] - self._first[chunk_rows]
         starts = np.cumsum(sizes) - sizes
-        return np.maximum.reduceat(self.vectors[self.vector_rows(chunk_rows)] @ query, starts)
+        return np.maximum.reduceat(self.vectors_of(self.vector_rows(chunk_rows)) @ query, starts)
 
     def dense_search(
         self,
@@ -178,7 +201,7 @@ class KnowledgeBase:
         ):
             # an approximate index may miss a narrow filter's rows, and an engine without a
             # cheap row filter is slower at it: search them exactly here
-            scores, at = exact_search(self.vectors[vec_allowed], query, depth)
+            scores, at = exact_search(self.vectors_of(vec_allowed), query, depth)
             rows = vec_allowed[at]
         else:
             scores, rows = store.search(query, depth, allowed=vec_allowed)
@@ -205,10 +228,12 @@ class KnowledgeBase:
 
     def save(self, index_dir: Path) -> Path:
         """Write a new version folder and make it live atomically; returns the folder."""
-        return write_version(index_dir, self._write)
+        folder = write_version(index_dir, self._write)
+        self.version = folder.name
+        return folder
 
     def _write(self, folder: Path) -> dict[str, Any]:
-        write_records(folder, self.documents.values(), self.chunks, self.vectors, self.owners)
+        write_records(folder, self.documents.values(), self.chunks, self._vectors, self.owners)
         self.vector_index.save(folder)
         self.lexical.save(folder)
         self.facts.save(folder)
@@ -253,9 +278,11 @@ class KnowledgeBase:
                 f"cannot read the knowledge base in {folder} ({err}); rebuild it with "
                 f"`python -m assistant index PATH --index {index_dir} --rebuild`"
             ) from err
-        if len(vectors) != len(owners) or (len(owners) and owners[-1] >= len(chunks)):
+        if (vectors is not None and len(vectors) != len(owners)) or (
+            len(owners) and owners[-1] >= len(chunks)
+        ):
             raise IndexCorruptError(
-                f"{folder}: {len(vectors)} vectors for {len(chunks)} chunks;"
+                f"{folder}: {len(owners)} vectors for {len(chunks)} chunks;"
                 " rebuild the index with --rebuild"
             )
         signature = signature_of(manifest)
@@ -265,7 +292,9 @@ class KnowledgeBase:
             check_store(entry, settings, index_dir)
         try:
             store = open_store(entry, folder, VectorRows(chunks, owners, documents), settings)
-            lexical = LexicalIndex.load(folder, len(chunks), signature["fold_diacritics"])
+            lexical = store.lexical() or LexicalIndex.load(
+                folder, len(chunks), signature["fold_diacritics"]
+            )
             facts = FactTable.load(folder)
             if facts is not None and facts.version != vocabulary_version():
                 facts = None  # another vocabulary: extracted again on first use
@@ -273,4 +302,6 @@ class KnowledgeBase:
             raise IndexCorruptError(
                 f"cannot read the indexes in {folder} ({err}); rebuild with --rebuild"
             ) from err
-        return cls(documents, chunks, vectors, signature, store, lexical, owners, facts)
+        kb = cls(documents, chunks, vectors, signature, store, lexical, owners, facts)
+        kb.version = folder.name
+        return kb

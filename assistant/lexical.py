@@ -8,6 +8,7 @@ never counted twice and a plain question still finds accented text.
 
 from __future__ import annotations
 
+import abc
 import logging
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from assistant.text import fold, has_diacritics, tokens
+from assistant.types import SearchFilter
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -60,7 +62,85 @@ def _scores(retriever: bm25s.BM25, token_ids: list[int], n: int) -> np.ndarray:
     return s
 
 
-class LexicalIndex:
+class Scores(abc.ABC):
+    """One question's BM25 scores over the rows: the best rows, and any row's score."""
+
+    @abc.abstractmethod
+    def top(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, scores)`` of the ``k`` best rows with a positive score, best first, ties
+        by row."""
+
+    @abc.abstractmethod
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """The score of each of ``rows`` (0 where no token matches)."""
+
+
+class Lexical(abc.ABC):
+    """The BM25 side of a knowledge base, in the process (:class:`LexicalIndex`) or in a
+    vector engine that keeps it (:class:`assistant.vectors.milvus_lexical.MilvusLexical`)."""
+
+    n: int
+
+    @property
+    @abc.abstractmethod
+    def fold_diacritics(self) -> bool:
+        """Whether a question without diacritics is scored on a folded twin."""
+
+    @abc.abstractmethod
+    def scorer(
+        self, query: str, allowed: np.ndarray | None = None, where: SearchFilter | None = None
+    ) -> Scores:
+        """BM25 scores of ``query``: only the ``allowed`` rows (sorted) score, which are the
+        rows of the documents ``where`` lets through when both are given."""
+
+    @abc.abstractmethod
+    def idf(self, token: str) -> float:
+        """BM25 inverse document frequency of one token (with its diacritics, else folded);
+        unseen tokens get the highest."""
+
+    @abc.abstractmethod
+    def save(self, folder: Path) -> None:
+        """Write what the version ``folder`` needs (nothing when an engine keeps it)."""
+
+
+def query_tokens(query: str, folded: bool) -> tuple[bool, list[str]]:
+    """Whether ``query`` is scored on the folded twin (``folded``: one exists, and the query
+    has no diacritics), and its tokens there."""
+    if folded and not has_diacritics(query):
+        return True, tokens(fold(query))
+    return False, tokens(query)
+
+
+def bm25_idf(n: int, df: int) -> float:
+    """BM25's inverse document frequency of a token held by ``df`` of ``n`` rows."""
+    return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest positive ``scores``, best first, ties by row: the order of a
+    stable sort, without sorting every row (a million-chunk index has few matching rows)."""
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
+        rows = rows[scores[rows] >= kth]
+    return rows[np.argsort(-scores[rows], kind="stable")][:k]
+
+
+class ArrayScores(Scores):
+    """Scores held for every row (the in-process index computes them all at once)."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+
+    def top(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = top_rows(self.scores, k)
+        return rows, self.scores[rows]
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        return self.scores[np.asarray(rows, np.int64)]
+
+
+class LexicalIndex(Lexical):
     """BM25 scores for every row; rows match the vector index's rows."""
 
     FOLDER = "bm25"
@@ -86,9 +166,13 @@ class LexicalIndex:
 
     def _pick(self, query: str) -> tuple[bm25s.BM25 | None, list[str]]:
         """The index and tokens a query is scored with."""
-        if self.folded is not None and not has_diacritics(query):
-            return self.folded, tokens(fold(query))
-        return self.exact, tokens(query)
+        folded, query_tokens_ = query_tokens(query, self.folded is not None)
+        return (self.folded if folded else self.exact), query_tokens_
+
+    def scorer(
+        self, query: str, allowed: np.ndarray | None = None, where: SearchFilter | None = None
+    ) -> Scores:
+        return ArrayScores(self.scores(query, allowed))
 
     def scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of each row for ``query`` (0 where no token matches or not allowed)."""
@@ -119,7 +203,7 @@ class LexicalIndex:
                 counts = self._df[key]
                 df = int(counts[col]) if col < len(counts) else 0
                 break
-        return float(np.log(1 + (self.n - df + 0.5) / (df + 0.5)))
+        return bm25_idf(self.n, df)
 
     def save(self, folder: Path) -> None:
         if self.exact is not None:

@@ -1,5 +1,5 @@
-"""Hybrid retrieval: dense (FAISS) + BM25, fused by weighted z-scores (or reciprocal rank),
-with filters."""
+"""Hybrid retrieval: dense (FAISS or Milvus) + BM25 (in the process or in Milvus), fused by
+weighted z-scores (or reciprocal rank), with filters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.kb import KnowledgeBase
+from assistant.lexical import Scores
 from assistant.provinces import find_provinces
 from assistant.types import Encoder, Hit, SearchFilter
 
@@ -86,9 +87,12 @@ class Retriever:
         lexical: dict[int, tuple[int, float]] = {}
         bm = None
         if use_bm25:
-            bm = self.kb.lexical.scores(query, allowed)
-            top = top_rows(bm, depth)
-            lexical = {int(r): (i + 1, float(bm[r])) for i, r in enumerate(top) if bm[r] > 0}
+            bm = self.kb.lexical.scorer(query, allowed, where)
+            top, top_scores = bm.top(depth)
+            lexical = {
+                int(r): (i + 1, float(sc))
+                for i, (r, sc) in enumerate(zip(top, top_scores, strict=True))
+            }
 
         if s.fusion == "dense":
             fused = {r: v[1] for r, v in dense.items()}
@@ -123,7 +127,7 @@ class Retriever:
     def _score_fusion(
         self,
         qv: np.ndarray | None,
-        bm: np.ndarray | None,
+        bm: Scores | None,
         dense: dict[int, tuple[int, float]],
         lexical: dict[int, tuple[int, float]],
     ) -> dict[int, float]:
@@ -136,18 +140,8 @@ class Retriever:
         if qv is not None and s.dense_weight > 0:
             total += s.dense_weight * _z(self.kb.dense_scores(qv, rows))
         if bm is not None and s.bm25_weight > 0:
-            total += s.bm25_weight * _z(bm[rows])
+            total += s.bm25_weight * _z(bm.at(rows))
         return {int(r): float(v) for r, v in zip(rows, total, strict=True)}
-
-
-def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` highest positive ``scores``, best first, ties by row: the order of a
-    stable sort, without sorting every row (a million-chunk index has few matching rows)."""
-    rows = np.flatnonzero(scores > 0)
-    if len(rows) > k:
-        kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
-        rows = rows[scores[rows] >= kth]
-    return rows[np.argsort(-scores[rows], kind="stable")][:k]
 
 
 def _z(x: np.ndarray) -> np.ndarray:

@@ -81,6 +81,7 @@ def document_frequencies(retriever: bm25s.BM25 | None) -> dict[int, int]:
         return {}
     counts = np.diff(np.asarray(retriever.scores["indptr"]))
     out: dict[int, int] = {}
-    for key, df in zip(token_ids(retriever), counts, strict=True):
+    # bm25s may name one token more than it has columns (the empty token, after the others)
+    for key, df in zip(token_ids(retriever)[: len(counts)], counts, strict=True):
         out[int(key)] = out.get(int(key), 0) + int(df)
     return out

@@ -5,7 +5,8 @@ Layout of ``index_dir``::
     CURRENT              name of the live version folder (replaced atomically)
     .lock                held while a writer builds a new version
     v-<time ns>/         manifest.json, documents.jsonl, chunks.jsonl, vectors.npy, owners.npy,
-                         the vector store's files (index.faiss), bm25/, facts.jsonl
+                         the vector store's files (index.faiss), bm25/, facts.jsonl;
+                         on Milvus no vectors.npy, index.faiss or bm25/: the engine keeps them
 
 A build writes a new version folder, then swaps ``CURRENT`` with ``os.replace``: a crash at any
 moment leaves the previous version live and loadable. What goes into a version is the knowledge
@@ -124,7 +125,7 @@ def write_version(index_dir: Path, write: Callable[[Path], dict[str, Any]]) -> P
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"v-{time.time_ns():020d}"  # sorts in creation order
     tmp = index_dir / f".tmp-{name}"
-    previous = _current_name(index_dir)
+    previous = current_version(index_dir)
     tmp.mkdir()
     try:
         manifest = write(tmp)
@@ -141,26 +142,34 @@ def write_version(index_dir: Path, write: Callable[[Path], dict[str, Any]]) -> P
     return index_dir / name
 
 
+VECTORS = "vectors.npy"
+
+
 def write_records(
     folder: Path,
     documents: Iterable[Document],
     chunks: Iterable[Chunk],
-    vectors: np.ndarray,
+    vectors: np.ndarray | None,
     owners: np.ndarray,
 ) -> None:
-    """Documents and chunks (JSON lines, UTF-8), vectors and their owning chunk rows."""
+    """Documents and chunks (JSON lines, UTF-8), vectors (None: an engine keeps them) and
+    their owning chunk rows."""
     _write_jsonl(folder / "documents.jsonl", (d.model_dump() for d in documents))
     _write_jsonl(folder / "chunks.jsonl", (c.model_dump() for c in chunks))
-    np.save(folder / "vectors.npy", vectors)
+    if vectors is not None:
+        np.save(folder / VECTORS, vectors)
     np.save(folder / "owners.npy", owners)
 
 
-def read_records(folder: Path) -> tuple[list[Document], list[Chunk], np.ndarray, np.ndarray]:
+def read_records(
+    folder: Path,
+) -> tuple[list[Document], list[Chunk], np.ndarray | None, np.ndarray]:
     """What :func:`write_records` wrote (raises ``OSError``, ``ValueError``, ``KeyError``,
-    ``TypeError`` on a damaged folder)."""
+    ``TypeError`` on a damaged folder); the vectors are None when the folder has none."""
     docs = [Document(**d) for d in _read_jsonl(folder / "documents.jsonl")]
     chunks = [Chunk(**c) for c in _read_jsonl(folder / "chunks.jsonl")]
-    return docs, chunks, np.load(folder / "vectors.npy"), np.load(folder / "owners.npy")
+    vectors = np.load(folder / VECTORS) if (folder / VECTORS).exists() else None
+    return docs, chunks, vectors, np.load(folder / "owners.npy")
 
 
 def now() -> str:
@@ -204,8 +213,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _current_name(index_dir: Path) -> str | None:
-    """The version ``CURRENT`` names, or None (no index yet, or an unreadable ``CURRENT``)."""
+def current_version(index_dir: Path) -> str | None:
+    """The version ``CURRENT`` names, or None (no index yet, or an unreadable ``CURRENT``):
+    one small read, so a process can check for a newer version before each question."""
     try:
         name = json.loads((index_dir / "CURRENT").read_text("utf-8"))["version"]
     except (OSError, ValueError, KeyError, TypeError):

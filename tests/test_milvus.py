@@ -1,6 +1,8 @@
-"""Milvus (Milvus Lite, a local .db file) as the vector store: the same hits and answers as FAISS,
-filters run inside Milvus, document updates and deletions follow the content hashes, and
-``migrate`` copies a FAISS knowledge base's vectors without embedding them again."""
+"""Milvus (Milvus Lite, a local .db file, or a Milvus Lite server shared by processes) as the
+whole store: the vectors and BM25 live in Milvus, none in the folder; the same hits and answers
+as FAISS (questions without diacritics included), filters run inside Milvus, every version is a
+collection of its own (one process indexes while another answers), and ``migrate`` copies a
+FAISS knowledge base's vectors without embedding them again."""
 
 from __future__ import annotations
 
@@ -13,10 +15,14 @@ from conftest import REPO_QA, load_qa
 
 from assistant import Assistant, IndexMismatchError, KnowledgeBase, Settings, index_paths
 from assistant.config import BUNDLED_REPORTS
+from assistant.lexical import LexicalIndex
 from assistant.retrieve import Retriever
+from assistant.sparse import row_vectors
 from assistant.storage import index_signature, live_version
+from assistant.text import fold
 from assistant.types import SearchFilter
 from assistant.vectors import milvus, milvus_collection
+from assistant.vectors.milvus_lexical import MilvusLexical
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
@@ -95,6 +101,11 @@ def test_reports_qa_same_top5_and_answers(stores, store):
         assert got.answer == want.answer and got.refused == want.refused, row["id"]
         if row["answerable"]:
             assert any(a in got.answer for a in row["answers"]), row["id"]
+        # typed without diacritics: BM25 on the folded twin (Milvus's sparse_folded field)
+        plain = fold(row["question"])
+        got, want = bot.ask(plain), ref.ask(plain)
+        assert [h.chunk.id for h in got.hits[:5]] == [h.chunk.id for h in want.hits[:5]], plain
+        assert got.answer == want.answer and got.refused == want.refused, plain
 
 
 @pytest.mark.model
@@ -141,19 +152,44 @@ def test_a_year_inside_a_period_reaches_the_review(stores, store):
 
 
 def test_milvus_knowledge_base_on_disk(stores):
-    kb = stores["milvus"].kb
+    """The folder holds the records and the manifest only: no vectors, no FAISS index, no BM25;
+    Milvus holds every vector and each chunk's BM25 weights (those of the in-process index)."""
+    kb, ref = stores["milvus"].kb, stores["faiss"].kb
     folder = live_version(stores["milvus"].settings.index_dir)
-    assert "index.faiss" not in {p.name for p in folder.iterdir()}  # the vectors are in Milvus
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "chunks.jsonl",
+        "documents.jsonl",
+        "facts.jsonl",
+        "manifest.json",
+        "owners.npy",
+    ]
+    assert isinstance(kb.lexical, MilvusLexical) and kb.vector_index.capabilities.whole_store
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     store = manifest["vector_store"]
-    assert (store["name"], store["index"]) == ("milvus", "FLAT")
-    assert store["uri"].endswith("kb.db") and store["collection"].startswith("kb_")
+    assert (store["name"], store["index"], store["bm25"]) == ("milvus", "FLAT", "milvus")
+    assert store["uri"].endswith("kb.db") and store["collection"].startswith(store["base"] + "_v")
     rows = collection_rows(kb)
-    assert len(rows) == len(kb.vectors) == len(kb.vector_index)
+    assert len(rows) == len(ref.vectors) == len(kb.vector_index)
     first = rows[f"{kb.chunks[0].id}#0"]
     doc = kb.documents[kb.chunks[0].doc_id]
     assert (first["doc_id"], first["province"], first["year"]) == (doc.id, doc.province, doc.year)
-    np.testing.assert_allclose(first["vector"], kb.vectors[0], atol=1e-7)
+    np.testing.assert_allclose(first["vector"], ref.vectors[0], atol=1e-7)
+    np.testing.assert_allclose(kb.vectors_of(np.array([5, 0])), ref.vectors[[5, 0]], atol=1e-7)
+    # BM25: the stored sparse vectors are the in-process index's weights, row for row
+    assert isinstance(ref.lexical, LexicalIndex)
+    want = list(row_vectors(ref.lexical.exact, len(ref)))
+    stored = {
+        r["pk"]: r["sparse"]
+        for r in kb.vector_index.client().query(
+            store["collection"] + "_chunks", filter="pk >= 0", output_fields=["pk", "sparse"]
+        )
+    }
+    assert sorted(stored) == list(range(len(kb)))
+    for row in (0, 7, len(kb) - 1):
+        assert stored[row].keys() == want[row].keys()
+        assert all(abs(stored[row][t] - w) <= 1e-6 for t, w in want[row].items())
+    for token in ("trạm", "bts", "tram", "quảng_bình", "không-có-token-này"):
+        assert kb.lexical.idf(token) == pytest.approx(ref.lexical.idf(token), abs=1e-9), token
 
 
 def test_expression():
@@ -172,6 +208,9 @@ def test_expression():
 
 
 def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_encoder, monkeypatch):
+    """Re-indexing embeds only the changed documents; the new version is a collection of its
+    own holding every vector (the kept ones copied from the previous collection), the previous
+    one stays for processes still answering from it, the one before is dropped."""
     settings = milvus_settings(tmp_path)
     kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
     rows = collection_rows(kb)
@@ -181,7 +220,7 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
     bg = str((reports_copy / "bac-giang-2020.txt").resolve())
     n_bn = len(kb.vector_rows(kb.rows_for([bn])))
     assert doc_count(kb, bn) == n_bn > 0
-    bg_keys = {k for k, r in rows.items() if r["doc_id"] == bg}
+    bg_rows = {k: r for k, r in rows.items() if r["doc_id"] == bg}
 
     inserted: list[int] = []
     real_insert = milvus_collection.insert_vectors
@@ -198,8 +237,11 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
     assert [Path(p).name for p in report.updated] == ["quang-binh-2022.txt"]
     assert [Path(p).name for p in report.removed] == ["bac-ninh-15-nam.txt"]
     n_qb = len(kb2.vector_rows(kb2.rows_for([qb])))
-    assert inserted == [n_qb] == [report.vectors_embedded]  # only the updated document
-    assert doc_count(kb2, bn) == 0
+    assert report.vectors_embedded == n_qb  # only the updated document was embedded
+    assert inserted == [len(kb2.vector_index)]  # a whole new version
+    first, second = kb.vector_index.describe(), kb2.vector_index.describe()
+    assert first["base"] == second["base"] and first["collection"] != second["collection"]
+    assert doc_count(kb2, bn) == 0 and doc_count(kb, bn) == n_bn  # the previous one is kept
     assert doc_count(kb2, qb) == n_qb
     rows2 = collection_rows(kb2)
     assert (
@@ -207,15 +249,17 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
         == len(kb2.vectors)
         == len(kb.vectors) - n_bn - len(kb.vector_rows(kb.rows_for([qb]))) + n_qb
     )
-    assert {k for k, r in rows2.items() if r["doc_id"] == bg} == bg_keys  # untouched
-    # the same hits as FAISS over the same vectors
+    for key, row in bg_rows.items():  # untouched: the same vectors, copied over
+        np.testing.assert_array_equal(rows2[key]["vector"], row["vector"])
+    # the same hits as FAISS over the same vectors and texts
     on_faiss = KnowledgeBase(
         kb2.documents, kb2.chunks, kb2.vectors, kb2.signature, owners=kb2.owners
     )
-    for q in ("Quảng Bình trạm quan trắc", "Bắc Ninh", "chính quyền điện tử"):
+    for q in ("Quảng Bình trạm quan trắc", "Bắc Ninh", "chính quyền điện tử", "tram quan trac"):
         a = Retriever(kb2, fake_encoder, settings).search(q, 5)
         b = Retriever(on_faiss, fake_encoder, settings).search(q, 5)
         assert [h.chunk.id for h in a] == [h.chunk.id for h in b]
+        assert [h.bm25_score for h in a] == pytest.approx([h.bm25_score for h in b], abs=1e-5)
         assert all(h.doc.id != bn for h in a)
 
     # reopened from the folder (released, as a fresh process finds it): loaded and counted
@@ -233,6 +277,9 @@ def test_update_and_delete_follow_the_documents(reports_copy, tmp_path, fake_enc
         [reports_copy], settings.index_dir, settings, fake_encoder, rebuild=True
     )
     assert inserted == [len(kb3.vectors)] and len(collection_rows(kb3)) == len(kb3.vectors)
+    held = set(kb3.vector_index.client().list_collections())
+    assert not {n for n in held if n.startswith(first["collection"])}  # two versions back
+    assert second["collection"] in held
 
 
 class PassageEncoderMustNotRun:
@@ -329,7 +376,7 @@ def test_cli_index_with_milvus_and_errors(
         == 0
     )
     out = capsys.readouterr().out
-    assert "5 added" in out and "vectors in milvus collection reports_test at" in out
+    assert "5 added" in out and "vectors in milvus collection reports_test_v" in out
     assert (
         main(
             [
@@ -370,8 +417,9 @@ def test_cli_index_with_milvus_and_errors(
 def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(
     reports_copy, tmp_path, fake_encoder, monkeypatch, capsys
 ):
-    """The manifest decides: settings that name no store keep the folder's collection (and
-    update only what changed in it); ``--rebuild`` starts afresh on the settings' store."""
+    """The manifest decides: settings that name no store keep the folder's Milvus (a new
+    version of its collection, embedding only what changed); ``--rebuild`` starts afresh on the
+    settings' store."""
     from assistant import bot
     from assistant.cli import main
 
@@ -411,16 +459,19 @@ def test_reindexing_a_milvus_folder_without_a_store_stays_on_milvus(
     monkeypatch.setattr(milvus_collection, "insert_vectors", spy)
     assert main(["index", str(reports_copy), "--index", str(index)]) == 0  # no --store
     out = capsys.readouterr().out
-    assert "1 updated" in out and "vectors in milvus collection stay_here at" in out
+    assert "1 updated" in out and "vectors in milvus collection stay_here_v" in out
     manifest = json.loads((live_version(index) / "manifest.json").read_text("utf-8"))
-    assert manifest["vector_store"] == first["vector_store"]
-    assert "index.faiss" not in {p.name for p in live_version(index).iterdir()}
+    before, after = first["vector_store"], manifest["vector_store"]
+    assert (after["name"], after["base"], after["uri"]) == ("milvus", "stay_here", before["uri"])
+    assert after["collection"] != before["collection"]
+    assert not {"index.faiss", "vectors.npy", "bm25"} & {
+        p.name for p in live_version(index).iterdir()
+    }
     settings = Settings(
         index_dir=index, vector_store="milvus", milvus_uri=str(tmp_path / "stay.db")
     )
     kb = KnowledgeBase.load(index, settings=settings)
-    qb = str((reports_copy / "quang-binh-2022.txt").resolve())
-    assert inserted == [len(kb.vector_rows(kb.rows_for([qb])))]  # only the changed document
+    assert inserted == [len(kb.vector_index)]
     assert len(collection_rows(kb)) == len(kb.vectors)
 
     # --rebuild starts from an empty index: the settings' store (FAISS by default)

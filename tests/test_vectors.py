@@ -14,6 +14,7 @@ import pytest
 from assistant import Chunk, Document, Settings
 from assistant.indexing import index_paths
 from assistant.kb import KnowledgeBase
+from assistant.lexical import LexicalIndex
 from assistant.retrieve import Retriever
 from assistant.types import SearchFilter
 from assistant.vectors import (
@@ -188,7 +189,11 @@ def synthetic_rows(n_docs: int = 6, per_doc: int = 40, seed: int = 0):
     ]
     owners = np.repeat(np.arange(len(chunks)), 2)
     vectors = clustered(len(owners), seed=seed)
-    return vectors, VectorRows(chunks, owners, docs)
+    return vectors, VectorRows(chunks, owners, docs, bm25_of(chunks))
+
+
+def bm25_of(chunks: list[Chunk]) -> LexicalIndex:
+    return LexicalIndex.build([c.indexed_text() for c in chunks])
 
 
 def test_every_store_finds_the_exact_top_k(backend):
@@ -242,7 +247,9 @@ def test_every_store_searches_only_the_filtered_rows(backend):
 
 
 def test_a_rebuilt_store_holds_the_new_vectors_only(backend):
-    """A new version (one document dropped, one changed) replaces the previous one in place."""
+    """A new version (one document dropped, one changed) holds the new vectors only; on
+    Milvus it is a collection of its own, the previous one kept for processes still on it and
+    dropped by the version after."""
     name, settings = backend
     vectors, rows = synthetic_rows()
     first = build_store(settings, settings.index_dir, vectors, rows)
@@ -253,10 +260,12 @@ def test_a_rebuilt_store_holds_the_new_vectors_only(backend):
     new_vectors = vectors[vec_rows].copy()
     changed = np.flatnonzero([rows.chunks[o].doc_id == "/r/1.txt" for o in rows.owners[vec_rows]])
     new_vectors[changed] = clustered(len(changed), seed=9)
+    kept_chunks = [rows.chunks[i] for i in keep]
     new_rows = VectorRows(
-        [rows.chunks[i] for i in keep],
+        kept_chunks,
         position[rows.owners[vec_rows]],
         {k: v for k, v in rows.documents.items() if k != "/r/0.txt"},
+        bm25_of(kept_chunks),
     )
     second = build_store(
         settings,
@@ -265,10 +274,26 @@ def test_a_rebuilt_store_holds_the_new_vectors_only(backend):
         new_rows,
         Update(first.describe(), ["/r/0.txt", "/r/1.txt"]),
     )
-    assert second.describe() == first.describe() and len(second) == len(new_vectors)
+    assert len(second) == len(new_vectors)
     for q in [*clustered(3, seed=10), new_vectors[changed[0]]]:
         _, found = second.search(q, 10)
         assert list(found) == list(exact_search(new_vectors, q, 10)[1])
+    if name == "faiss":
+        assert second.describe() == first.describe()
+        return
+    a, b = first.describe(), second.describe()
+    assert a["base"] == b["base"] and a["collection"] != b["collection"]
+    assert b["collection"].startswith(b["base"] + "_v")
+    client = second.client()
+    held = set(client.list_collections())
+    for entry in (a, b):
+        c = entry["collection"]
+        assert {c, c + "_chunks", c + "_terms"} <= held
+    third = build_store(settings, settings.index_dir, new_vectors, new_rows, Update(b))
+    held = set(client.list_collections())
+    c = third.describe()["collection"]
+    assert {c, c + "_chunks", c + "_terms", b["collection"]} <= held
+    assert not {n for n in held if n.startswith(a["collection"])}  # two versions back: dropped
 
 
 def test_manifests_written_before_stores_had_names_open_on_faiss():

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
+from assistant.errors import VectorStoreError
+from assistant.lexical import Lexical, LexicalIndex
 from assistant.types import Chunk, Document, Progress, SearchFilter
 
 
@@ -29,8 +31,11 @@ class Capabilities:
     ``rows_in_engine``: ``search(allowed=...)`` restricts the rows inside the engine cheaply
     (a bitmap); when False, a narrow row filter is better searched exactly by the caller.
     ``vectors_in_folder``: :meth:`VectorStore.save` writes the vectors into the knowledge
-    base folder (else they live in the engine, and the folder keeps only a copy).
+    base folder (else they live in the engine).
     ``incremental``: re-indexing touches only the changed documents' vectors.
+    ``whole_store``: the engine keeps everything searched: the vectors (:meth:`VectorStore.fetch`
+    returns them, so the folder holds no ``vectors.npy``) and the BM25 side
+    (:meth:`VectorStore.lexical`, no ``bm25/`` folders).
     """
 
     exact: bool
@@ -38,16 +43,19 @@ class Capabilities:
     rows_in_engine: bool
     vectors_in_folder: bool
     incremental: bool
+    whole_store: bool = False
 
 
 @dataclass(frozen=True)
 class VectorRows:
     """What each vector row belongs to: ``owners[row]`` is the position in ``chunks`` of the
-    chunk of vector ``row``; ``documents`` by id (an engine may store their fields)."""
+    chunk of vector ``row``; ``documents`` by id (an engine may store their fields);
+    ``lexical``: the chunks' BM25 index, for an engine that keeps the BM25 side."""
 
     chunks: Sequence[Chunk]
     owners: np.ndarray
     documents: Mapping[str, Document]
+    lexical: LexicalIndex | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,15 @@ class VectorStore(abc.ABC):
         """Top-``k`` ``(scores, rows)`` for one query vector ``(dim,)``, best first, ties by
         row. ``where`` and ``allowed`` (sorted rows) describe the same restriction: a store
         with ``filters_in_engine`` uses ``where`` when given, any other uses ``allowed``."""
+
+    def fetch(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``rows`` ``(len(rows), dim)``: a store with ``whole_store``
+        (the others' vectors are the knowledge base's own copy)."""
+        raise VectorStoreError(f"{self.summary()} does not return its vectors")
+
+    def lexical(self) -> Lexical | None:
+        """The BM25 side kept in the engine (a store with ``whole_store``), else None."""
+        return None
 
     @abc.abstractmethod
     def __len__(self) -> int: ...

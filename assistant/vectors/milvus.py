@@ -1,12 +1,14 @@
-"""Milvus as the vector store, behind the same interface as FAISS (:class:`VectorStore`).
+"""Milvus as the whole store, behind the same interface as FAISS (:class:`VectorStore`).
 
 One collection row per vector: a chunk's own vector and one per sentence window, keyed
 ``f"{chunk_id}#{n}"`` (``n`` = 0 for the chunk's own vector), with the document's ``doc_id``,
 ``province``, ``year`` and period (``period_start``, ``period_end``) beside it, so a
 province/year filter runs inside Milvus as an expression (``province == "Bắc Giang" and
-period_start <= 2020 and period_end >= 2020``). The knowledge base folder keeps the
-chunks, the BM25 index and a copy of the vectors (exact scores for fusion); its manifest names
-the collection. Connections and collection operations: :mod:`assistant.vectors.milvus_collection`.
+period_start <= 2020 and period_end >= 2020``). The BM25 side is in Milvus too, as sparse
+vectors (:mod:`assistant.vectors.milvus_lexical`), and fusion reads the candidates' exact
+scores from the stored vectors: the knowledge base folder holds no vectors and no BM25, only
+the chunks' records and the manifest naming the version's collection. Connections and
+collection operations: :mod:`assistant.vectors.milvus_collection`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import numpy as np
 from pydantic import SecretStr
 
 from assistant.config import Settings
-from assistant.errors import IndexCorruptError, VectorStoreError
+from assistant.errors import AssistantError, IndexCorruptError, VectorStoreError
+from assistant.lexical import Lexical
+from assistant.storage import live_version, read_manifest
 from assistant.types import Chunk, Progress, SearchFilter
 from assistant.vectors.base import Capabilities, Update, VectorRows, VectorStore
 from assistant.vectors.milvus_collection import (
+    INSERT_BATCH,
     NAME,
     MilvusTarget,
     connect,
@@ -34,6 +39,7 @@ from assistant.vectors.milvus_collection import (
     target_for,
     write_collection,
 )
+from assistant.vectors.milvus_lexical import MilvusLexical
 
 MAX_LIMIT = 16_384  # Milvus's largest top-k
 
@@ -46,20 +52,29 @@ class MilvusIndex(VectorStore):
     NAME = NAME
 
     def __init__(
-        self, target: MilvusTarget, keys: Sequence[str], token: SecretStr | None = None
+        self,
+        target: MilvusTarget,
+        keys: Sequence[str],
+        token: SecretStr | None = None,
+        bm25: tuple[int, bool] | None = None,
     ) -> None:
+        """``bm25``: ``(chunks, fold_diacritics)`` of the BM25 side kept in Milvus; None for
+        a version written before Milvus kept it (its folder holds vectors and BM25)."""
         self.target = target
         self.keys = list(keys)
         self.token = token
+        self.bm25 = bm25
         self._rows = {k: i for i, k in enumerate(self.keys)}
         self._client: Any = None
+        self._lexical: Lexical | None = None
         # a row filter is a list of keys in an expression: the caller searches it better
         self.capabilities = Capabilities(
             exact=target.index == "FLAT",
             filters_in_engine=True,
             rows_in_engine=False,
             vectors_in_folder=False,
-            incremental=True,
+            incremental=False,
+            whole_store=bm25 is not None,
         )
 
     @classmethod
@@ -72,24 +87,26 @@ class MilvusIndex(VectorStore):
         update: Update | None = None,
         progress: Progress | None = None,
     ) -> MilvusIndex:
-        """Write the collection the settings name (when they ask for Milvus; else the one the
-        previous version used): only the changed documents when it holds the previous
-        version, else afresh."""
-        if (
-            settings.vector_store != NAME
-            and update is not None
-            and update.previous.get("name") == NAME
-        ):
-            target = MilvusTarget.from_manifest(update.previous)  # the manifest decides
+        """Write a new version's collections where the settings say (when they ask for
+        Milvus; else where the previous version is): every vector and the BM25 side of
+        ``rows.lexical``. The previous version's collections stay (processes still answer from
+        them); older ones are dropped."""
+        previous = None
+        if update is not None and update.previous.get("name") == NAME:
+            previous = MilvusTarget.from_manifest(update.previous)
+        if settings.vector_store != NAME and previous is not None:
+            target = previous  # the manifest decides
         else:
             target = target_for(settings, index_dir)
+        target = target.next_version()
         keys = vector_keys(rows.chunks, rows.owners)
-        same = update is not None and update.previous == target.describe()
-        changed = update.changed if same and update is not None else None
+        keep = [previous.collection] if previous is not None else []
+        keep += live_collections(index_dir)  # a --rebuild has no previous: the live one stays
         client = write_collection(
-            target, settings.milvus_token, vectors, rows, keys, changed, progress
+            target, settings.milvus_token, vectors, rows, keys, keep, progress
         )
-        index = cls(target, keys, settings.milvus_token)
+        fold = rows.lexical is not None and rows.lexical.folded is not None
+        index = cls(target, keys, settings.milvus_token, (len(rows.chunks), fold))
         index._client = client
         return index
 
@@ -109,9 +126,16 @@ class MilvusIndex(VectorStore):
                 if uri.endswith(".db"):
                     uri = str(Path(uri).expanduser().resolve())
                 target = MilvusTarget(
-                    uri, settings.milvus_db or target.db, target.collection, target.index
+                    uri,
+                    settings.milvus_db or target.db,
+                    target.collection,
+                    target.index,
+                    target.base,
                 )
-        return cls(target, vector_keys(rows.chunks, rows.owners), token)
+        bm25 = None
+        if entry.get("bm25") == NAME:
+            bm25 = (len(rows.chunks), bool(entry.get("fold_diacritics", True)))
+        return cls(target, vector_keys(rows.chunks, rows.owners), token, bm25)
 
     def save(self, folder: Path) -> None:
         """Nothing to write: the vectors are in Milvus, the manifest names the collection."""
@@ -120,7 +144,50 @@ class MilvusIndex(VectorStore):
         return len(self.keys)
 
     def describe(self) -> dict[str, Any]:
-        return self.target.describe()
+        entry: dict[str, Any] = dict(self.target.describe())
+        if self.bm25 is not None:
+            entry["bm25"] = NAME
+            entry["fold_diacritics"] = self.bm25[1]
+        return entry
+
+    def lexical(self) -> Lexical | None:
+        if self.bm25 is None:
+            return None
+        if self._lexical is None:
+            self._lexical = MilvusLexical(
+                self.client, self.target.collection, self.bm25[0], self.bm25[1], expression
+            )
+        return self._lexical
+
+    def fetch(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``rows``, read by key."""
+        keys = [self.keys[int(r)] for r in np.asarray(rows, np.int64)]
+        found: dict[str, Any] = {}
+        try:
+            for start in range(0, len(keys), INSERT_BATCH):
+                part = keys[start : start + INSERT_BATCH]
+                for hit in self.client().query(
+                    self.target.collection,
+                    filter=f"pk in {list_literal(part)}",
+                    output_fields=["pk", "vector"],
+                    limit=len(part),
+                ):
+                    found[hit["pk"]] = hit["vector"]
+        except (IndexCorruptError, VectorStoreError):
+            raise
+        except Exception as err:
+            raise VectorStoreError(
+                f"cannot read vectors from Milvus ({short_error(err)}); check that the server "
+                "is up and the collection exists"
+            ) from err
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise IndexCorruptError(
+                f"Milvus collection {self.target.collection!r} lacks {len(missing)} vectors "
+                f"(e.g. {missing[0]!r}); index again with --rebuild"
+            )
+        dim = len(found[keys[0]]) if keys else 0
+        return np.asarray([found[k] for k in keys], np.float32).reshape(len(keys), dim)
 
     def summary(self) -> str:
         entry = self.describe()
@@ -233,3 +300,13 @@ def vector_keys(chunks: Sequence[Chunk], owners: np.ndarray) -> list[str]:
         previous = owner
         keys.append(f"{chunks[owner].id}#{n}")
     return keys
+
+
+def live_collections(index_dir: Path) -> list[str]:
+    """The Milvus collection of the live version in ``index_dir`` ([] when none is live, or it
+    is not on Milvus)."""
+    try:
+        entry = read_manifest(live_version(Path(index_dir))).get("vector_store") or {}
+    except (AssistantError, OSError, ValueError):
+        return []
+    return [str(entry["collection"])] if entry.get("name") == NAME else []

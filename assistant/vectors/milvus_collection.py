@@ -1,7 +1,13 @@
 """The Milvus side of :mod:`assistant.vectors.milvus`: where a collection lives
 (:class:`MilvusTarget`), connections, and the collection operations (create, count, insert,
-delete, write a knowledge base's vectors). ``uri`` is a Milvus Lite file (``./kb.db``) or a
-server (``http://host:19530``).
+write a knowledge base version's collections, drop old ones). ``uri`` is a Milvus Lite file
+(``./kb.db``), a server (``http://host:19530``) or a Milvus Lite server
+(``python -m milvus_lite server``) that several processes share.
+
+Every knowledge base version writes collections of its own, ``<base>_v<time ns>`` (vectors) with
+its ``_chunks`` and ``_terms`` (BM25, :mod:`assistant.vectors.milvus_lexical`): processes that
+answer from the live version never see a half-written one, and the folder's ``CURRENT`` switch
+makes the new one live. The live and the previous version's collections are kept.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +32,16 @@ from assistant.config import Settings
 from assistant.errors import IndexCorruptError, VectorStoreError
 from assistant.types import Chunk, Document, Progress
 from assistant.vectors.base import VectorRows
+from assistant.vectors.milvus_lexical import (
+    create_lexical,
+    doc_fields,
+    insert_lexical,
+    lexical_collections,
+)
 
 NAME = "milvus"
 INSTALL = "pymilvus is not installed: pip install -e '.[milvus]'"
-INSERT_BATCH = 1000
+INSERT_BATCH = 5000  # rows per insert call: Milvus Lite takes ~4,000 rows/s in such batches
 STRING_MAX = 8192  # VARCHAR length for keys and document ids (paths)
 
 
@@ -40,6 +53,7 @@ class MilvusTarget:
     db: str
     collection: str
     index: str = "FLAT"
+    base: str = ""  # the name the versions' collections start with ("" : the collection)
 
     def describe(self) -> dict[str, str]:
         """What the manifest records (no credentials: user:password is cut from the URI)."""
@@ -48,14 +62,24 @@ class MilvusTarget:
             "uri": public_uri(self.uri),
             "db": self.db,
             "collection": self.collection,
+            "base": self.base or self.collection,
             "index": self.index,
         }
 
     @classmethod
     def from_manifest(cls, store: dict[str, Any]) -> MilvusTarget:
         return cls(
-            store["uri"], store.get("db", ""), store["collection"], store.get("index", "FLAT")
+            store["uri"],
+            store.get("db", ""),
+            store["collection"],
+            store.get("index", "FLAT"),
+            store.get("base", store["collection"]),
         )
+
+    def next_version(self) -> MilvusTarget:
+        """The same place, with a new version's collection ``<base>_v<time ns>``."""
+        base = self.base or self.collection
+        return MilvusTarget(self.uri, self.db, f"{base}_v{time.time_ns()}", self.index, base)
 
 
 def target_for(settings: Settings, index_dir: Path) -> MilvusTarget:
@@ -73,7 +97,7 @@ def target_for(settings: Settings, index_dir: Path) -> MilvusTarget:
             f"Milvus collection name {collection!r} is invalid: use letters, "
             "digits and underscores, starting with a letter"
         )
-    return MilvusTarget(uri, settings.milvus_db, collection, settings.milvus_index)
+    return MilvusTarget(uri, settings.milvus_db, collection, settings.milvus_index, collection)
 
 
 # --- connections -----------------------------------------------------------------------------
@@ -186,18 +210,16 @@ def insert_vectors(
     chunks: Sequence[Chunk],
     vectors: np.ndarray,
     keys: Sequence[str],
-    rows: Iterable[int],
     owners: np.ndarray,
     progress: Progress | None = None,
 ) -> int:
-    """Insert the vectors ``rows`` (of the knowledge base's ``vectors``) in batches; returns how
-    many."""
-    rows = list(rows)
-    for start in range(0, len(rows), INSERT_BATCH):
+    """Insert every vector in batches of :data:`INSERT_BATCH`; returns how many."""
+    fields = {d.id: doc_fields(d) for d in documents.values()}
+    for start in range(0, len(keys), INSERT_BATCH):
         if progress:
-            progress("milvus", start, len(rows))
+            progress("milvus", start, len(keys))
         batch = []
-        for r in rows[start : start + INSERT_BATCH]:
+        for r in range(start, min(start + INSERT_BATCH, len(keys))):
             chunk = chunks[int(owners[r])]
             doc = documents[chunk.doc_id]
             batch.append(
@@ -205,32 +227,36 @@ def insert_vectors(
                     "pk": keys[r],
                     "vector": vectors[r],
                     "chunk_id": chunk.id,
-                    "doc_id": chunk.doc_id,
-                    "province": doc.province or "",
                     "year": int(doc.year or 0),
-                    **_period_fields(doc),
+                    **fields[chunk.doc_id],
                 }
             )
         client.insert(target.collection, batch)
     if progress:
-        progress("milvus", len(rows), len(rows))
-    return len(rows)
+        progress("milvus", len(keys), len(keys))
+    return len(keys)
 
 
-def _period_fields(doc: Document) -> dict[str, int]:
-    """``period_start``/``period_end`` of a row: the document's period, else its year, else 0
-    (no year filter lets it through), as :meth:`Document.covers` decides."""
-    if doc.period_start is not None and doc.period_end is not None:
-        return {"period_start": int(doc.period_start), "period_end": int(doc.period_end)}
-    return {"period_start": int(doc.year or 0), "period_end": int(doc.year or 0)}
+def version_collections(collection: str) -> list[str]:
+    """The collections of one version: its vectors and its BM25 (chunks, terms)."""
+    return [collection, *lexical_collections(collection)]
 
 
-def delete_documents(client: Any, target: MilvusTarget, doc_ids: Sequence[str]) -> None:
-    """Delete every vector of the documents ``doc_ids``."""
-    ids = sorted(set(doc_ids))
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        client.delete(target.collection, filter=f"doc_id in {list_literal(part)}")
+def drop_versions(client: Any, target: MilvusTarget, keep: Iterable[str]) -> list[str]:
+    """Drop the collections of ``target``'s versions other than ``keep`` (vector collection
+    names); returns the dropped names."""
+    base = target.base or target.collection
+    kept = {name for k in keep for name in version_collections(k)}
+    dropped = []
+    for name in client.list_collections():
+        ours = name == base or (
+            name.startswith(base + "_v") and name[len(base) + 2 :].split("_")[0].isdigit()
+        )
+        ours = ours or name in lexical_collections(base)
+        if ours and name not in kept:
+            client.drop_collection(name)
+            dropped.append(name)
+    return dropped
 
 
 def write_collection(
@@ -239,44 +265,51 @@ def write_collection(
     vectors: np.ndarray,
     rows: VectorRows,
     keys: Sequence[str],
-    changed: Sequence[str] | None,
+    keep: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> Any:
-    """Make the collection hold exactly ``vectors`` (keyed ``keys``); returns the client.
-
-    With ``changed`` (the collection holds the previous version), only those documents (added,
-    updated or removed) are touched: their vectors are deleted by ``doc_id`` and the new ones
-    inserted. Otherwise (first build, ``--rebuild``, another store or collection before) the
-    collection is created afresh and filled.
-    """
+    """Write a new version's collections (``target.collection``, its BM25 from
+    ``rows.lexical``) holding exactly ``vectors`` (keyed ``keys``); returns the client. The
+    other versions' collections, but ``keep`` (the live one), are dropped once it is written;
+    a failed write drops what it wrote and leaves the live version as it was."""
+    if rows.lexical is None:
+        raise VectorStoreError("Milvus keeps the BM25 side: the chunks' BM25 index is needed")
+    client = None
     try:
         client = connect(target, token)
-        if changed is not None and client.has_collection(target.collection):
-            delete_documents(client, target, changed)
-            wanted = set(changed)
-            todo = [
-                r for r in range(len(keys)) if rows.chunks[int(rows.owners[r])].doc_id in wanted
-            ]
-        else:
-            create_collection(client, target, vectors.shape[1])
-            todo = list(range(len(keys)))
+        create_collection(client, target, vectors.shape[1])
+        create_lexical(client, target.collection, rows.lexical.folded is not None, _pymilvus())
         insert_vectors(
-            client, target, rows.documents, rows.chunks, vectors, keys, todo, rows.owners, progress
+            client, target, rows.documents, rows.chunks, vectors, keys, rows.owners, progress
+        )
+        fields = {d.id: doc_fields(d) for d in rows.documents.values()}
+        insert_lexical(
+            client,
+            target.collection,
+            rows.lexical,
+            lambda row: fields[rows.chunks[row].doc_id],
+            INSERT_BATCH,
+            progress,
         )
         held = count(client, target)
-    except (VectorStoreError, IndexCorruptError):
-        raise
+        if held != len(keys):
+            raise VectorStoreError(
+                f"Milvus collection {target.collection!r} holds {held} vectors after writing, "
+                f"expected {len(keys)}; index again"
+            )
+        drop_versions(client, target, [target.collection, *keep])
     except Exception as err:
+        if client is not None:
+            with contextlib.suppress(Exception):  # best effort: the live version is untouched
+                for name in version_collections(target.collection):
+                    client.drop_collection(name)
+        if isinstance(err, VectorStoreError | IndexCorruptError):
+            raise
         raise VectorStoreError(
             f"writing Milvus collection {target.collection!r} failed "
             f"({short_error(err)}); the previous knowledge base is unchanged, "
             "index again"
         ) from err
-    if held != len(keys):
-        raise VectorStoreError(
-            f"Milvus collection {target.collection!r} holds {held} vectors after the update, "
-            f"expected {len(keys)}; index again with --rebuild"
-        )
     return client
 
 
