@@ -20,6 +20,7 @@ import pytest
         "assistant.vectors.base",
         "assistant.vectors.faiss",
         "assistant.vectors.milvus",
+        "assistant.vectors.milvus_filter",
     ],
 )
 def test_docstring_examples(name):

@@ -21,7 +21,7 @@ from assistant.sparse import row_vectors
 from assistant.storage import index_signature, live_version
 from assistant.text import fold
 from assistant.types import SearchFilter
-from assistant.vectors import milvus, milvus_collection
+from assistant.vectors import milvus, milvus_collection, milvus_filter
 from assistant.vectors.milvus_lexical import MilvusLexical
 
 pytest.importorskip("pymilvus")
@@ -192,16 +192,48 @@ def test_milvus_knowledge_base_on_disk(stores):
         assert kb.lexical.idf(token) == pytest.approx(ref.lexical.idf(token), abs=1e-9), token
 
 
-def test_expression():
+def test_expression_is_a_template_with_its_values_apart():
+    e = milvus_filter.where_expression(SearchFilter(province="Bắc Giang", year=2020))
     assert (
-        milvus.expression(SearchFilter(province="Bắc Giang", year=2020))
-        == 'province == "Bắc Giang" and period_start <= 2020 and period_end >= 2020'
+        e.template == "province == {province} and period_start <= {year} and period_end >= {year}"
     )
-    assert (
-        milvus.expression(SearchFilter(doc_ids=frozenset({'/r/b"x.txt', "/r/a.txt"})))
-        == 'doc_id in ["/r/a.txt", "/r/b\\"x.txt"]'
+    assert e.params == {"province": "Bắc Giang", "year": 2020}
+    assert e.arguments(True) == {"filter": e.template, "filter_params": dict(e.params)}
+    assert e.render() == 'province == "Bắc Giang" and period_start <= 2020 and period_end >= 2020'
+    hostile = milvus_filter.where_expression(
+        SearchFilter(doc_ids=frozenset({'/r/b" or pk != "x.txt', "/r/a.txt"}))
     )
-    assert milvus.expression(SearchFilter()) == ""
+    assert hostile.template == "doc_id in {doc_ids}"
+    assert hostile.render() == 'doc_id in ["/r/a.txt", "/r/b\\" or pk != \\"x.txt"]'
+    assert milvus_filter.where_expression(SearchFilter()).arguments(True) == {"filter": ""}
+
+
+def test_filters_go_as_templates_unless_the_engine_refuses_them_fake_client():
+    """A fake client stands in for a Milvus server (none runs here): a server that takes
+    parameters gets the template; one that cannot parse it (as Milvus Lite) the rendered
+    expression from then on."""
+    calls: list[dict] = []
+
+    def server(**kw):
+        calls.append(kw)
+        return "ok"
+
+    def lite(**kw):
+        calls.append(kw)
+        if "{" in kw["filter"]:
+            raise RuntimeError("unexpected character '{' at column 12")
+        return "ok"
+
+    e = milvus_filter.keys_in(["a#0"])
+    assert milvus_filter.filtered("http://server:19530", server, e, limit=1) == "ok"
+    assert calls == [{"filter": "pk in {keys}", "filter_params": {"keys": ["a#0"]}, "limit": 1}]
+    calls.clear()
+    for _ in range(2):
+        assert milvus_filter.filtered("http://lite:19530", lite, e) == "ok"
+    assert [c["filter"] for c in calls] == ["pk in {keys}", 'pk in ["a#0"]', 'pk in ["a#0"]']
+    calls.clear()
+    assert milvus_filter.filtered(str(Path("/x/kb.db")), lite, e) == "ok"  # a Lite file
+    assert calls == [{"filter": 'pk in ["a#0"]'}]
 
 
 # --- the fake encoder: updates, deletions, migration, settings ----------------------------

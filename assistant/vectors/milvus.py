@@ -3,10 +3,11 @@
 One collection row per vector: a chunk's own vector and one per sentence window, keyed
 ``f"{chunk_id}#{n}"`` (``n`` = 0 for the chunk's own vector), with the document's ``doc_id``,
 ``province``, ``year`` and period (``period_start``, ``period_end``) beside it, so a
-province/year filter runs inside Milvus as an expression (``province == "Bắc Giang" and
-period_start <= 2020 and period_end >= 2020``). The BM25 side is in Milvus too, as sparse
-vectors (:mod:`assistant.vectors.milvus_lexical`), and fusion reads the candidates' exact
-scores from the stored vectors: the knowledge base folder holds no vectors and no BM25, only
+province/year filter runs inside Milvus as an expression (``province == {province} and
+period_start <= {year} and period_end >= {year}``, its values passed apart:
+:mod:`assistant.vectors.milvus_filter`). The BM25 side is in Milvus too, as sparse vectors
+(:mod:`assistant.vectors.milvus_lexical`), and fusion reads the candidates' exact scores from
+the stored vectors: the knowledge base folder holds no vectors and no BM25, only
 the chunks' records and the manifest naming the version's collection. Connections and
 collection operations: :mod:`assistant.vectors.milvus_collection`.
 """
@@ -32,13 +33,12 @@ from assistant.vectors.milvus_collection import (
     MilvusTarget,
     connect,
     count,
-    list_literal,
     public_uri,
     short_error,
-    string_literal,
     target_for,
     write_collection,
 )
+from assistant.vectors.milvus_filter import Expression, filtered, keys_in, where_expression
 from assistant.vectors.milvus_lexical import MilvusLexical
 
 MAX_LIMIT = 16_384  # Milvus's largest top-k
@@ -155,7 +155,7 @@ class MilvusIndex(VectorStore):
             return None
         if self._lexical is None:
             self._lexical = MilvusLexical(
-                self.client, self.target.collection, self.bm25[0], self.bm25[1], expression
+                self.client, self.target.uri, self.target.collection, self.bm25[0], self.bm25[1]
             )
         return self._lexical
 
@@ -166,9 +166,11 @@ class MilvusIndex(VectorStore):
         try:
             for start in range(0, len(keys), INSERT_BATCH):
                 part = keys[start : start + INSERT_BATCH]
-                for hit in self.client().query(
-                    self.target.collection,
-                    filter=f"pk in {list_literal(part)}",
+                for hit in filtered(
+                    self.target.uri,
+                    self.client().query,
+                    keys_in(part),
+                    collection_name=self.target.collection,
                     output_fields=["pk", "vector"],
                     limit=len(part),
                 ):
@@ -225,13 +227,13 @@ class MilvusIndex(VectorStore):
         """Top-``k`` ``(scores, rows)``: ``where`` becomes an expression on the rows' province,
         period and doc_id fields; else ``allowed`` rows a key filter."""
         if where is not None:
-            return self._search(query, k, expression(where))
+            return self._search(query, k, where_expression(where))
         if allowed is None:
-            return self._search(query, k, "")
+            return self._search(query, k, Expression())
         keys = [self.keys[int(r)] for r in allowed]
-        return self._search(query, min(k, len(keys)), f"pk in {list_literal(keys)}")
+        return self._search(query, min(k, len(keys)), keys_in(keys))
 
-    def _search(self, query: np.ndarray, k: int, expr: str) -> tuple[np.ndarray, np.ndarray]:
+    def _search(self, query: np.ndarray, k: int, expr: Expression) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, len(self.keys), MAX_LIMIT)
         if k <= 0:
             return np.empty(0, np.float32), np.empty(0, np.int64)
@@ -241,12 +243,14 @@ class MilvusIndex(VectorStore):
         elif self.target.index == "IVF_FLAT":
             params["params"] = {"nprobe": 32}
         try:
-            found = self.client().search(
-                self.target.collection,
+            found = filtered(
+                self.target.uri,
+                self.client().search,
+                expr,
+                collection_name=self.target.collection,
                 data=[np.asarray(query, np.float32).tolist()],
                 anns_field="vector",
                 limit=k,
-                filter=expr,
                 output_fields=["pk"],
                 search_params=params,
             )[0]
@@ -272,27 +276,14 @@ class MilvusIndex(VectorStore):
         return scores[order], rows[order]
 
 
-def expression(where: SearchFilter) -> str:
-    """A Milvus boolean expression for ``where`` ('' when it lets everything through).
-
-    A year filter keeps the documents whose period (``period_start``..``period_end``, the
-    year alone when a document has no period) includes the year.
-
-    >>> expression(SearchFilter(province="Bắc Giang", year=2020))
-    'province == "Bắc Giang" and period_start <= 2020 and period_end >= 2020'
-    """
-    parts = []
-    if where.province is not None:
-        parts.append(f"province == {string_literal(where.province)}")
-    if where.year is not None:
-        parts.append(f"period_start <= {int(where.year)} and period_end >= {int(where.year)}")
-    if where.doc_ids is not None:
-        parts.append(f"doc_id in {list_literal(sorted(where.doc_ids))}")
-    return " and ".join(parts)
-
-
 def vector_keys(chunks: Sequence[Chunk], owners: np.ndarray) -> list[str]:
-    """The collection key of each vector: ``f"{chunk_id}#{n}"``, n-th vector of its chunk."""
+    """The collection key of each vector: ``f"{chunk_id}#{n}"``, n-th vector of its chunk.
+
+    >>> chunks = [Chunk(id=f"/r/a.txt:{s}", doc_id="/r/a.txt", start=s, end=s + 9, text="x")
+    ...           for s in (0, 10)]
+    >>> vector_keys(chunks, np.array([0, 0, 1]))
+    ['/r/a.txt:0#0', '/r/a.txt:0#1', '/r/a.txt:10#0']
+    """
     keys = []
     previous, n = -1, 0
     for owner in np.asarray(owners, np.int64).tolist():

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import re
 import threading
@@ -314,14 +313,6 @@ def write_collection(
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def string_literal(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # "..." with \" and \\ escaped
-
-
-def list_literal(values: Iterable[str]) -> str:
-    return "[" + ", ".join(string_literal(v) for v in values) + "]"
 
 
 def public_uri(uri: str) -> str:

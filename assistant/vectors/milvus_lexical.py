@@ -28,6 +28,7 @@ from assistant.lexical import Lexical, LexicalIndex, Scores, bm25_idf, query_tok
 from assistant.sparse import SparseVector, document_frequencies, inner, query_vector, row_vectors
 from assistant.sparse import token_id as sparse_token_id
 from assistant.types import Document, Progress, SearchFilter
+from assistant.vectors.milvus_filter import Expression, filtered, keys_in, where_expression
 
 CHUNKS = "_chunks"
 TERMS = "_terms"
@@ -124,7 +125,9 @@ class SparseScores(Scores):
     """One question's BM25 in Milvus: the best rows by a sparse search, any row's score from
     its stored sparse vector."""
 
-    def __init__(self, lexical: MilvusLexical, query: SparseVector, field: str, expr: str):
+    def __init__(
+        self, lexical: MilvusLexical, query: SparseVector, field: str, expr: Expression
+    ) -> None:
         self.lexical, self.query, self.field, self.expr = lexical, query, field, expr
 
     def top(self, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -133,10 +136,10 @@ class SparseScores(Scores):
             return np.empty(0, np.int64), np.empty(0, np.float32)
         found = self.lexical.call(
             "search",
+            self.expr,
             data=[self.query],
             anns_field=self.field,
             limit=k,
-            filter=self.expr,
             output_fields=["pk"],
             search_params={"metric_type": "IP"},
         )[0]
@@ -156,32 +159,29 @@ class SparseScores(Scores):
 
 
 class MilvusLexical(Lexical):
-    """The BM25 side of a knowledge base whose vectors are in Milvus collection ``collection``;
-    ``client()`` gives the connected client, ``expression(where)`` a filter expression."""
+    """The BM25 side of a knowledge base whose vectors are in Milvus collection ``collection``
+    at ``uri``; ``client()`` gives the connected client."""
 
     def __init__(
-        self,
-        client: Callable[[], Any],
-        collection: str,
-        n: int,
-        fold: bool,
-        expression: Callable[[SearchFilter], str],
+        self, client: Callable[[], Any], uri: str, collection: str, n: int, fold: bool
     ) -> None:
         self.client = client
+        self.uri = uri
         self.chunks, self.terms = lexical_collections(collection)
         self.n = n
         self.fold = fold
-        self.expression = expression
         self._buckets: dict[int, SparseVector] = {}
 
     @property
     def fold_diacritics(self) -> bool:
         return self.fold or self.n == 0
 
-    def call(self, method: str, collection: str | None = None, **kw: Any) -> Any:
-        """``client.<method>`` on the chunks (or ``collection``); failures say what to check."""
+    def call(self, method: str, expr: Expression, collection: str | None = None, **kw: Any) -> Any:
+        """``client.<method>`` on the chunks (or ``collection``) filtered by ``expr``; failures
+        say what to check."""
         try:
-            return getattr(self.client(), method)(collection or self.chunks, **kw)
+            call = getattr(self.client(), method)
+            return filtered(self.uri, call, expr, collection_name=collection or self.chunks, **kw)
         except VectorStoreError:
             raise
         except Exception as err:
@@ -196,7 +196,7 @@ class MilvusLexical(Lexical):
         for start in range(0, len(rows), FETCH):
             part = [int(r) for r in rows[start : start + FETCH]]
             yield from self.call(
-                "query", filter=f"pk in {part}", output_fields=["pk", field], limit=len(part)
+                "query", keys_in(part), output_fields=["pk", field], limit=len(part)
             )
 
     def scorer(
@@ -204,11 +204,11 @@ class MilvusLexical(Lexical):
     ) -> Scores:
         folded, tokens = query_tokens(query, self.fold)
         if where is not None:
-            expr = self.expression(where)
+            expr = where_expression(where)
         elif allowed is not None:
-            expr = f"pk in {[int(r) for r in allowed]}"
+            expr = keys_in([int(r) for r in allowed])
         else:
-            expr = ""
+            expr = Expression()
         vector = {} if allowed is not None and len(allowed) == 0 else query_vector(tokens)
         return SparseScores(self, vector, "sparse_folded" if folded else "sparse", expr)
 
@@ -222,7 +222,7 @@ class MilvusLexical(Lexical):
     def _bucket(self, pk: int) -> SparseVector:
         bucket = self._buckets.get(pk)
         if bucket is None:
-            found = self.call("query", self.terms, filter=f"pk == {pk}", output_fields=["df"])
+            found = self.call("query", keys_in([pk]), self.terms, output_fields=["df"])
             bucket = dict(found[0]["df"]) if found else {}
             if len(self._buckets) >= 4 * BUCKETS:
                 self._buckets.clear()
