@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["embed", "search", "e2e", "start", "milvus"],
+        choices=["embed", "search", "e2e", "start", "milvus", "store"],
         help="leave a part out",
     )
     args = parser.parse_args(argv)
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         results["e2e"] = run_e2e(settings, args.quick, results)
     if "milvus" not in args.skip:
         results["milvus"] = run_milvus(args.quick, results)
+    if "store" not in args.skip:
+        results["store"] = run_store(args.quick, results)
     if "start" not in args.skip:
         log("start times")
         from bench.e2e import start_times
@@ -207,6 +209,21 @@ def run_milvus(quick: bool, results: dict[str, Any]) -> list[dict[str, Any]]:
     if quick:
         results["notes"].append("--quick: Milvus Lite and FAISS only at 100k vectors")
     return bench_stores(sizes)
+
+
+def run_store(quick: bool, results: dict[str, Any]) -> dict[str, Any] | None:
+    """Milvus Lite as the whole store against FAISS on the same copied-up knowledge base: the
+    load (time, rows/s, memory) and ask p50/p95 (:mod:`bench.milvus_store`)."""
+    try:
+        import pymilvus  # noqa: F401
+    except ImportError:
+        results["notes"].append("pymilvus is not installed: Milvus as the store is not measured")
+        return None
+    from bench.milvus_store import run
+
+    sizes = [10_000] if quick else [100_000, 1_000_000]
+    log(f"Milvus Lite as the whole store and FAISS at {', '.join(f'{n:,}' for n in sizes)} chunks")
+    return run(sizes, 0, _questions())
 
 
 def run_e2e(settings: Settings, quick: bool, results: dict[str, Any]) -> dict[str, Any]:
@@ -475,4 +492,42 @@ def render(r: dict[str, Any]) -> str:
         parts.append("\nTargets\n" + _table(["target", "measured", "met"], rows))
     for note in r["notes"]:
         parts.append(f"Note: {note}")
+    if r.get("store"):
+        parts.append(
+            "\nMilvus Lite as the whole store against FAISS, the same copied-up knowledge base "
+            "(one vector per chunk), ask p50/p95 ms\n" + store_table(r["store"])
+        )
     return "\n".join(parts)
+
+
+def store_table(store: dict[str, Any]) -> str:
+    rows = []
+    for x in store["sizes"]:
+        load = x["milvus"]["load"]
+        rows.append(
+            [
+                f"{x['chunks']:,}",
+                f"{x['faiss']['p50_ms']} / {x['faiss']['p95_ms']}",
+                f"{x['milvus']['p50_ms']} / {x['milvus']['p95_ms']}",
+                x["same_top5"],
+                load["load_s"],
+                f"{load['rows']:,}",
+                f"{load['rows_per_s']:,}",
+                load["load_rss_mb"],
+                load["peak_rss_mb"],
+            ]
+        )
+    return _table(
+        [
+            "chunks",
+            "FAISS p50 / p95",
+            "Milvus p50 / p95",
+            "same top-5",
+            "Milvus load s",
+            "rows",
+            "rows/s",
+            "load RSS MB",
+            "peak RSS MB",
+        ],
+        rows,
+    )

@@ -73,6 +73,7 @@ def scaled(bot: Assistant, n_chunks: int, seed: int = 0) -> Assistant:
     of the copies (:func:`replicate_lexical`); the vector index is the type the default
     settings choose for that many vectors."""
     kb = bot.kb
+    assert isinstance(kb.lexical, LexicalIndex), "a knowledge base with BM25 in the process"
     reps = max(1, n_chunks // len(kb.chunks))
     rng = np.random.default_rng(seed)
     docs, chunks = {}, []
@@ -122,7 +123,7 @@ def ask_latency(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[s
         "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
         "n": len(times),
         "chunks": len(bot.kb.chunks),
-        "vectors": len(bot.kb.vectors),
+        "vectors": len(bot.kb.owners),
         "index": bot.kb.vector_index.describe()["index"],
     }
 

@@ -25,7 +25,7 @@ STAGES = {  # label -> what it covers
     "rows_where": "rows of the documents a filter allows",
     "dense_search": "dense candidates: vector rows of the filter, search, best vector per chunk",
     "vector_search": "  of which the vector index's own search (FAISS or Milvus)",
-    "bm25": "BM25 scores of every row",
+    "bm25": "BM25 scores of every row (in the process; on Milvus the sparse search is in other)",
     "fusion": "exact dense scores of the BM25 candidates",
     "answer": "the extractive answer (the vectors of its candidate sentences included)",
 }
@@ -43,7 +43,7 @@ def timed(bot: Assistant) -> Iterator[dict[str, float]]:
         (kb, "rows_where", "rows_where"),
         (kb, "dense_search", "dense_search"),
         (kb.vector_index, "search", "vector_search"),
-        (kb.lexical, "scores", "bm25"),
+        (kb.lexical, "scorer", "bm25"),
         (kb, "dense_scores", "fusion"),
         (bot_module, "compose", "answer"),
     ]

@@ -83,6 +83,8 @@ def index_parts(settings: Settings, encoder: Encoder) -> dict[str, Any]:
     return {
         **index_signature(settings, encoder),
         "max_file_mb": settings.max_file_mb,
+        "vector_store": settings.vector_store,
+        "milvus_index": settings.milvus_index if settings.vector_store == "milvus" else None,
         "code": code_fingerprint(),
     }
 
@@ -148,7 +150,7 @@ def cached_kb(
     """Load the index in ``folder`` when it was built from the same ``parts``, else build it."""
     if not rebuild and (folder / "key.json").is_file():
         try:
-            return KnowledgeBase.load(folder, index_signature(settings, encoder))
+            return KnowledgeBase.load(folder, index_signature(settings, encoder), settings)
         except (IndexNotFoundError, IndexCorruptError, IndexMismatchError) as err:
             print(f"rebuilding the cached index {folder.name}: {err}", file=sys.stderr)
     if folder.exists():

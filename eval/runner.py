@@ -125,7 +125,7 @@ def run_set(
         settings = configure(base, config)
         key = tuple(sorted(_index_fields(settings).items()))
         twin = next((kb for k, kb in kbs.items() if _same_vectors(k, key)), None)
-        if key not in kbs and twin is not None:
+        if key not in kbs and twin is not None and not twin.vector_index.capabilities.whole_store:
             kbs[key] = relexed(twin, settings.fold_diacritics)
         if key not in kbs:
             progress = _Bars(f"{qa.name} index ({config.name})")
@@ -431,6 +431,8 @@ def _index_fields(settings: Settings) -> dict[str, Any]:
             "max_file_mb",
             "query_prefix",
             "passage_prefix",
+            "vector_store",
+            "milvus_index",
         )
     }
 

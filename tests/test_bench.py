@@ -4,7 +4,10 @@ measurements are ``python -m bench``; they take minutes)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from assistant import Assistant, Settings, index_paths
+from assistant.config import BUNDLED_REPORTS
 from bench.cli import render, targets
 from bench.embedding import median_run
 from bench.search import bench_size, synthetic
@@ -155,8 +158,6 @@ def test_replicated_bm25_equals_the_index_of_the_copied_texts() -> None:
 
 
 def test_stage_times_cover_the_ask_and_leave_nothing_patched(tmp_path, real_encoder) -> None:
-    from assistant import Assistant, Settings, index_paths
-    from assistant.config import BUNDLED_REPORTS
     from bench.stages import NESTED, STAGES, stage_times
 
     settings = Settings(index_dir=tmp_path / "index")
@@ -175,5 +176,26 @@ def test_stage_times_cover_the_ask_and_leave_nothing_patched(tmp_path, real_enco
     assert ms["embed"] > 0 and ms["bm25"] > 0 and ms["answer"] > 0
     assert 0 < ms["vector_search"] <= ms["dense_search"]
     assert sum(v for k, v in ms.items() if k in STAGES and k not in NESTED) <= ms["ask"] + 0.5
-    assert "embed" not in vars(real_encoder) and "scores" not in vars(bot.kb.lexical)
+    assert "embed" not in vars(real_encoder) and "scorer" not in vars(bot.kb.lexical)
     assert bot.ask("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?").answer == before
+
+
+@pytest.mark.model
+def test_the_store_bench_loads_milvus_through_the_knowledge_base_path(tmp_path, real_encoder):
+    """bench.milvus_store on a small copied-up knowledge base: every vector and chunk row is
+    loaded, the load is measured, and Milvus answers with FAISS's top-5."""
+    pytest.importorskip("milvus_lite")
+    from bench.e2e import scaled
+    from bench.milvus_store import on_milvus
+
+    settings = Settings(index_dir=tmp_path / "index", dense_windows=0)
+    kb, _ = index_paths([BUNDLED_REPORTS], settings.index_dir, settings, real_encoder)
+    big = scaled(Assistant(settings, kb, real_encoder), 3 * len(kb))
+    milvus, load = on_milvus(big, tmp_path / "milvus")
+    assert (load["chunks"], load["vectors"]) == (3 * len(kb), 3 * len(kb))
+    assert load["rows"] == 6 * len(kb) and load["rows_per_s"] > 0 and load["peak_rss_mb"] > 0
+    assert milvus.kb.vector_index.capabilities.whole_store
+    for q in ("Năm 2020 Bắc Giang có bao nhiêu trạm BTS?", "so lieu may chu Quang Binh"):
+        assert [h.chunk.id for h in milvus.ask(q).hits[:5]] == [
+            h.chunk.id for h in big.ask(q).hits[:5]
+        ]
