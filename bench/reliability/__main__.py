@@ -28,7 +28,7 @@ def log(msg: str) -> None:
 
 def questions() -> list[str]:
     """The dev questions: the repository's own Q&A over the bundled reports."""
-    from bench.cli import REPO_QA
+    from bench.questions import REPO_QA
 
     rows = [json.loads(x) for x in REPO_QA.read_text("utf-8").splitlines() if x.strip()]
     return [r["question"] for r in rows]
