@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +78,22 @@ class FactTable:
 
     # --- storage ---------------------------------------------------------------------------
 
+    def lines(self) -> Iterator[str]:
+        """The table as JSON lines: its vocabulary version, then one fact a line."""
+        yield json.dumps({"version": self.version}) + "\n"
+        for f in self.facts:
+            yield json.dumps(f.model_dump(), ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str]) -> FactTable:
+        """The table :meth:`lines` wrote."""
+        it = iter(lines)
+        head = json.loads(next(it, "") or "{}")
+        return cls([Fact(**json.loads(line)) for line in it if line.strip()], head.get("version"))
+
     def save(self, folder: Path) -> None:
         with open(folder / FACTS_FILE, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps({"version": self.version}) + "\n")
-            for f in self.facts:
-                fh.write(json.dumps(f.model_dump(), ensure_ascii=False) + "\n")
+            fh.writelines(self.lines())
 
     @classmethod
     def load(cls, folder: Path) -> FactTable | None:
@@ -91,9 +102,7 @@ class FactTable:
         if not path.exists():
             return None
         with open(path, encoding="utf-8") as fh:
-            head = json.loads(fh.readline() or "{}")
-            facts = [Fact(**json.loads(line)) for line in fh if line.strip()]
-        return cls(facts, head.get("version"))
+            return cls.from_lines(fh)
 
     # --- queries ---------------------------------------------------------------------------
 

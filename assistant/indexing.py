@@ -191,15 +191,15 @@ def write_kb(
     if progress:
         progress("write", 0, 1)
     lexical = LexicalIndex.build([c.indexed_text() for c in chunks], signature["fold_diacritics"])
+    facts = FactTable.build(documents.values(), old_facts, list(kept_ids))
     store = build_store(
         settings,
         index_dir,
         vectors,
-        VectorRows(chunks, owners, documents, lexical),
+        VectorRows(chunks, owners, documents, lexical, facts),
         update,
         progress=progress,
     )
-    facts = FactTable.build(documents.values(), old_facts, list(kept_ids))
     kb = KnowledgeBase(
         documents,
         chunks,
@@ -262,7 +262,7 @@ def migrate(index_dir: Path, settings: Settings, progress: Progress | None = Non
             settings,
             index_dir,
             vectors,
-            VectorRows(kb.chunks, kb.owners, kb.documents, lexical),
+            VectorRows(kb.chunks, kb.owners, kb.documents, lexical, kb.facts),
             name=settings.vector_store,
             progress=progress,
         )

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import IndexCorruptError, IndexMismatchError
+from assistant.errors import IndexCorruptError, IndexMismatchError, VectorStoreError
 from assistant.facts import FactTable
 from assistant.indicators import vocabulary_version
 from assistant.lexical import Lexical, LexicalIndex
@@ -36,6 +36,7 @@ from assistant.vectors import (
     in_memory,
     manifest_entry,
     open_store,
+    stored_records,
 )
 
 # a filtered search over at most this many vectors is exact even when the index is not
@@ -233,10 +234,11 @@ class KnowledgeBase:
         return folder
 
     def _write(self, folder: Path) -> dict[str, Any]:
-        write_records(folder, self.documents.values(), self.chunks, self._vectors, self.owners)
+        if not self.vector_index.capabilities.records_in_engine:
+            write_records(folder, self.documents.values(), self.chunks, self._vectors, self.owners)
+            self.facts.save(folder)
         self.vector_index.save(folder)
         self.lexical.save(folder)
-        self.facts.save(folder)
         return {
             **self.signature,
             "created": now(),
@@ -270,8 +272,17 @@ class KnowledgeBase:
             manifest = read_manifest(folder)
             if expected is not None:
                 check_signature(manifest, expected)
-            docs, chunks, vectors, owners = read_records(folder)
-        except IndexMismatchError:
+            entry = manifest_entry(manifest)
+            if settings is not None:
+                check_store(entry, settings, index_dir)
+            kept = stored_records(entry, settings)  # in the engine: the folder has no records
+            if kept is None:
+                docs, chunks, vectors, owners = read_records(folder)
+                facts = FactTable.load(folder)
+            else:
+                docs, chunks, vectors, owners = kept.documents, kept.chunks, None, kept.owners
+                facts = kept.facts
+        except (IndexMismatchError, IndexCorruptError, VectorStoreError):
             raise
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise IndexCorruptError(
@@ -287,17 +298,13 @@ class KnowledgeBase:
             )
         signature = signature_of(manifest)
         documents = {d.id: d for d in docs}
-        entry = manifest_entry(manifest)
-        if settings is not None:
-            check_store(entry, settings, index_dir)
+        if facts is not None and facts.version != vocabulary_version():
+            facts = None  # another vocabulary: extracted again on first use
         try:
             store = open_store(entry, folder, VectorRows(chunks, owners, documents), settings)
             lexical = store.lexical() or LexicalIndex.load(
                 folder, len(chunks), signature["fold_diacritics"]
             )
-            facts = FactTable.load(folder)
-            if facts is not None and facts.version != vocabulary_version():
-                facts = None  # another vocabulary: extracted again on first use
         except (OSError, RuntimeError, ValueError) as err:
             raise IndexCorruptError(
                 f"cannot read the indexes in {folder} ({err}); rebuild with --rebuild"

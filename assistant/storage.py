@@ -6,7 +6,7 @@ Layout of ``index_dir``::
     .lock                held while a writer builds a new version
     v-<time ns>/         manifest.json, documents.jsonl, chunks.jsonl, vectors.npy, owners.npy,
                          the vector store's files (index.faiss), bm25/, facts.jsonl;
-                         on Milvus no vectors.npy, index.faiss or bm25/: the engine keeps them
+                         on Milvus only manifest.json: the engine keeps the rest
 
 A build writes a new version folder, then swaps ``CURRENT`` with ``os.replace``: a crash at any
 moment leaves the previous version live and loadable. What goes into a version is the knowledge

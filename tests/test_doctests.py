@@ -21,6 +21,7 @@ import pytest
         "assistant.vectors.faiss",
         "assistant.vectors.milvus",
         "assistant.vectors.milvus_filter",
+        "assistant.vectors.milvus_records",
     ],
 )
 def test_docstring_examples(name):

@@ -152,21 +152,27 @@ def test_a_year_inside_a_period_reaches_the_review(stores, store):
 
 
 def test_milvus_knowledge_base_on_disk(stores):
-    """The folder holds the records and the manifest only: no vectors, no FAISS index, no BM25;
-    Milvus holds every vector and each chunk's BM25 weights (those of the in-process index)."""
+    """The folder holds the manifest only: no vectors, no FAISS index, no BM25, no records;
+    Milvus holds every vector, each chunk's BM25 weights (those of the in-process index), the
+    chunks, documents and facts."""
     kb, ref = stores["milvus"].kb, stores["faiss"].kb
     folder = live_version(stores["milvus"].settings.index_dir)
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "chunks.jsonl",
-        "documents.jsonl",
-        "facts.jsonl",
-        "manifest.json",
-        "owners.npy",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
+    assert [c.model_dump() for c in kb.chunks] == [c.model_dump() for c in ref.chunks]
+    assert kb.documents == ref.documents and len(kb.documents) == 5
+    np.testing.assert_array_equal(kb.owners, ref.owners)
+    assert [f.model_dump() for f in kb.facts.facts] == [f.model_dump() for f in ref.facts.facts]
+    assert kb.vector_index.capabilities.records_in_engine
     assert isinstance(kb.lexical, MilvusLexical) and kb.vector_index.capabilities.whole_store
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     store = manifest["vector_store"]
-    assert (store["name"], store["index"], store["bm25"]) == ("milvus", "FLAT", "milvus")
+    assert (store["name"], store["index"], store["bm25"], store["records"]) == (
+        "milvus",
+        "FLAT",
+        "milvus",
+        "milvus",
+    )
+    assert store["chunks"] == len(ref) == manifest["n_chunks"]
     assert store["uri"].endswith("kb.db") and store["collection"].startswith(store["base"] + "_v")
     rows = collection_rows(kb)
     assert len(rows) == len(ref.vectors) == len(kb.vector_index)

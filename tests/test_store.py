@@ -62,23 +62,26 @@ def test_round_trip_gives_identical_results(reports_copy, settings, fake_encoder
         b = Retriever(loaded, fake_encoder, settings).search(q, 5)
         assert [(h.chunk.id, h.score) for h in a] == [(h.chunk.id, h.score) for h in b]
     folder = live_version(settings.index_dir)
-    # on Milvus the vectors and BM25 are in the engine: the folder holds only the records
+    # on Milvus everything is in the engine: the folder holds only the manifest
     in_folder = (
-        ["bm25", "bm25-folded", "index.faiss", "vectors.npy"]
-        if settings.vector_store == "faiss"
-        else []
-    )
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
         [
+            "bm25",
+            "bm25-folded",
             "chunks.jsonl",
             "documents.jsonl",
             "facts.jsonl",
-            *in_folder,
-            "manifest.json",
+            "index.faiss",
             "owners.npy",
+            "vectors.npy",
         ]
+        if settings.vector_store == "faiss"
+        else []
     )
-    assert "Bắc Giang" in (folder / "chunks.jsonl").read_text("utf-8")  # UTF-8, not \\u escapes
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*in_folder, "manifest.json"])
+    assert [f.model_dump() for f in loaded.facts.facts] == [f.model_dump() for f in kb.facts.facts]
+    assert len(kb.facts) > 0
+    if settings.vector_store == "faiss":  # UTF-8, not \\u escapes
+        assert "Bắc Giang" in (folder / "chunks.jsonl").read_text("utf-8")
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert manifest["model"] == "fake-hash-64" and manifest["dim"] == 64
     assert len(manifest["documents"]) == 5

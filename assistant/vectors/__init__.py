@@ -15,7 +15,14 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import IndexMismatchError
 from assistant.types import Progress
-from assistant.vectors.base import Capabilities, Update, VectorRows, VectorStore, exact_search
+from assistant.vectors.base import (
+    Capabilities,
+    Records,
+    Update,
+    VectorRows,
+    VectorStore,
+    exact_search,
+)
 from assistant.vectors.faiss import FaissIndex, choose_kind
 from assistant.vectors.milvus import MilvusIndex
 
@@ -25,6 +32,7 @@ DEFAULT = FaissIndex.NAME
 __all__ = [
     "STORES",
     "Capabilities",
+    "Records",
     "Update",
     "VectorRows",
     "VectorStore",
@@ -36,6 +44,7 @@ __all__ = [
     "in_memory",
     "manifest_entry",
     "open_store",
+    "stored_records",
 ]
 
 
@@ -63,6 +72,11 @@ def open_store(
     """The store a manifest ``entry`` (:func:`manifest_entry`) names, for the version
     ``folder``."""
     return _store_class(entry["name"]).open(entry, folder, rows, settings)
+
+
+def stored_records(entry: dict[str, Any], settings: Settings | None = None) -> Records | None:
+    """The records the engine of a manifest ``entry`` keeps (None: they are in the folder)."""
+    return _store_class(entry["name"]).stored_records(entry, settings)
 
 
 def build_store(

@@ -17,6 +17,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import VectorStoreError
+from assistant.facts import FactTable
 from assistant.lexical import Lexical, LexicalIndex
 from assistant.types import Chunk, Document, Progress, SearchFilter
 
@@ -33,9 +34,11 @@ class Capabilities:
     ``vectors_in_folder``: :meth:`VectorStore.save` writes the vectors into the knowledge
     base folder (else they live in the engine).
     ``incremental``: re-indexing touches only the changed documents' vectors.
-    ``whole_store``: the engine keeps everything searched: the vectors (:meth:`VectorStore.fetch`
-    returns them, so the folder holds no ``vectors.npy``) and the BM25 side
-    (:meth:`VectorStore.lexical`, no ``bm25/`` folders).
+    ``whole_store``: the engine keeps everything: the vectors (:meth:`VectorStore.fetch`
+    returns them, so the folder holds no ``vectors.npy``), the BM25 side
+    (:meth:`VectorStore.lexical`, no ``bm25/`` folders) and, for versions written so, the
+    records (:meth:`VectorStore.stored_records`: the folder holds only the manifest).
+    ``records_in_engine``: this version's documents, chunks and facts are in the engine.
     """
 
     exact: bool
@@ -44,18 +47,32 @@ class Capabilities:
     vectors_in_folder: bool
     incremental: bool
     whole_store: bool = False
+    records_in_engine: bool = False
 
 
 @dataclass(frozen=True)
 class VectorRows:
     """What each vector row belongs to: ``owners[row]`` is the position in ``chunks`` of the
     chunk of vector ``row``; ``documents`` by id (an engine may store their fields);
-    ``lexical``: the chunks' BM25 index, for an engine that keeps the BM25 side."""
+    ``lexical``: the chunks' BM25 index, ``facts`` their indicator facts, for an engine that
+    keeps the BM25 side and the records."""
 
     chunks: Sequence[Chunk]
     owners: np.ndarray
     documents: Mapping[str, Document]
     lexical: LexicalIndex | None = None
+    facts: FactTable | None = None
+
+
+@dataclass(frozen=True)
+class Records:
+    """A knowledge base's records as an engine that keeps them returns them: documents,
+    chunks in row order, each vector's owning chunk row, the facts (None: none stored)."""
+
+    documents: list[Document]
+    chunks: list[Chunk]
+    owners: np.ndarray
+    facts: FactTable | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,14 @@ class VectorStore(abc.ABC):
     ) -> VectorStore:
         """The store a manifest ``entry`` (:meth:`describe`) names, for the version ``folder``;
         ``settings`` may give the engine's address and credentials."""
+
+    @classmethod
+    def stored_records(
+        cls, entry: dict[str, Any], settings: Settings | None = None
+    ) -> Records | None:
+        """The records the engine keeps for the version a manifest ``entry`` names (a store
+        with ``whole_store``); None when they are in the folder."""
+        return None
 
     @abc.abstractmethod
     def save(self, folder: Path) -> None:

@@ -7,8 +7,8 @@ province/year filter runs inside Milvus as an expression (``province == {provinc
 period_start <= {year} and period_end >= {year}``, its values passed apart:
 :mod:`assistant.vectors.milvus_filter`). The BM25 side is in Milvus too, as sparse vectors
 (:mod:`assistant.vectors.milvus_lexical`), and fusion reads the candidates' exact scores from
-the stored vectors: the knowledge base folder holds no vectors and no BM25, only
-the chunks' records and the manifest naming the version's collection. Connections and
+the stored vectors; the records are there too (:mod:`assistant.vectors.milvus_records`): the
+knowledge base folder holds only the manifest naming the version's collections. Connections and
 collection operations: :mod:`assistant.vectors.milvus_collection`.
 """
 
@@ -26,7 +26,7 @@ from assistant.errors import AssistantError, IndexCorruptError, VectorStoreError
 from assistant.lexical import Lexical
 from assistant.storage import live_version, read_manifest
 from assistant.types import Chunk, Progress, SearchFilter
-from assistant.vectors.base import Capabilities, Update, VectorRows, VectorStore
+from assistant.vectors.base import Capabilities, Records, Update, VectorRows, VectorStore
 from assistant.vectors.milvus_collection import (
     INSERT_BATCH,
     NAME,
@@ -40,6 +40,7 @@ from assistant.vectors.milvus_collection import (
 )
 from assistant.vectors.milvus_filter import Expression, filtered, keys_in, where_expression
 from assistant.vectors.milvus_lexical import MilvusLexical
+from assistant.vectors.milvus_records import read_records, records_collection
 
 MAX_LIMIT = 16_384  # Milvus's largest top-k
 
@@ -57,9 +58,11 @@ class MilvusIndex(VectorStore):
         keys: Sequence[str],
         token: SecretStr | None = None,
         bm25: tuple[int, bool] | None = None,
+        records: bool = True,
     ) -> None:
         """``bm25``: ``(chunks, fold_diacritics)`` of the BM25 side kept in Milvus; None for
-        a version written before Milvus kept it (its folder holds vectors and BM25)."""
+        a version written before Milvus kept it (its folder holds vectors and BM25);
+        ``records``: the chunks', documents' and facts' records are in Milvus too."""
         self.target = target
         self.keys = list(keys)
         self.token = token
@@ -67,6 +70,7 @@ class MilvusIndex(VectorStore):
         self._rows = {k: i for i, k in enumerate(self.keys)}
         self._client: Any = None
         self._lexical: Lexical | None = None
+        self.records = records and bm25 is not None
         # a row filter is a list of keys in an expression: the caller searches it better
         self.capabilities = Capabilities(
             exact=target.index == "FLAT",
@@ -75,6 +79,7 @@ class MilvusIndex(VectorStore):
             vectors_in_folder=False,
             incremental=False,
             whole_store=bm25 is not None,
+            records_in_engine=self.records,
         )
 
     @classmethod
@@ -114,28 +119,38 @@ class MilvusIndex(VectorStore):
     def open(
         cls, entry: dict[str, Any], folder: Path, rows: VectorRows, settings: Settings | None = None
     ) -> MilvusIndex:
-        """The collection ``entry`` names. The server address and token come from the settings
-        when they ask for Milvus (a cluster may move), else from the manifest; the collection
-        always from the manifest."""
-        target = MilvusTarget.from_manifest(entry)
-        token = None
-        if settings is not None and settings.vector_store == NAME:
-            token = settings.milvus_token
-            if settings.milvus_uri:
-                uri = settings.milvus_uri
-                if uri.endswith(".db"):
-                    uri = str(Path(uri).expanduser().resolve())
-                target = MilvusTarget(
-                    uri,
-                    settings.milvus_db or target.db,
-                    target.collection,
-                    target.index,
-                    target.base,
-                )
+        """The collection ``entry`` names (:func:`opened_target`)."""
+        target, token = opened_target(entry, settings)
         bm25 = None
         if entry.get("bm25") == NAME:
             bm25 = (len(rows.chunks), bool(entry.get("fold_diacritics", True)))
-        return cls(target, vector_keys(rows.chunks, rows.owners), token, bm25)
+        records = entry.get("records") == NAME
+        return cls(target, vector_keys(rows.chunks, rows.owners), token, bm25, records)
+
+    @classmethod
+    def stored_records(
+        cls, entry: dict[str, Any], settings: Settings | None = None
+    ) -> Records | None:
+        """The documents, chunks and facts of a version written with its records in Milvus."""
+        if entry.get("records") != NAME:
+            return None  # written before Milvus kept the records: they are in the folder
+        target, token = opened_target(entry, settings)
+        try:
+            client = connect(target, token)
+            client.load_collection(target.collection + "_chunks")
+            client.load_collection(records_collection(target.collection))
+            documents, chunks, owners, facts = read_records(
+                client, target.collection, int(entry["chunks"])
+            )
+        except (IndexCorruptError, VectorStoreError):
+            raise
+        except Exception as err:
+            raise VectorStoreError(
+                f"cannot read the knowledge base's records from Milvus collection "
+                f"{target.collection!r} at {public_uri(target.uri)} ({short_error(err)}); check "
+                "that the server is up, or index again"
+            ) from err
+        return Records(documents, chunks, owners, facts)
 
     def save(self, folder: Path) -> None:
         """Nothing to write: the vectors are in Milvus, the manifest names the collection."""
@@ -148,6 +163,9 @@ class MilvusIndex(VectorStore):
         if self.bm25 is not None:
             entry["bm25"] = NAME
             entry["fold_diacritics"] = self.bm25[1]
+        if self.records and self.bm25 is not None:  # the folder holds only the manifest
+            entry["records"] = NAME
+            entry["chunks"] = self.bm25[0]
         return entry
 
     def lexical(self) -> Lexical | None:
@@ -301,3 +319,22 @@ def live_collections(index_dir: Path) -> list[str]:
     except (AssistantError, OSError, ValueError):
         return []
     return [str(entry["collection"])] if entry.get("name") == NAME else []
+
+
+def opened_target(
+    entry: dict[str, Any], settings: Settings | None
+) -> tuple[MilvusTarget, SecretStr | None]:
+    """Where the collection a manifest ``entry`` names is, and the token: the server address
+    and token come from the settings when they ask for Milvus (a cluster may move), else from
+    the manifest; the collection always from the manifest."""
+    target = MilvusTarget.from_manifest(entry)
+    if settings is None or settings.vector_store != NAME:
+        return target, None
+    if settings.milvus_uri:
+        uri = settings.milvus_uri
+        if uri.endswith(".db"):
+            uri = str(Path(uri).expanduser().resolve())
+        target = MilvusTarget(
+            uri, settings.milvus_db or target.db, target.collection, target.index, target.base
+        )
+    return target, settings.milvus_token

@@ -5,7 +5,8 @@ write a knowledge base version's collections, drop old ones). ``uri`` is a Milvu
 (``python -m milvus_lite server``) that several processes share.
 
 Every knowledge base version writes collections of its own, ``<base>_v<time ns>`` (vectors) with
-its ``_chunks`` and ``_terms`` (BM25, :mod:`assistant.vectors.milvus_lexical`): processes that
+its ``_chunks`` and ``_terms`` (BM25, :mod:`assistant.vectors.milvus_lexical`) and ``_records``
+(documents and facts, :mod:`assistant.vectors.milvus_records`): processes that
 answer from the live version never see a half-written one, and the folder's ``CURRENT`` switch
 makes the new one live. The live and the previous version's collections are kept.
 """
@@ -36,6 +37,12 @@ from assistant.vectors.milvus_lexical import (
     doc_fields,
     insert_lexical,
     lexical_collections,
+)
+from assistant.vectors.milvus_records import (
+    chunk_fields,
+    create_records,
+    insert_records,
+    records_collection,
 )
 
 NAME = "milvus"
@@ -237,8 +244,8 @@ def insert_vectors(
 
 
 def version_collections(collection: str) -> list[str]:
-    """The collections of one version: its vectors and its BM25 (chunks, terms)."""
-    return [collection, *lexical_collections(collection)]
+    """The collections of one version: its vectors, its BM25 (chunks, terms), its records."""
+    return [collection, *lexical_collections(collection), records_collection(collection)]
 
 
 def drop_versions(client: Any, target: MilvusTarget, keep: Iterable[str]) -> list[str]:
@@ -251,7 +258,7 @@ def drop_versions(client: Any, target: MilvusTarget, keep: Iterable[str]) -> lis
         ours = name == base or (
             name.startswith(base + "_v") and name[len(base) + 2 :].split("_")[0].isdigit()
         )
-        ours = ours or name in lexical_collections(base)
+        ours = ours or name in version_collections(base)
         if ours and name not in kept:
             client.drop_collection(name)
             dropped.append(name)
@@ -278,18 +285,24 @@ def write_collection(
         client = connect(target, token)
         create_collection(client, target, vectors.shape[1])
         create_lexical(client, target.collection, rows.lexical.folded is not None, _pymilvus())
+        create_records(client, target.collection, _pymilvus())
         insert_vectors(
             client, target, rows.documents, rows.chunks, vectors, keys, rows.owners, progress
         )
         fields = {d.id: doc_fields(d) for d in rows.documents.values()}
+        sizes = np.bincount(rows.owners, minlength=len(rows.chunks))
         insert_lexical(
             client,
             target.collection,
             rows.lexical,
-            lambda row: fields[rows.chunks[row].doc_id],
+            lambda row: {
+                **fields[rows.chunks[row].doc_id],
+                **chunk_fields(rows.chunks[row], int(sizes[row])),
+            },
             INSERT_BATCH,
             progress,
         )
+        insert_records(client, target.collection, rows.documents.values(), rows.facts)
         held = count(client, target)
         if held != len(keys):
             raise VectorStoreError(

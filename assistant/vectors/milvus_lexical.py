@@ -5,8 +5,10 @@ frequencies (the answerer's idf) beside them; nothing of BM25 stays in the folde
 Two collections per knowledge base version, named after its vector collection ``C``:
 
 ``C_chunks``  one row per chunk (``pk`` = chunk row): ``sparse`` (tokens with diacritics),
-              ``sparse_folded`` (the folded twin, for questions typed without them), and the
-              document's ``doc_id``, ``province``, ``period_start``, ``period_end`` for filters.
+              ``sparse_folded`` (the folded twin, for questions typed without them), the
+              document's ``doc_id``, ``province``, ``period_start``, ``period_end`` for filters,
+              and the chunk itself (``record``, its JSON; ``vectors``, how many it has:
+              :mod:`assistant.vectors.milvus_records`).
 ``C_terms``   the document frequency of every token id, in :data:`BUCKETS` rows (``pk`` =
               bucket, folded tokens from :data:`BUCKETS` on), each a sparse vector
               ``{token id: df}``: a question reads the few buckets of its tokens.
@@ -36,6 +38,7 @@ BUCKETS = 1024
 # a sparse vector may not be empty: a chunk without tokens holds one no question has
 EMPTY: SparseVector = {sparse_token_id("\x00"): 1e-30}
 FETCH = 1000  # rows per query by key
+RECORD_MAX = 65_535  # bytes of a VARCHAR field: a chunk's record
 
 
 def lexical_collections(collection: str) -> tuple[str, str]:
@@ -59,6 +62,8 @@ def create_lexical(client: Any, collection: str, fold: bool, pymilvus: Any) -> N
     schema.add_field("province", DataType.VARCHAR, max_length=256)
     schema.add_field("period_start", DataType.INT64)
     schema.add_field("period_end", DataType.INT64)
+    schema.add_field("record", DataType.VARCHAR, max_length=RECORD_MAX)
+    schema.add_field("vectors", DataType.INT64)
     params = client.prepare_index_params()
     for field in ("sparse", "sparse_folded") if fold else ("sparse",):
         params.add_index(field_name=field, index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
@@ -77,18 +82,18 @@ def insert_lexical(
     client: Any,
     collection: str,
     lexical: LexicalIndex,
-    doc_fields: Callable[[int], dict[str, Any]],
+    row_fields: Callable[[int], dict[str, Any]],
     batch: int,
     progress: Progress | None = None,
 ) -> None:
-    """Fill the two collections from ``lexical`` (the chunks' BM25 index); ``doc_fields(row)``
-    gives a chunk's document fields."""
+    """Fill the two collections from ``lexical`` (the chunks' BM25 index); ``row_fields(row)``
+    gives a chunk's other fields (its document's, its record)."""
     chunks, terms = lexical_collections(collection)
     exact = row_vectors(lexical.exact, lexical.n)
     folded = row_vectors(lexical.folded, lexical.n) if lexical.folded is not None else None
     rows: list[dict[str, Any]] = []
     for row in range(lexical.n):
-        entry = {"pk": row, "sparse": next(exact) or EMPTY, **doc_fields(row)}
+        entry = {"pk": row, "sparse": next(exact) or EMPTY, **row_fields(row)}
         if folded is not None:
             entry["sparse_folded"] = next(folded) or EMPTY
         rows.append(entry)
