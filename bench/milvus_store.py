@@ -3,7 +3,8 @@ copied until they hold 100k and 1M chunks (:func:`bench.e2e.scaled`), loaded int
 through the knowledge base's own path (vectors, BM25 sparse vectors, document fields; batched
 inserts), then ``Assistant.ask`` p50/p95 on both stores in the same run.
 
-Usage: ``python -m bench.milvus_store [--chunks 100000,1000000] [--windows 0]``. The sample is
+Usage: ``python -m bench.milvus_store [--chunks 100000,1000000] [--windows 0] [--uri URI]``
+(``--uri http://host:19530``: a Milvus server instead of a Milvus Lite file). The sample is
 indexed with ``dense_windows=0`` by default (one vector per chunk, so 1M chunks are 1M vectors
 on both stores); ``--windows 250`` keeps the default sentence windows (~3 vectors per chunk).
 """
@@ -22,6 +23,7 @@ from assistant import Assistant, Settings
 from assistant.kb import KnowledgeBase
 from assistant.lexical import LexicalIndex
 from assistant.vectors import VectorRows, build_store, milvus_collection
+from assistant.vectors.milvus import MilvusIndex
 from bench.e2e import ask_latency, sample_assistant, scaled
 from bench.machine import machine
 from bench.questions import questions
@@ -57,15 +59,18 @@ class PeakRss:
         self.peak = max(self.peak, rss_mb())
 
 
-def on_milvus(bot: Assistant, folder: Path) -> tuple[Assistant, dict[str, Any]]:
-    """``bot``'s knowledge base written to a Milvus Lite file in ``folder`` as the whole store
-    (as ``index``/``migrate`` write it), and the load's time, rows per second and memory."""
+def on_milvus(
+    bot: Assistant, folder: Path, uri: str | None = None
+) -> tuple[Assistant, dict[str, Any]]:
+    """``bot``'s knowledge base written to Milvus as the whole store (as ``index``/``migrate``
+    write it): a Milvus Lite file in ``folder``, or the server at ``uri``; and the load's time,
+    rows per second and memory (of this process: with a server, Milvus's own is apart)."""
     kb = bot.kb
     assert isinstance(kb.lexical, LexicalIndex)
     settings = bot.settings.model_copy(
         update={
             "vector_store": "milvus",
-            "milvus_uri": str(folder / "kb.db"),
+            "milvus_uri": uri or str(folder / "kb.db"),
             "index_dir": folder,
         }
     )
@@ -92,8 +97,13 @@ def on_milvus(bot: Assistant, folder: Path) -> tuple[Assistant, dict[str, Any]]:
     return Assistant(settings, big, bot.encoder), load
 
 
-def run(sizes: list[int], windows: int, asked: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"machine": machine(), "dense_windows": windows, "sizes": []}
+def run(sizes: list[int], windows: int, asked: list[str], uri: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "machine": machine(),
+        "dense_windows": windows,
+        "milvus": uri or "Milvus Lite file",
+        "sizes": [],
+    }
     with tempfile.TemporaryDirectory(prefix="bench-milvus-store-") as tmp:
         settings = Settings(dense_windows=windows)
         bot = sample_assistant(settings, Path(tmp) / "sample")
@@ -102,7 +112,7 @@ def run(sizes: list[int], windows: int, asked: list[str]) -> dict[str, Any]:
             big = scaled(bot, n)
             faiss = ask_latency(big, asked, repeat=1)
             print(f"{n:,} chunks: loading Milvus Lite", flush=True)
-            milvus, load = on_milvus(big, Path(tmp) / f"milvus-{n}")
+            milvus, load = on_milvus(big, Path(tmp) / f"milvus-{n}", uri)
             print(f"  {load}", flush=True)
             ask = ask_latency(milvus, asked, repeat=1)
             same = sum(
@@ -123,6 +133,9 @@ def run(sizes: list[int], windows: int, asked: list[str]) -> dict[str, Any]:
                 f"{ask['p50_ms']}/{ask['p95_ms']} ms, same top-5 {same}/{len(asked)}",
                 flush=True,
             )
+            store = milvus.kb.vector_index
+            assert isinstance(store, MilvusIndex)
+            milvus_collection.drop_versions(store.client(), store.target, [])  # on a server too
             milvus_collection.close_all()
             del big, milvus
     return out
@@ -132,10 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.milvus_store")
     parser.add_argument("--chunks", default="100000,1000000")
     parser.add_argument("--windows", type=int, default=0)
+    parser.add_argument(
+        "--uri", help="a Milvus server (http://host:19530) instead of a Milvus Lite file"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.chunks.split(",")]
-    result = run(sizes, args.windows, questions())
+    result = run(sizes, args.windows, questions(), args.uri)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", "utf-8")
     print(f"wrote {args.out}")

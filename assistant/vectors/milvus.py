@@ -137,7 +137,6 @@ class MilvusIndex(VectorStore):
         target, token = opened_target(entry, settings)
         try:
             client = connect(target, token)
-            client.load_collection(target.collection + "_chunks")
             client.load_collection(records_collection(target.collection))
             documents, chunks, owners, facts = read_records(
                 client, target.collection, int(entry["chunks"])

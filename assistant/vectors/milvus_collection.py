@@ -39,7 +39,6 @@ from assistant.vectors.milvus_lexical import (
     lexical_collections,
 )
 from assistant.vectors.milvus_records import (
-    chunk_fields,
     create_records,
     insert_records,
     records_collection,
@@ -290,19 +289,15 @@ def write_collection(
             client, target, rows.documents, rows.chunks, vectors, keys, rows.owners, progress
         )
         fields = {d.id: doc_fields(d) for d in rows.documents.values()}
-        sizes = np.bincount(rows.owners, minlength=len(rows.chunks))
         insert_lexical(
             client,
             target.collection,
             rows.lexical,
-            lambda row: {
-                **fields[rows.chunks[row].doc_id],
-                **chunk_fields(rows.chunks[row], int(sizes[row])),
-            },
+            lambda row: fields[rows.chunks[row].doc_id],
             INSERT_BATCH,
             progress,
         )
-        insert_records(client, target.collection, rows.documents.values(), rows.facts)
+        insert_records(client, target.collection, rows, INSERT_BATCH)
         held = count(client, target)
         if held != len(keys):
             raise VectorStoreError(

@@ -6,9 +6,9 @@ Two collections per knowledge base version, named after its vector collection ``
 
 ``C_chunks``  one row per chunk (``pk`` = chunk row): ``sparse`` (tokens with diacritics),
               ``sparse_folded`` (the folded twin, for questions typed without them), the
-              document's ``doc_id``, ``province``, ``period_start``, ``period_end`` for filters,
-              and the chunk itself (``record``, its JSON; ``vectors``, how many it has:
-              :mod:`assistant.vectors.milvus_records`).
+              document's ``doc_id``, ``province``, ``period_start``, ``period_end`` for filters
+              (the chunk's record is elsewhere, :mod:`assistant.vectors.milvus_records`: wide
+              rows slow Milvus Lite's filtered searches down three times).
 ``C_terms``   the document frequency of every token id, in :data:`BUCKETS` rows (``pk`` =
               bucket, folded tokens from :data:`BUCKETS` on), each a sparse vector
               ``{token id: df}``: a question reads the few buckets of its tokens.
@@ -62,8 +62,6 @@ def create_lexical(client: Any, collection: str, fold: bool, pymilvus: Any) -> N
     schema.add_field("province", DataType.VARCHAR, max_length=256)
     schema.add_field("period_start", DataType.INT64)
     schema.add_field("period_end", DataType.INT64)
-    schema.add_field("record", DataType.VARCHAR, max_length=RECORD_MAX)
-    schema.add_field("vectors", DataType.INT64)
     params = client.prepare_index_params()
     for field in ("sparse", "sparse_folded") if fold else ("sparse",):
         params.add_index(field_name=field, index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
@@ -87,7 +85,7 @@ def insert_lexical(
     progress: Progress | None = None,
 ) -> None:
     """Fill the two collections from ``lexical`` (the chunks' BM25 index); ``row_fields(row)``
-    gives a chunk's other fields (its document's, its record)."""
+    gives a chunk's document fields."""
     chunks, terms = lexical_collections(collection)
     exact = row_vectors(lexical.exact, lexical.n)
     folded = row_vectors(lexical.folded, lexical.n) if lexical.folded is not None else None

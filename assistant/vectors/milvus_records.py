@@ -1,11 +1,12 @@
 """The knowledge base's records in Milvus, so that a folder on Milvus holds nothing but its
-manifest: each chunk's JSON (and its number of vectors) on its row of ``C_chunks``
-(:mod:`assistant.vectors.milvus_lexical`), and the documents and the indicator facts as JSON
-lines in ``C_records``, cut into parts a VARCHAR field holds:
+manifest: each chunk's JSON and its number of vectors, the documents and the indicator facts
+as JSON lines cut into parts a VARCHAR field holds, all in ``C_records``:
 
-``C_records``  ``pk`` = ``f"{kind}:{seq}"``, ``kind`` (``documents`` or ``facts``), ``seq`` (the
-               part's place), ``data`` (≤ :data:`PART_CHARS` characters of JSON lines), and a
+``C_records``  ``pk`` = ``f"{kind}:{seq}"``; ``kind``: ``chunk`` (``seq`` = its row, ``data`` its
+               JSON, ``vectors`` how many it has), ``documents`` or ``facts`` (``seq`` = the
+               part's place, ``data`` ≤ :data:`PART_CHARS` characters of JSON lines); and a
                two-number ``probe`` vector (Milvus wants a vector field in every collection).
+               Apart from the searched rows: wide rows slow Milvus Lite's filtered searches.
 
 Every process (and machine) that opens the manifest reads them from Milvus.
 
@@ -24,26 +25,28 @@ import numpy as np
 from assistant.errors import IndexCorruptError
 from assistant.facts import FactTable
 from assistant.types import Chunk, Document
+from assistant.vectors.base import VectorRows
 from assistant.vectors.milvus_lexical import RECORD_MAX
 
 RECORDS = "_records"
 PART_CHARS = 16_000  # ≤ 4 bytes a character: a part stays under a VARCHAR's 65,535 bytes
 READ = 2_000  # rows per query when reading
+PROBE = [1.0, 0.0]
 
 
 def records_collection(collection: str) -> str:
     return collection + RECORDS
 
 
-def chunk_fields(chunk: Chunk, vectors: int) -> dict[str, Any]:
-    """The record fields of a chunk's row in ``C_chunks``."""
+def chunk_record(row: int, chunk: Chunk, vectors: int) -> dict[str, Any]:
+    """A chunk's row in ``C_records``."""
     record = json.dumps(chunk.model_dump(), ensure_ascii=False)
     if len(record.encode("utf-8")) > RECORD_MAX:
         raise IndexCorruptError(
             f"chunk {chunk.id} is too long for a Milvus field ({len(record)} characters); "
             "index with a smaller ASSISTANT_CHUNK_SIZE"
         )
-    return {"record": record, "vectors": int(vectors)}
+    return {"pk": f"chunk:{row}", "kind": "chunk", "seq": row, "data": record, "vectors": vectors}
 
 
 def parts(text: str, size: int = PART_CHARS) -> list[str]:
@@ -62,6 +65,7 @@ def create_records(client: Any, collection: str, pymilvus: Any) -> None:
     schema.add_field("kind", DataType.VARCHAR, max_length=32)
     schema.add_field("seq", DataType.INT64)
     schema.add_field("data", DataType.VARCHAR, max_length=RECORD_MAX)
+    schema.add_field("vectors", DataType.INT64)
     schema.add_field("probe", DataType.FLOAT_VECTOR, dim=2)
     params = client.prepare_index_params()
     params.add_index(field_name="probe", index_type="FLAT", metric_type="IP")
@@ -69,21 +73,30 @@ def create_records(client: Any, collection: str, pymilvus: Any) -> None:
     client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
 
 
-def insert_records(
-    client: Any, collection: str, documents: Iterable[Document], facts: FactTable | None
-) -> None:
-    """The documents and the facts as JSON lines, in parts."""
+def insert_records(client: Any, collection: str, rows: VectorRows, batch: int) -> None:
+    """The chunks, one a row, then the documents and the facts as JSON lines, in parts."""
     name = records_collection(collection)
-    blobs = {"documents": "".join(json_lines(d.model_dump() for d in documents))}
-    if facts is not None:
-        blobs["facts"] = "".join(facts.lines())
-    rows = [
-        {"pk": f"{kind}:{seq}", "kind": kind, "seq": seq, "data": part, "probe": [1.0, 0.0]}
+    sizes = np.bincount(rows.owners, minlength=len(rows.chunks))
+    for start in range(0, len(rows.chunks), batch):
+        end = min(start + batch, len(rows.chunks))
+        client.insert(
+            name,
+            [
+                {**chunk_record(r, rows.chunks[r], int(sizes[r])), "probe": PROBE}
+                for r in range(start, end)
+            ],
+        )
+    blobs = {"documents": "".join(json_lines(d.model_dump() for d in rows.documents.values()))}
+    if rows.facts is not None:
+        blobs["facts"] = "".join(rows.facts.lines())
+    parts_rows = [
+        {"pk": f"{kind}:{seq}", "kind": kind, "seq": seq, "data": part, "vectors": 0}
+        | {"probe": PROBE}
         for kind, text in blobs.items()
         for seq, part in enumerate(parts(text))
     ]
-    for start in range(0, len(rows), 500):
-        client.insert(name, rows[start : start + 500])
+    for start in range(0, len(parts_rows), 500):
+        client.insert(name, parts_rows[start : start + 500])
 
 
 def json_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -95,26 +108,27 @@ def read_records(
     client: Any, collection: str, n_chunks: int
 ) -> tuple[list[Document], list[Chunk], np.ndarray, FactTable | None]:
     """Documents, chunks (in row order), the vectors' owning chunk rows and the facts, as
-    :func:`insert_records` and the chunks' rows hold them."""
+    :func:`insert_records` wrote them."""
+    name = records_collection(collection)
     chunks: list[Chunk] = []
     sizes: list[int] = []
     for start in range(0, n_chunks, READ):
         found = client.query(
-            collection + "_chunks",
-            filter=f"pk >= {start} and pk < {min(start + READ, n_chunks)}",
-            output_fields=["pk", "record", "vectors"],
+            name,
+            filter=f'kind == "chunk" and seq >= {start} and seq < {min(start + READ, n_chunks)}',
+            output_fields=["seq", "data", "vectors"],
             limit=READ,
         )
-        found.sort(key=lambda r: int(r["pk"]))
-        if [int(r["pk"]) for r in found] != list(range(start, start + len(found))):
-            raise IndexCorruptError(f"Milvus collection {collection}_chunks misses chunk rows")
-        chunks += [Chunk(**json.loads(r["record"])) for r in found]
+        found.sort(key=lambda r: int(r["seq"]))
+        if [int(r["seq"]) for r in found] != list(range(start, start + len(found))):
+            raise IndexCorruptError(f"Milvus collection {name} misses chunk rows")
+        chunks += [Chunk(**json.loads(r["data"])) for r in found]
         sizes += [int(r["vectors"]) for r in found]
     if len(chunks) != n_chunks:
         raise IndexCorruptError(
             f"Milvus holds {len(chunks)} chunks of the {n_chunks} the manifest names"
         )
-    blobs = _blobs(client, records_collection(collection))
+    blobs = _blobs(client, name)
     documents = [Document(**json.loads(x)) for x in blobs.get("documents", "").splitlines() if x]
     facts = None
     if "facts" in blobs:
@@ -130,7 +144,7 @@ def _blobs(client: Any, name: str) -> dict[str, str]:
     while True:
         found = client.query(
             name,
-            filter=f"seq >= {offset} and seq < {offset + READ}",
+            filter=f'kind != "chunk" and seq >= {offset} and seq < {offset + READ}',
             output_fields=["kind", "seq", "data"],
             limit=16_384,
         )
