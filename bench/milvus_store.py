@@ -79,7 +79,8 @@ def on_milvus(
         t0 = time.perf_counter()
         store = build_store(settings, folder, kb.vectors, rows)
         seconds = time.perf_counter() - t0
-    inserted = len(kb.owners) + len(kb.chunks)  # vector rows, then one BM25 row per chunk
+    # vector rows, one BM25 row and one record row per chunk (the documents' parts not counted)
+    inserted = len(kb.owners) + 2 * len(kb.chunks)
     big = KnowledgeBase(
         kb.documents, kb.chunks, None, kb.signature, vector_index=store, owners=kb.owners
     )
