@@ -180,7 +180,7 @@ def _migrate(settings: Settings) -> int:
 
     kb = migrate(settings.index_dir, settings)
     print(
-        f"moved {len(kb.vectors)} vectors of {len(kb)} chunks without embedding; "
+        f"moved {len(kb.vector_index)} vectors of {len(kb)} chunks without embedding; "
         f"{_store_line(kb)} ({settings.index_dir})"
     )
     return 0

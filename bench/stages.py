@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         big = scaled(bot, args.chunks) if args.chunks > len(bot.kb.chunks) else bot
         ms = stage_times(big, questions())
     print(
-        f"{len(big.kb.chunks):,} chunks, {len(big.kb.vectors):,} vectors "
+        f"{len(big.kb.chunks):,} chunks, {len(big.kb.owners):,} vectors "
         f"({big.kb.vector_index.summary()}); mean ms per question:"
     )
     for k, v in ms.items():

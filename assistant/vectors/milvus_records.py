@@ -90,8 +90,14 @@ def insert_records(client: Any, collection: str, rows: VectorRows, batch: int) -
     if rows.facts is not None:
         blobs["facts"] = "".join(rows.facts.lines())
     parts_rows = [
-        {"pk": f"{kind}:{seq}", "kind": kind, "seq": seq, "data": part, "vectors": 0}
-        | {"probe": PROBE}
+        {
+            "pk": f"{kind}:{seq}",
+            "kind": kind,
+            "seq": seq,
+            "data": part,
+            "vectors": 0,
+            "probe": PROBE,
+        }
         for kind, text in blobs.items()
         for seq, part in enumerate(parts(text))
     ]
