@@ -16,6 +16,7 @@ from assistant.errors import IndexCorruptError, IndexMismatchError, VectorStoreE
 from assistant.facts import FactTable
 from assistant.indicators import vocabulary_version
 from assistant.lexical import Lexical, LexicalIndex
+from assistant.provinces import find_provinces
 from assistant.storage import (
     check_signature,
     live_version,
@@ -94,6 +95,7 @@ class KnowledgeBase:
         self._rows_by_doc = {k: np.asarray(v, np.int64) for k, v in rows.items()}
         self._rows_where: dict[SearchFilter, np.ndarray] = {}
         self._about: dict[tuple[tuple[str, ...], tuple[int, ...]], frozenset[str]] = {}
+        self._named: dict[str, frozenset[str]] = {}
         every = np.arange(len(chunks))
         self._first = np.searchsorted(self.owners, every, "left")
         self._last = np.searchsorted(self.owners, every, "right")
@@ -125,7 +127,12 @@ class KnowledgeBase:
     ) -> frozenset[str]:
         """Ids of the documents about any of ``provinces`` (any province when empty) that are
         about, or mention, any of ``years`` (any year when empty); remembered per question
-        shape, so a large knowledge base is not scanned on every question."""
+        shape, so a large knowledge base is not scanned on every question.
+
+        A document about no province (a national report, an encyclopedia passage) counts for a
+        province its text names: "Trận Điện Biên Phủ ... tỉnh Lai Châu" may answer a question
+        that names Điện Biên, while a report about Bắc Giang never answers one about Bình Dương.
+        """
         key = (tuple(provinces), tuple(years))
         ids = self._about.get(key)
         if ids is None:
@@ -133,7 +140,11 @@ class KnowledgeBase:
             ids = frozenset(
                 d.id
                 for d in self.documents.values()
-                if (not wanted_p or d.province in wanted_p)
+                if (
+                    not wanted_p
+                    or d.province in wanted_p
+                    or (not d.province and wanted_p & self._named_provinces(d))
+                )
                 and (
                     not wanted_y
                     or any(d.covers(y) for y in wanted_y)
@@ -144,6 +155,14 @@ class KnowledgeBase:
                 self._about.pop(next(iter(self._about)))
             self._about[key] = ids
         return ids
+
+    def _named_provinces(self, doc: Document) -> frozenset[str]:
+        """The provinces a document's text names (read once per document)."""
+        names = self._named.get(doc.id)
+        if names is None:
+            names = frozenset(p for p, _, _ in find_provinces(doc.text))
+            self._named[doc.id] = names
+        return names
 
     def rows_where(self, where: SearchFilter) -> np.ndarray:
         """Sorted rows of the chunks of the documents ``where`` lets through; remembered per

@@ -27,13 +27,22 @@ Item = list[Span]  # alternatives: covering any one covers the item
 
 
 def normalise_answer(text: str) -> str:
-    """NFC, case-folded, single spaces; every number written by its value
-    (:func:`assistant.numbers.canonical`: "1.422" -> "1422", "14,22" -> "14_22").
+    """NFC, case-folded; every number written by its value (:func:`assistant.numbers.canonical`:
+    "1.422" -> "1422", "14,22" -> "14_22"); then punctuation dropped and spaces folded, as
+    SQuAD's answer matching does, so that a gold answer "Bộ GD&ĐT." is found in a reply
+    "... của Bộ GD&ĐT [1]." and a quote whose lines the reply joins with commas still matches.
 
-    >>> normalise_answer("Tổng  cộng\\u00a01.422,5 TRẠM")
+    >>> normalise_answer("Tổng  cộng\\u00a01.422,5 TRẠM.")
     'tổng cộng 1422_5 trạm'
+    >>> normalise_answer('"Phó giáo sư". (PGS), 45,7%')
+    'phó giáo sư pgs 45_7%'
     """
-    return canonical(" ".join(normalize(text).casefold().split()))
+    canon = canonical(" ".join(normalize(text).casefold().split()))
+    return " ".join(_PUNCTUATION.sub(" ", canon).split())
+
+
+# every punctuation or symbol character but "%" and "_", the canonical decimal point
+_PUNCTUATION = re.compile(r"[^\w\s%]|(?<!\d)_|_(?!\d)")
 
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:

@@ -73,6 +73,7 @@ class Outcome(BaseModel):
     uncited: bool = False
     removed_citations: int = 0
     first_token_ms: float | None = None
+    answer: str = ""  # the reply's text, for reading the outcomes (``--details``)
 
 
 class Failure(BaseModel):
@@ -323,6 +324,7 @@ def score(
         generated=answer.answerer == "llm",
         fallback=answer.fallback,
         first_token_ms=t.get("first_token"),
+        answer=answer.answer,
     )
     if answer.check is not None:
         out.unverified = len(answer.check.unverified)

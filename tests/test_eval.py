@@ -41,6 +41,17 @@ ROOT = Path(__file__).resolve().parent.parent
         ("đạt 72-75%", ["72"], True),
         ("ĐỨNG THỨ\u00a021/63   tỉnh", ["thứ 21/63 tỉnh"], True),  # case, NBSP, spaces
         ("Hiệu trưởng quyết định", ["hiệu trưởng"], True),
+        # punctuation is dropped, as in SQuAD's matching: the reply's "[1]." and joined lines
+        ("theo mẫu của Bộ GD&ĐT [1].", ["Bộ GD&ĐT."], True),
+        ('là viết tắt của "Phó giáo sư" [1].', ['PGS là viết tắt của "Phó giáo sư".'], False),
+        (
+            "Văn bằng: cấp sau khi tốt nghiệp, thạc sĩ",
+            ["văn bằng cấp sau khi tốt nghiệp\nthạc sĩ"],
+            True,
+        ),
+        ("ngày 15/01/2021", ["15/01/2021"], True),
+        ("có 1.422 trạm", ["1 422"], False),
+        ("đạt 45,7 điểm", ["45,7%"], False),  # "%" is kept
         ("Không tìm thấy", ["1.422", ""], False),
         ("anything", [], False),
     ],
@@ -50,7 +61,8 @@ def test_contains_answer(text: str, answers: list[str], expected: bool) -> None:
 
 
 def test_normalise_answer() -> None:
-    assert metrics.normalise_answer("  Tổng\u00a0 1.422,5\nTRẠM ") == "tổng 1422_5 trạm"
+    assert metrics.normalise_answer("  Tổng\u00a0 1.422,5\nTRẠM. ") == "tổng 1422_5 trạm"
+    assert metrics.normalise_answer("«Bộ GD&ĐT», 14,22%; (x_y)") == "bộ gd đt 14_22% x y"
     # NFD input becomes NFC
     assert metrics.normalise_answer("Hoa\u0300") == "hoà"
 

@@ -1,5 +1,6 @@
 import pytest
 
+from assistant import Settings
 from assistant.provinces import (
     MERGED_2025,
     PROVINCES_34,
@@ -119,3 +120,54 @@ def test_a_follow_up_may_use_a_short_form():
         complete_question("Còn BD thì sao?", "Bắc Giang có bao nhiêu trạm BTS?")
         == "Bình Dương có bao nhiêu trạm BTS?"
     )
+
+
+def test_a_document_about_no_province_may_answer_about_a_province_it_names(tmp_path, fake_encoder):
+    """Encyclopedia passages have no province: a question that names Điện Biên is answered from
+    the passage that names it, not refused as if it asked for a provincial report; a province
+    no passage names is still refused."""
+    from assistant import Assistant
+    from eval.corpus import open_pool_kb
+    from eval.datasets import Passage
+
+    passages = [
+        Passage(
+            id="dbp",
+            title="Trận Điện Biên Phủ",
+            text="Trận Điện Biên Phủ diễn ra tại lòng chảo Mường Thanh, châu Điện Biên, tỉnh "
+            "Lai Châu (nay thuộc tỉnh Điện Biên). Trận đánh kéo dài 56 ngày đêm.",
+        ),
+        Passage(id="hue", title="Huế", text="Kinh thành Huế được xây dựng từ năm 1805."),
+    ]
+    settings = Settings(index_dir=tmp_path / "index")
+    kb = open_pool_kb(passages, tmp_path / "pool.jsonl", settings, fake_encoder, tmp_path / "c")
+    assert all(d.province is None for d in kb.documents.values())
+    assert kb.doc_ids_about(["Điện Biên"]) == frozenset({"dbp"})
+    assert kb.doc_ids_about(["Thừa Thiên Huế"]) == frozenset({"hue"})
+    assert kb.doc_ids_about(["Cà Mau"]) == frozenset()
+    bot = Assistant(settings, kb, fake_encoder)
+    # with the fake encoder the answerer may still refuse; the province rule must not
+    a = bot.ask("Trận Điện Biên Phủ ở Điện Biên kéo dài bao nhiêu ngày đêm?")
+    assert "không có số liệu về" not in a.answer
+    assert [h.doc.id for h in a.hits][:1] == ["dbp"]
+    a = bot.ask("Cà Mau có bao nhiêu ngày đêm?")
+    assert a.refused and "không có số liệu về Cà Mau" in a.answer
+
+
+def test_a_report_never_answers_about_a_province_it_only_names(
+    reports_copy, tmp_path, fake_encoder
+):
+    """A provincial report that mentions another province stays that province's report."""
+    from assistant import index_paths
+
+    report = reports_copy / "bac-giang-2020.txt"
+    report.write_text(
+        report.read_text("utf-8") + "\nSở đã trao đổi kinh nghiệm với Sở TT&TT tỉnh Lạng Sơn.\n",
+        "utf-8",
+    )
+    settings = Settings(index_dir=tmp_path / "index")
+    kb, _ = index_paths([reports_copy], settings.index_dir, settings, fake_encoder)
+    bg = str(report.resolve())
+    assert kb.documents[bg].province == "Bắc Giang"
+    assert kb.doc_ids_about(["Lạng Sơn"]) == frozenset()
+    assert kb.doc_ids_about(["Bắc Giang"]) == frozenset({bg})
