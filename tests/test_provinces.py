@@ -138,6 +138,8 @@ def test_a_document_about_no_province_may_answer_about_a_province_it_names(tmp_p
             "Lai Châu (nay thuộc tỉnh Điện Biên). Trận đánh kéo dài 56 ngày đêm.",
         ),
         Passage(id="hue", title="Huế", text="Kinh thành Huế được xây dựng từ năm 1805."),
+        Passage(id="hn", title="Thủ đô", text="Hà Nội là thủ đô của Việt Nam."),
+        Passage(id="quan", title="Thủ đô", text="Thủ đô có 30 đơn vị hành chính cấp quận huyện."),
     ]
     settings = Settings(index_dir=tmp_path / "index")
     kb = open_pool_kb(passages, tmp_path / "pool.jsonl", settings, fake_encoder, tmp_path / "c")
@@ -150,6 +152,10 @@ def test_a_document_about_no_province_may_answer_about_a_province_it_names(tmp_p
     a = bot.ask("Trận Điện Biên Phủ ở Điện Biên kéo dài bao nhiêu ngày đêm?")
     assert "không có số liệu về" not in a.answer
     assert [h.doc.id for h in a.hits][:1] == ["dbp"]
+    # a passage that does not name the province is still searched: names decide refusals only
+    assert kb.doc_ids_about(["Hà Nội"]) == frozenset({"hn"})
+    a = bot.ask("Hà Nội có bao nhiêu đơn vị hành chính cấp quận huyện?")
+    assert "quan" in [h.doc.id for h in a.hits]
     a = bot.ask("Cà Mau có bao nhiêu ngày đêm?")
     assert a.refused and "không có số liệu về Cà Mau" in a.answer
 
