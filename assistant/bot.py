@@ -222,7 +222,8 @@ class Assistant:
         info = analyse(question)
         about: frozenset[str] | None = None  # the documents the question's names allow
         if province is None and info.provinces:
-            if not self.kb.doc_ids_about(info.provinces):  # never from another province's report
+            about = self.kb.doc_ids_about(info.provinces)
+            if not about:  # never answered from another province's report
                 hits = self.retriever.search(info.search, depth, year=year)
                 t1 = time.perf_counter()
                 return self._timed(
@@ -230,7 +231,7 @@ class Assistant:
                 )
             # the province's reports, and the documents about no province: one that does not
             # name it may still answer ("thủ đô" for Hà Nội), so names decide the refusal only
-            about = self.kb.doc_ids_about(info.provinces, placed=True) | self.kb.unplaced_ids()
+            about |= self.kb.unplaced_ids()
         if year is None and info.years:
             dated = self.kb.doc_ids_about((), info.years)
             dated = dated if about is None else dated & about

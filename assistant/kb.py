@@ -94,7 +94,7 @@ class KnowledgeBase:
             rows.setdefault(c.doc_id, []).append(row)
         self._rows_by_doc = {k: np.asarray(v, np.int64) for k, v in rows.items()}
         self._rows_where: dict[SearchFilter, np.ndarray] = {}
-        self._about: dict[tuple[tuple[str, ...], tuple[int, ...], bool], frozenset[str]] = {}
+        self._about: dict[tuple[tuple[str, ...], tuple[int, ...]], frozenset[str]] = {}
         self._named: dict[str, frozenset[str]] = {}
         self._unplaced: frozenset[str] | None = None
         every = np.arange(len(chunks))
@@ -124,7 +124,7 @@ class KnowledgeBase:
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
     def doc_ids_about(
-        self, provinces: Iterable[str] = (), years: Iterable[int] = (), placed: bool = False
+        self, provinces: Iterable[str] = (), years: Iterable[int] = ()
     ) -> frozenset[str]:
         """Ids of the documents about any of ``provinces`` (any province when empty) that are
         about, or mention, any of ``years`` (any year when empty); remembered per question
@@ -133,9 +133,8 @@ class KnowledgeBase:
         A document about no province (a national report, an encyclopedia passage) counts for a
         province its text names: "Trận Điện Biên Phủ ... tỉnh Lai Châu" may answer a question
         that names Điện Biên, while a report about Bắc Giang never answers one about Bình Dương.
-        With ``placed``, only the documents about one of ``provinces`` count.
         """
-        key = (tuple(provinces), tuple(years), placed)
+        key = (tuple(provinces), tuple(years))
         ids = self._about.get(key)
         if ids is None:
             wanted_p, wanted_y = set(key[0]), set(key[1])
@@ -145,7 +144,7 @@ class KnowledgeBase:
                 if (
                     not wanted_p
                     or d.province in wanted_p
-                    or (not placed and not d.province and wanted_p & self._named_provinces(d))
+                    or (not d.province and wanted_p & self._named_provinces(d))
                 )
                 and (
                     not wanted_y

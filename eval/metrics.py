@@ -26,6 +26,10 @@ Item = list[Span]  # alternatives: covering any one covers the item
 # --- answers --------------------------------------------------------------------------------
 
 
+# every punctuation or symbol character but "%" and "_", the canonical decimal point
+_PUNCTUATION = re.compile(r"[^\w\s%]|(?<!\d)_|_(?!\d)")
+
+
 def normalise_answer(text: str) -> str:
     """NFC, case-folded; every number written by its value (:func:`assistant.numbers.canonical`:
     "1.422" -> "1422", "14,22" -> "14_22"); then punctuation dropped and spaces folded, as
@@ -39,10 +43,6 @@ def normalise_answer(text: str) -> str:
     """
     canon = canonical(" ".join(normalize(text).casefold().split()))
     return " ".join(_PUNCTUATION.sub(" ", canon).split())
-
-
-# every punctuation or symbol character but "%" and "_", the canonical decimal point
-_PUNCTUATION = re.compile(r"[^\w\s%]|(?<!\d)_|_(?!\d)")
 
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:

@@ -38,7 +38,6 @@ BUCKETS = 1024
 # a sparse vector may not be empty: a chunk without tokens holds one no question has
 EMPTY: SparseVector = {sparse_token_id("\x00"): 1e-30}
 FETCH = 1000  # rows per query by key
-RECORD_MAX = 65_535  # bytes of a VARCHAR field: a chunk's record
 
 
 def lexical_collections(collection: str) -> tuple[str, str]:

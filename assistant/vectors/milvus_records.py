@@ -26,9 +26,9 @@ from assistant.errors import IndexCorruptError
 from assistant.facts import FactTable
 from assistant.types import Chunk, Document
 from assistant.vectors.base import VectorRows
-from assistant.vectors.milvus_lexical import RECORD_MAX
 
 RECORDS = "_records"
+RECORD_MAX = 65_535  # bytes of a VARCHAR field: a chunk's record
 PART_CHARS = 16_000  # ≤ 4 bytes a character: a part stays under a VARCHAR's 65,535 bytes
 READ = 2_000  # rows per query when reading
 PROBE = [1.0, 0.0]
