@@ -199,7 +199,7 @@ def compose(
             ):
                 continue
             picked.append(other)
-        chosen.extend(shorten(ranked.query, u) for u in picked)
+        chosen.extend(_join_adjacent([shorten(ranked.query, u) for u in picked]))
     if not chosen:
         return refusal(question, hits)
     citations: list[Citation] = []
@@ -207,8 +207,7 @@ def compose(
     for unit in chosen:
         n = len(citations) + 1
         citations.append(citation(n, unit.hit, unit.start, unit.end, unit.prob))
-        quote = ", ".join(line.strip() for line in unit.text.splitlines() if line.strip())
-        quote = quote.rstrip(" .;:,")
+        quote = _one_line(unit.text).rstrip(" .;:,")
         source = _source(unit.hit.doc)
         if parts and chosen[len(citations) - 2].hit.doc.id == unit.hit.doc.id:
             parts.append(f"{quote[:1].upper()}{quote[1:]} [{n}].")
@@ -256,6 +255,47 @@ def _source(doc: Document) -> str:
     if doc.province:
         return f"về {doc.province}"
     return f"«{doc.title}»"
+
+
+def _one_line(text: str) -> str:
+    """A quote's lines on one line: joined by commas, or by a space after a line that ends
+    its sentence ("...1 TCHP." then "Phần thực hành...")."""
+    out = ""
+    for line in (x.strip() for x in text.splitlines()):
+        if line:
+            out = f"{out}{' ' if out[-1:] in '.;:!?' else ', '}{line}" if out else line
+    return out
+
+
+def _join_adjacent(picked: list[Unit]) -> list[Unit]:
+    """Quotes that follow each other in one document become one quote, in the document's
+    order, with one citation: the two items of a list, a sentence and the one that goes on
+    from it ("Phần lý thuyết: 15 tiết ... Phần thực hành: 15 tiết ...")."""
+    out: list[Unit] = []
+    for unit in picked:
+        for i, other in enumerate(out):
+            first, second = (other, unit) if other.start <= unit.start else (unit, other)
+            gap = first.hit.doc.text[first.end : second.start]
+            if (
+                first.hit.doc.id == second.hit.doc.id
+                and 0 <= len(gap) <= 3
+                and not gap.strip(" .;:,\n")
+            ):
+                out[i] = Unit(
+                    other.hit,
+                    min(other.rank, unit.rank),
+                    first.start,
+                    second.end,
+                    "sentence",
+                    other.covered | unit.covered,
+                    other.values,
+                    max(other.prob, unit.prob),
+                    max(other.score, unit.score),
+                )
+                break
+        else:
+            out.append(unit)
+    return out
 
 
 def _overlaps(a: Unit, b: Unit) -> bool:

@@ -65,10 +65,11 @@ def units(hits: Sequence[Hit], qtype: str, numeric: bool) -> list[Unit]:
 
 def all_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
     """Parts of a sentence between commas and semicolons; a part of one or two words ("Hiện
-    nay,", "Năm 2020,") stays with the next one."""
+    nay,", "Năm 2020,") stays with the next one, unless it closes a parenthesis."""
     parts, pos = [], a
     for m in _LIST_CLAUSE.finditer(text, a, b):
-        if len(text[pos : m.start()].split()) >= 3:
+        piece = text[pos : m.start()]
+        if len(piece.split()) >= 3 or piece.endswith(")"):  # "(... Indonesia)" ends a part
             parts.append((pos, m.start()))
             pos = m.end()
     parts.append((pos, b))

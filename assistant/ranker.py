@@ -50,6 +50,7 @@ FEATURES = (
     "ngram_gap",
     "context",
     "same_doc",
+    "after",
 )
 QUESTION_FEATURES = (
     "choice",
@@ -67,6 +68,7 @@ QUESTION_FEATURES = (
 )
 
 _NUMERIC = frozenset({"percent", "money", "rank", "quantity"})
+_ITEMS = frozenset({"place", "date", "person"})  # answers that come as lists of names
 _STRICT = frozenset({"person", "date", "place", "percent", "money", "rank", "quantity"})
 # The reports' answer model: few questions to fit it, so few inputs.
 REPORT_FEATURES = ("choice", "coverage", "missing", "type", "dense", "bigrams", "context")
@@ -136,6 +138,8 @@ def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
         around = u.hit.doc.text[max(u.start - 150, 0) : u.end + 150]
         near = {fold(w) for w in words(around)} if q.plain else set(words(around))
         context = sum(q.weights[w] for w in q.content if w in near) / total
+        after = u.hit.doc.text[u.end : u.end + 150]
+        later = {fold(w) for w in words(after)} if q.plain else set(words(after))
         u.values = {
             "dense": float(vectors[i] @ q.vector)
             if vectors is not None and q.vector is not None
@@ -148,6 +152,9 @@ def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
             "type_strict": t if q.qtype in _STRICT else 0.0,
             "ngram": _longest_run(q.folded, folded) / max(len(q.folded), 1),
             "context": context,
+            # the question's words in what follows: the answer often comes just before the
+            # sentence that repeats the question ("X là Y. X được ...")
+            "after": sum(q.weights[w] for w in q.content if w in later) / total,
             "same_doc": float(u.hit.doc.id == cands[0].hit.doc.id) if u.rank else 1.0,
             "rank": 1.0 / (1 + u.rank),
             "fused": (float(u.hit.score) - fused_mean) / fused_sd,
@@ -275,8 +282,33 @@ def shorten(q: Query, unit: Unit) -> Unit:
     if not keep:
         return unit
     best = min(keep, key=lambda u: (u.end - u.start, u.start))
+    best = _whole_items(q, text, unit, best)
     best.prob, best.score = unit.prob, unit.score
     return best
+
+
+def _whole_items(q: Query, text: str, unit: Unit, best: Unit) -> Unit:
+    """The cut moved past what belongs to the answer: an open parenthesis ("(cụ thể là
+    Myanma, Thái Lan...)") and, for a place, date or person, the rest of a list of them
+    ("tại làng Đan Nhiễm, xã Nam Hòa, huyện Nam Đàn, tỉnh Nghệ An", "2010, 2011 và 2015")."""
+    end = best.end
+    for a, b in all_clauses(text, unit.start, unit.end):
+        if a < end:
+            continue
+        quoted, piece = text[best.start : end], text[a:b]
+        if quoted.count("(") > quoted.count(")"):
+            end = b
+        elif (
+            q.qtype in _ITEMS
+            and len(piece.split()) <= 5
+            and (matches_type(q.qtype, piece) >= 1.0 or piece[:1].isupper() or piece[:1].isdigit())
+        ):
+            end = b
+        else:
+            break
+    if end == best.end:
+        return best
+    return Unit(best.hit, best.rank, best.start, end, best.kind)
 
 
 def _answer_number(q: Query, text: str, unit: Unit) -> tuple[int, int] | None:

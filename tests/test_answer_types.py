@@ -141,6 +141,63 @@ def test_the_clause_with_the_asked_figure_is_quoted():
     assert shorten(query, sentence) is sentence  # a list question keeps the whole sentence
 
 
+def _shortened(question: str, text: str) -> str:
+    from assistant.ranker import featurise
+
+    q = analyse(question)
+    query = query_of(q, None, None)
+    (sentence,) = [
+        u for u in units([_hit(text, None, None)], q.qtype, False) if u.kind == "sentence"
+    ]
+    featurise(query, [sentence], None)
+    return shorten(query, sentence).text
+
+
+def test_a_shortened_quote_keeps_the_whole_list_of_places_and_dates():
+    born = (
+        "Phan Bội Châu sinh ngày 26 tháng 12 năm 1867 tại làng Đan Nhiễm, xã Nam Hòa, huyện "
+        "Nam Đàn, tỉnh Nghệ An, trong một gia đình nhà nho nghèo có truyền thống khoa bảng."
+    )
+    assert _shortened("Phan Bội Châu sinh ra tại đâu?", born) == (
+        "Phan Bội Châu sinh ngày 26 tháng 12 năm 1867 tại làng Đan Nhiễm, xã Nam Hòa, huyện "
+        "Nam Đàn, tỉnh Nghệ An"
+    )
+    east = (
+        "Đại dương này về hướng Đông giáp các nước Đông Nam Á (cụ thể là Myanma, Thái Lan, "
+        "Malaysia, Indonesia), về hướng Tây nó rộng hơn nhiều, về hướng Nam mở ra biển lớn."
+    )
+    assert _shortened("Phía Đông của đại dương này giáp với nơi nào?", east) == (
+        "Đại dương này về hướng Đông giáp các nước Đông Nam Á (cụ thể là Myanma, Thái Lan, "
+        "Malaysia, Indonesia)"
+    )
+    years = (
+        "Messi đoạt Quả bóng vàng FIFA các năm 2010, 2011, 2012 và 2015, nhiều hơn mọi cầu "
+        "thủ cùng thời."
+    )
+    assert _shortened("Messi đoạt Quả bóng vàng FIFA năm nào?", years) == (
+        "Messi đoạt Quả bóng vàng FIFA các năm 2010, 2011, 2012 và 2015"
+    )
+
+
+def test_quotes_that_follow_each_other_are_one_citation():
+    from assistant.answer import compose
+
+    text = (
+        "Số TCHP của mỗi học phần được xác định như sau:\n"
+        "Phần giảng dạy lý thuyết tại lớp: 15 tiết tương đương với 1 TCHP.\n"
+        "Phần giảng dạy thực hành, thí nghiệm, thảo luận: 30 tiết tương đương với 1 TCHP.\n\n"
+        "Học phí được tính theo số TCHP."
+    )
+    a = compose("Những phần nào thì tương đương với 1 TCHP?", [_hit(text, None, None)])
+    assert not a.refused and len(a.citations) == 1
+    (c,) = a.citations
+    assert c.quote == (
+        "Phần giảng dạy lý thuyết tại lớp: 15 tiết tương đương với 1 TCHP.\n"
+        "Phần giảng dạy thực hành, thí nghiệm, thảo luận: 30 tiết tương đương với 1 TCHP."
+    )
+    assert "1 TCHP. Phần giảng dạy thực hành" in a.answer and "TCHP.," not in a.answer
+
+
 def test_fitted_models_recover_the_separating_feature():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3))
