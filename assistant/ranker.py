@@ -296,16 +296,12 @@ def _whole_items(q: Query, text: str, unit: Unit, best: Unit) -> Unit:
         if a < end:
             continue
         quoted, piece = text[best.start : end], text[a:b]
-        if quoted.count("(") > quoted.count(")"):
-            end = b
-        elif (
-            q.qtype in _ITEMS
-            and len(piece.split()) <= 5
-            and (matches_type(q.qtype, piece) >= 1.0 or piece[:1].isupper() or piece[:1].isdigit())
-        ):
-            end = b
-        else:
+        item = len(piece.split()) <= 5 and (
+            matches_type(q.qtype, piece) >= 1.0 or piece[:1].isupper() or piece[:1].isdigit()
+        )
+        if not (quoted.count("(") > quoted.count(")") or q.qtype in _ITEMS and item):
             break
+        end = b
     if end == best.end:
         return best
     return Unit(best.hit, best.rank, best.start, end, best.kind)
