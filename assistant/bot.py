@@ -34,6 +34,7 @@ from assistant.storage import current_version, index_signature
 from assistant.streaming import AnswerStream
 from assistant.text import normalize
 from assistant.types import Answer, Encoder, Progress
+from assistant.wording import report_wording
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +119,17 @@ class Assistant:
         version that cannot be loaded leaves this one in use (logged)."""
         from assistant.retrieve import Retriever
 
-        if self.kb.version is None:
+        folder = self.kb.index_dir
+        if self.kb.version is None or folder is None:
             return False  # not from a folder (built in memory)
-        live = current_version(Path(self.settings.index_dir))
+        # the folder this knowledge base came from, not settings.index_dir: an evaluation's
+        # index lives in its cache, and the app's index beside it is not its newer version
+        live = current_version(folder)
         if live is None or live == self.kb.version:
             return False
         try:
             kb = KnowledgeBase.load(
-                self.settings.index_dir, index_signature(self.settings, self.encoder), self.settings
+                folder, index_signature(self.settings, self.encoder), self.settings
             )
         except AssistantError as err:
             log.warning("staying on version %s: %s", self.kb.version, err)
@@ -219,7 +223,10 @@ class Assistant:
         if across is not None:
             return self._timed(across, t0, time.perf_counter())
         depth = max(k, self.settings.answer_hits)
-        info = analyse(question)
+        unseen = self.kb.lexical.idf("\u0000unseen\u0000")
+        # "laptop" read as the reports write it ("máy tính xách tay"), unless they use the word
+        worded = report_wording(question, lambda w: self.kb.lexical.idf(w) < unseen)
+        info = analyse(worded)
         about: frozenset[str] | None = None  # the documents the question's names allow
         if province is None and info.provinces:
             about = self.kb.doc_ids_about(info.provinces)
@@ -255,8 +262,8 @@ class Assistant:
         read = hits[: self.settings.answer_hits]
 
         def extractive() -> Answer:
-            return compose(
-                question,
+            answer = compose(
+                worded,
                 read,
                 idf=self.kb.lexical.idf,
                 encoder=self.encoder,
@@ -264,6 +271,8 @@ class Assistant:
                 threshold=self.settings.answer_threshold,
                 vector=vector,
             )
+            answer.question = question
+            return answer
 
         if self.settings.answerer == "llm":
             from assistant.llm import generate

@@ -89,6 +89,7 @@ class KnowledgeBase:
         self.vector_index = vector_index
         self.lexical = lexical
         self.version: str | None = None  # the version folder's name, once saved or loaded
+        self.index_dir: Path | None = None  # the index folder that version is in
         rows: dict[str, list[int]] = {}
         for row, c in enumerate(chunks):
             rows.setdefault(c.doc_id, []).append(row)
@@ -256,7 +257,7 @@ class KnowledgeBase:
     def save(self, index_dir: Path) -> Path:
         """Write a new version folder and make it live atomically; returns the folder."""
         folder = write_version(index_dir, self._write)
-        self.version = folder.name
+        self.version, self.index_dir = folder.name, Path(index_dir)
         return folder
 
     def _write(self, folder: Path) -> dict[str, Any]:
@@ -336,5 +337,5 @@ class KnowledgeBase:
                 f"cannot read the indexes in {folder} ({err}); rebuild with --rebuild"
             ) from err
         kb = cls(documents, chunks, vectors, signature, store, lexical, owners, facts)
-        kb.version = folder.name
+        kb.version, kb.index_dir = folder.name, Path(index_dir)
         return kb

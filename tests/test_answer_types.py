@@ -305,3 +305,13 @@ def test_padding_does_not_change_the_answer(real_assistant):
     )
     assert not padded.refused and padded.answer == plain.answer
     assert "1.422 trạm BTS" in padded.answer
+
+
+@pytest.mark.model
+def test_loanwords_are_read_as_the_reports_write_them(real_assistant):
+    a = real_assistant.ask("QB có mấy laptop?")
+    assert not a.refused and a.question == "QB có mấy laptop?"
+    assert "1.558 máy tính xách tay" in a.answer
+    assert a.citations[0].doc.endswith("quang-binh-2022.txt")
+    smart = real_assistant.ask("Tỷ lệ dân số trưởng thành có smartphone ở Quảng Bình?")
+    assert not smart.refused and "67,69%" in smart.answer

@@ -12,6 +12,7 @@ import pytest
         "assistant.numbers",
         "assistant.dates",
         "assistant.question",
+        "assistant.wording",
         "assistant.indicators",
         "assistant.indicator_extract",
         "assistant.indicator_values",

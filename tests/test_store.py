@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from assistant import (
+    Assistant,
     BadFileError,
     Chunk,
     IndexBusyError,
@@ -316,3 +317,20 @@ def test_dense_score_of_a_chunk_is_its_best_vector(reports_copy, settings, fake_
     scores, found = kb.dense_search(q, 5)
     assert list(found) == list(np.argsort(-np.array(best), kind="stable")[:5])
     np.testing.assert_allclose(scores, sorted(best, reverse=True)[:5], rtol=1e-5)
+
+
+def test_a_knowledge_base_follows_only_its_own_folder(reports_copy, tmp_path, fake_encoder):
+    """An evaluation's index (in its cache) is not replaced by the app's index in
+    settings.index_dir, however new that is; a newer version of its own folder is taken."""
+    own = Settings(index_dir=tmp_path / "own")
+    app = Settings(index_dir=tmp_path / "app")
+    kb, _ = _build([reports_copy / "bac-giang-2020.txt"], own, fake_encoder)
+    _build([reports_copy], app, fake_encoder)  # the app's index: newer, elsewhere
+    bot = Assistant(app, kb, fake_encoder)
+    assert not bot.refresh() and bot.kb is kb and len(bot.kb.documents) == 1
+    _build([reports_copy / "quang-binh-2022.txt"], own, fake_encoder)  # own folder moves on
+    assert bot.refresh() and sorted(d.province for d in bot.kb.documents.values()) == [
+        "Bắc Giang",
+        "Quảng Bình",
+    ]
+    assert bot.kb.index_dir == own.index_dir
