@@ -138,7 +138,7 @@ ABBREVIATIONS: dict[str, str] = {
 }
 _AFTER_PLACE_ONLY = {"DN": "Đà Nẵng", "HP": "Hải Phòng"}  # alone: "doanh nghiệp", "máy HP"
 _PLACE_WORD = (
-    r"(?:tỉnh|tinh|tp\.?|thành\s+phố|thanh\s+pho|"
+    r"(?:tỉnh|tinh|tp|thành\s+phố|thanh\s+pho|"
     r"sở\s+tt\s*&\s*tt|so\s+tt\s*&\s*tt|sở\s+tttt|so\s+tttt)"
 )
 
@@ -222,7 +222,9 @@ def _abbreviation_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     )
     return (
         re.compile(rf"(?<![^\W_])(?:{alone})(?![^\W_])"),
-        re.compile(rf"(?<![^\W_]){_PLACE_WORD}\s*({placed})(?![^\W_])", re.IGNORECASE),
+        # a space or a dot after the place word: "TP.HP", "tỉnh BD", not "TPHP" (a typo of
+        # "TCHP" in a question about tuition credits)
+        re.compile(rf"(?<![^\W_]){_PLACE_WORD}(?:\.\s*|\s+)({placed})(?![^\W_])", re.IGNORECASE),
     )
 
 

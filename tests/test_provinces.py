@@ -64,6 +64,9 @@ def test_abbreviations_in_questions():
     assert names("TP DN và thành phố HP") == ["Đà Nẵng", "Hải Phòng"]
     assert names("bn có bao nhiêu, qb ở đâu, BDS, ABD") == []
     assert names("Các DN viễn thông dùng máy HP") == []  # doanh nghiệp, a brand
+    # the place word and the short form apart: "TPHP" is a typo of "TCHP", not Hải Phòng
+    assert names("TP.HP, tp. hp") == ["Hải Phòng", "Hải Phòng"]
+    assert names("Học phí tính theo TPHP hay TCHP?") == []
 
 
 def test_abbreviations_are_never_read_in_documents():
