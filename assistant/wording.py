@@ -34,12 +34,26 @@ _PATTERN = re.compile(
     re.IGNORECASE,
 )
 
+# "người đứng đầu" an organisation -> its head's title, as the reports name the person
+_HEAD_TITLES: dict[str, str] = {
+    "sở": "giám đốc",
+    "ubnd": "chủ tịch",
+    "ủy ban": "chủ tịch",
+    "tỉnh ủy": "bí thư",
+}
+_HEAD = re.compile(
+    r"(?<!\w)(?:người\s+|nguoi\s+)?(?:đứng đầu|dung dau)\s+"
+    r"(?=(sở|so|ubnd|ủy ban|uy ban|tỉnh ủy|tinh uy)(?!\w)(?!\s+(?:với|voi|sánh|sanh)(?!\w)))",
+    re.IGNORECASE,
+)
+
 
 def report_wording(question: str, known: Callable[[str], bool] | None = None) -> str:
     """``question`` with the loanwords of :data:`REPORT_WORDS` written as the reports write
-    them (without diacritics in a question typed without them), except those that ``known``
-    (the knowledge base's words) says the documents use; a capitalised one inside a name
-    ("SQL Server", "Windows Server") is a name and stays.
+    them (without diacritics in a question typed without them), and "người đứng đầu" a Sở,
+    an Ủy ban or a Tỉnh ủy as its head's title (giám đốc, chủ tịch, bí thư); except the
+    loanwords that ``known`` (the knowledge base's words) says the documents use; a capitalised
+    one inside a name ("SQL Server", "Windows Server") is a name and stays.
 
     >>> report_wording("QB có mấy laptop?")
     'QB có mấy máy tính xách tay?'
@@ -49,6 +63,14 @@ def report_wording(question: str, known: Callable[[str], bool] | None = None) ->
     'Cú pháp email của SV?'
     >>> report_wording("Trường dùng Microsoft SQL Server không?")
     'Trường dùng Microsoft SQL Server không?'
+    >>> report_wording("Ai đứng đầu Sở TT&TT Quảng Bình?")
+    'Ai giám đốc Sở TT&TT Quảng Bình?'
+    >>> report_wording("nguoi dung dau UBND tinh la ai")
+    'chu tich UBND tinh la ai'
+    >>> report_wording("Tỉnh nào đứng đầu cả nước về DTI?")
+    'Tỉnh nào đứng đầu cả nước về DTI?'
+    >>> report_wording("tinh nao dung dau so voi ca nuoc")
+    'tinh nao dung dau so voi ca nuoc'
     """
     text = normalize(question)
     plain = not has_diacritics(text)
@@ -63,4 +85,8 @@ def report_wording(question: str, known: Callable[[str], bool] | None = None) ->
         wording = REPORT_WORDS[word.lower()]
         return fold(wording) if plain else wording
 
-    return _PATTERN.sub(replace, text)
+    def title(m: re.Match[str]) -> str:
+        org = next(o for o in _HEAD_TITLES if fold(o) == fold(m.group(1).lower()))
+        return (fold(_HEAD_TITLES[org]) if plain else _HEAD_TITLES[org]) + " "
+
+    return _HEAD.sub(title, _PATTERN.sub(replace, text))

@@ -315,3 +315,13 @@ def test_loanwords_are_read_as_the_reports_write_them(real_assistant):
     assert a.citations[0].doc.endswith("quang-binh-2022.txt")
     smart = real_assistant.ask("Tỷ lệ dân số trưởng thành có smartphone ở Quảng Bình?")
     assert not smart.refused and "67,69%" in smart.answer
+
+
+@pytest.mark.model
+def test_the_head_of_a_department_is_its_director(real_assistant):
+    for q in ("Xin hỏi, ai đứng đầu Sở TT&TT Quảng Bình?", "ai dung dau so tttt quang binh"):
+        a = real_assistant.ask(q)
+        assert not a.refused and "Hoàng Hữu Thái" in a.answer, q
+        assert a.citations[0].doc.endswith("quang-binh-2022.txt")
+    other = real_assistant.ask("Người đứng đầu Sở TT&TT Bình Dương là ai?")
+    assert other.refused and other.citations == []
