@@ -41,9 +41,12 @@ _HEAD_TITLES: dict[str, str] = {
     "ủy ban": "chủ tịch",
     "tỉnh ủy": "bí thư",
 }
+# typed without diacritics, "so" is also "số" (số lượng) and "so" (so với): a Sở only before
+# the department's name
 _HEAD = re.compile(
     r"(?<!\w)(?:người\s+|nguoi\s+)?(?:đứng đầu|dung dau)\s+"
-    r"(?=(sở|so|ubnd|ủy ban|uy ban|tỉnh ủy|tinh uy)(?!\w)(?!\s+(?:với|voi|sánh|sanh)(?!\w)))",
+    r"(?=(sở|so(?=\s+(?:tt&tt|tttt|tt|thong tin)(?!\w))|ubnd|(?:ủy|uỷ|uy) ban"
+    r"|(?:tỉnh|tinh) (?:ủy|uỷ|uy))(?!\w))",
     re.IGNORECASE,
 )
 
@@ -67,10 +70,16 @@ def report_wording(question: str, known: Callable[[str], bool] | None = None) ->
     'Ai giám đốc Sở TT&TT Quảng Bình?'
     >>> report_wording("nguoi dung dau UBND tinh la ai")
     'chu tich UBND tinh la ai'
+    >>> report_wording("Ai đứng đầu Tỉnh uỷ?")
+    'Ai bí thư Tỉnh uỷ?'
     >>> report_wording("Tỉnh nào đứng đầu cả nước về DTI?")
     'Tỉnh nào đứng đầu cả nước về DTI?'
     >>> report_wording("tinh nao dung dau so voi ca nuoc")
     'tinh nao dung dau so voi ca nuoc'
+    >>> report_wording("tinh nao dung dau so luong tram bts")
+    'tinh nao dung dau so luong tram bts'
+    >>> report_wording("ai dung dau so tttt quang binh")
+    'ai giam doc so tttt quang binh'
     """
     text = normalize(question)
     plain = not has_diacritics(text)
