@@ -133,8 +133,11 @@ def rank(
     if q.qtype in NUMERIC or (reports and q.qtype in REQUIRED):
         need = 1.0 if q.qtype == "person" else 0.5
         cands = [u for u in cands if u.values["type"] >= need]
-    if reports and q.asked:  # the counted thing and its qualifier, each as a word ("ảo")
-        cands = [u for u in cands if set(q.asked) <= u.covered]
+    # the counted thing and its qualifier, each as a word ("ảo"); "bao nhiêu tiền" is any
+    # amount of money, which the type check above already asks for ("45 triệu đồng")
+    asked = set(q.asked) - ({"tiền"} if q.qtype == "money" else set())
+    if reports and asked:
+        cands = [u for u in cands if asked <= u.covered]
     noun = which_noun(q.search) if reports and q.qtype == "name" else None
     if noun:  # "sang mã nào?": the quote must give the code ("mã vùng mới 236")
         cands = [u for u in cands if names_value(noun, u.text)]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.numbers import parse_numbers
-from assistant.qtypes import has_title, is_name_line
+from assistant.qtypes import has_title, is_name_line, question_type
 from assistant.text import clause_spans, sentence_spans
 from assistant.types import Hit
 
@@ -49,6 +49,8 @@ def units(hits: Sequence[Hit], qtype: str, numeric: bool) -> list[Unit]:
             if b <= hit.chunk.start or a >= hit.chunk.end or (hit.doc.id, a, b) in seen:
                 continue
             seen.add((hit.doc.id, a, b))
+            if _asks(text[a:b], qtype):
+                continue
             out.append(Unit(hit, rank, a, b, "sentence"))
             clauses = clause_spans(text, a, b)
             if numeric and len(clauses) == 1 and len(parse_numbers(text[a:b])) >= 3:
@@ -61,6 +63,19 @@ def units(hits: Sequence[Hit], qtype: str, numeric: bool) -> list[Unit]:
                     seen.add((hit.doc.id, *block))
                     out.append(Unit(hit, rank, block[0], block[1], "block"))
     return out
+
+
+def _asks(sentence: str, qtype: str) -> bool:
+    """A sentence that asks what the question asks restates it and answers nothing (a
+    headline "Vì sao Hà Nội muốn 'dẹp' loa phường?" for "Vì sao Hà Nội muốn dẹp loa phường?");
+    a question of another type may hold the answer ("Ai là người cảm thấy rằng ...?").
+
+    >>> _asks("Vì sao Hà Nội muốn 'dẹp' loa phường?", "reason")
+    True
+    >>> _asks("Ai là người cảm thấy như ông rằng mọi người Ấn là máu mủ của mình?", "name")
+    False
+    """
+    return sentence.rstrip().endswith("?") and question_type(sentence) == qtype
 
 
 def all_clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:

@@ -325,3 +325,30 @@ def test_the_head_of_a_department_is_its_director(real_assistant):
         assert a.citations[0].doc.endswith("quang-binh-2022.txt")
     other = real_assistant.ask("Người đứng đầu Sở TT&TT Bình Dương là ai?")
     assert other.refused and other.citations == []
+
+
+NEWS_2017 = """\
+https://example.org/tin/quang-tri-loa-truyen-thanh (bài đăng trên báo điện tử, c. 2017)
+Vì sao Quảng Trị muốn giữ hệ thống loa truyền thanh cơ sở?
+Ngày 12/3, Sở TT&TT tỉnh Quảng Trị cho biết hệ thống loa truyền thanh cơ sở vẫn được giữ lại \
+vì đây là kênh đưa tin nhanh nhất đến người dân vùng núi trong mùa mưa lũ. Năm 2017, Thanh tra \
+Sở đã xử phạt một doanh nghiệp phát tán tin nhắn rác; doanh nghiệp này bị phạt 30 triệu đồng và \
+bị thu hồi đầu số.
+"""
+
+
+@pytest.mark.model
+def test_a_headline_question_is_not_its_answer_and_any_amount_is_money(real_encoder, tmp_path):
+    from assistant import Assistant, Settings, index_paths
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "quang-tri-2017.txt").write_text(NEWS_2017, "utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    kb, _ = index_paths([corpus], settings.index_dir, settings, real_encoder)
+    bot = Assistant(settings, kb, real_encoder)
+    why = bot.ask("Vì sao Quảng Trị muốn giữ loa truyền thanh cơ sở?")
+    assert not why.refused and "?" not in why.citations[0].quote
+    assert "kênh đưa tin nhanh nhất" in why.answer
+    fine = bot.ask("Doanh nghiệp phát tán tin nhắn rác ở Quảng Trị bị phạt bao nhiêu tiền?")
+    assert not fine.refused and "30 triệu đồng" in fine.answer

@@ -13,6 +13,7 @@ import pytest
         "assistant.dates",
         "assistant.question",
         "assistant.wording",
+        "assistant.quotes",
         "assistant.indicators",
         "assistant.indicator_extract",
         "assistant.indicator_values",
