@@ -6,6 +6,10 @@ the asker. It carries no topic, so it is cut before searching and matching.
 'Bắc Giang có bao nhiêu trạm BTS?'
 >>> strip_filler("cho minh hoi QB co may laptop nhe")
 'QB co may laptop'
+>>> strip_filler("Dạ cho em hỏi Đà Nẵng có bao nhiêu thuê bao?")
+'Đà Nẵng có bao nhiêu thuê bao?'
+>>> strip_filler("Đà Nẵng có bao nhiêu thuê bao?"), strip_filler("da nang co bao nhieu thue bao")
+('Đà Nẵng có bao nhiêu thuê bao?', 'da nang co bao nhieu thue bao')
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ _WHO = r"(?:minh|toi|em|tui|chung toi|chung minh|anh|chi|ban|bon minh)"
 _FILLER = [
     re.compile(
         r"^\s*(?:(?:ban|anh|chi|em|ad|admin|tro ly)\s+oi\b|"
-        r"(?:xin\s+)?(?:chao|hello|hi|alo|da|kinh gui)\b(?:\s+(?:ban|anh|chi|em|"
+        r"(?:xin\s+)?(?:chao|hello|hi|alo|kinh gui)\b(?:\s+(?:ban|anh|chi|em|"
         r"ad|admin|tro ly|moi nguoi|ca nha|assistant))?(?:\s+oi)?)\s*[,.!:]*\s*"
     ),
+    # "Dạ, ..." -- folded it is also "Đà" of Đà Nẵng, so typed without diacritics only before a
+    # comma or the asker ("da, cho em hoi", "da em muon hoi")
+    re.compile(rf"^\s*da(?=\s*[,.!:]|\s+(?:cho|xin|vang|{_WHO})\b)\b\s*[,.!:]*\s*"),
     re.compile(
         rf"(?:^|(?<=[,.!;]))\s*{_WHO}\s+(?:dang|can|muon|phai|se)\s+(?:lam|viet|tong hop|"
         rf"soan|chuan bi|tim hieu|nghien cuu|bao cao|hoan thien)\b[^,.!?;]*[,.!;]\s*"
@@ -45,14 +52,17 @@ _FILLER = [
 ]
 
 
+# "Dạ" typed with its diacritics is always the polite opening
+_DA = re.compile(r"^\s*dạ\b\s*[,.!:]*\s*")
+
+
 def strip_filler(question: str) -> str:
     """``question`` without its conversational padding; unchanged when nothing is left."""
     text = question
     for _ in range(3):  # padding can nest: "Chào bạn, cho mình hỏi ... vậy ạ?"
         before = text
-        for pattern in _FILLER:
-            folded = fold(text).lower()
-            m = pattern.search(folded)
+        for pattern in (_DA, *_FILLER):
+            m = pattern.search(text.lower() if pattern is _DA else fold(text).lower())
             if m and m.end() > m.start():
                 text = (
                     text[: m.start()]

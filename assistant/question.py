@@ -60,6 +60,8 @@ def analyse(question: str) -> QuestionInfo:
     (['máy', 'chủ', 'ảo'], ('máy', 'chủ', 'ảo'), ['Bắc Giang'], [2020], 'quantity', True)
     >>> analyse("ty le ho gia dinh co internet la bao nhieu phan tram").plain
     True
+    >>> analyse("Đà Nẵng có bao nhiêu thuê bao di động?").asked
+    ('thuê', 'bao', 'di')
     """
     search = strip_filler(question)
     found = find_provinces(search)
@@ -76,10 +78,12 @@ def analyse(question: str) -> QuestionInfo:
     skip |= {i + 1 for i in skip}
     plain = not has_diacritics(search)
     stop, forms = (_STOP_FOLDED, folded) if plain else (_STOP, typed)
+    # "bao" of "bao nhiêu" is padding, of "thuê bao" (a subscriber) it is the thing counted
+    kept = {i for i in range(1, len(folded)) if folded[i - 1 : i + 1] == ["thue", "bao"]}
     content = [
         w
         for i, (w, f) in enumerate(zip(forms, folded, strict=True))
-        if w not in stop and not re.fullmatch(r"(?:19|20)\d\d", w) and i not in skip
+        if (w not in stop or i in kept) and not re.fullmatch(r"(?:19|20)\d\d", w) and i not in skip
     ]
     unit: list[str] = []
     m = re.search(r"\b(?:bao nhieu|may)\s+((?:\S+\s*){1,2})", joined)

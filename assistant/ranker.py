@@ -116,11 +116,13 @@ def featurise(q: Query, cands: list[Unit], vectors: np.ndarray | None) -> None:
         present = set(forms)
         pairs = set(zip(forms, forms[1:], strict=False))
         got: dict[str, float] = {w: 1.0 for w in q.content if w in present}
-        for a, b in q.phrases:  # "giám đốc" is not covered by "giám sát"
-            if (a, b) not in pairs:
-                for w in (a, b):
-                    if w in got:
-                        got[w] = min(got[w], 0.25)
+        # "giám đốc" is not covered by "giám sát": a syllable of the question's words counts
+        # only inside one of them ("tin" of "phát tán tin nhắn" in "526.376 tin nhắn")
+        inside = {w for a, b in q.phrases if (a, b) in pairs for w in (a, b)}
+        for a, b in q.phrases:
+            for w in (a, b):
+                if w in got and w not in inside:
+                    got[w] = min(got[w], 0.25)
         if q.compound is not None:  # "ảo" of "máy chủ ảo" is not the "ảo" of "ảo hóa"
             for w in list(got):
                 if _only_in_compounds(w, forms, q, q.compound):

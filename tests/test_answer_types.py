@@ -333,12 +333,13 @@ Vì sao Quảng Trị muốn giữ hệ thống loa truyền thanh cơ sở?
 Ngày 12/3, Sở TT&TT tỉnh Quảng Trị cho biết hệ thống loa truyền thanh cơ sở vẫn được giữ lại \
 vì đây là kênh đưa tin nhanh nhất đến người dân vùng núi trong mùa mưa lũ. Năm 2017, Thanh tra \
 Sở đã xử phạt một doanh nghiệp phát tán tin nhắn rác; doanh nghiệp này bị phạt 30 triệu đồng và \
-bị thu hồi đầu số.
+bị thu hồi đầu số. Trong tháng 3 năm 2017, doanh nghiệp này đã gửi đi 412.000 tin nhắn. Trên \
+địa bàn tỉnh có 61.200 thuê bao internet cáp quang.
 """
 
 
 @pytest.mark.model
-def test_a_headline_question_is_not_its_answer_and_any_amount_is_money(real_encoder, tmp_path):
+def test_a_news_article_headline_money_messages_and_subscribers(real_encoder, tmp_path):
     from assistant import Assistant, Settings, index_paths
 
     corpus = tmp_path / "corpus"
@@ -352,3 +353,18 @@ def test_a_headline_question_is_not_its_answer_and_any_amount_is_money(real_enco
     assert "kênh đưa tin nhanh nhất" in why.answer
     fine = bot.ask("Doanh nghiệp phát tán tin nhắn rác ở Quảng Trị bị phạt bao nhiêu tiền?")
     assert not fine.refused and "30 triệu đồng" in fine.answer
+    # "tin" and "nhắn" are covered by "tin nhắn" although the question says "tin nhắn rác"
+    sent = bot.ask("Doanh nghiệp phát tán tin nhắn rác đã gửi bao nhiêu tin nhắn trong tháng 3?")
+    assert not sent.refused and "412.000 tin nhắn" in sent.answer
+    # "thuê bao" is the thing counted, with its qualifier: internet is not "di động"
+    fibre = bot.ask("Quảng Trị có bao nhiêu thuê bao internet?")
+    assert not fibre.refused and "61.200 thuê bao" in fibre.answer
+    mobile = bot.ask("Quảng Trị có bao nhiêu thuê bao di động?")
+    assert mobile.refused and mobile.citations == []
+
+
+def test_da_nang_is_not_the_polite_da_and_a_subscriber_is_counted():
+    q = analyse("Đà Nẵng có bao nhiêu thuê bao di động?")
+    assert q.provinces == ["Đà Nẵng"] and q.asked == ("thuê", "bao", "di")
+    assert analyse("da nang co bao nhieu thue bao").provinces == ["Đà Nẵng"]
+    assert analyse("Dạ, cho em hỏi Đà Nẵng có mấy trạm BTS?").search == "Đà Nẵng có mấy trạm BTS?"

@@ -14,6 +14,7 @@ import pytest
         "assistant.question",
         "assistant.wording",
         "assistant.quotes",
+        "assistant.filler",
         "assistant.indicators",
         "assistant.indicator_extract",
         "assistant.indicator_values",
