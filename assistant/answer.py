@@ -131,7 +131,8 @@ def rank(
     # the provinces' reports also a name for "ai" and a date for "khi nào"
     reports = any(u.hit.doc.province for u in cands)
     if q.qtype in NUMERIC or (reports and q.qtype in REQUIRED):
-        need = 1.0 if q.qtype == "person" else 0.5
+        # a rate in a report is a percentage: "tỷ lệ ... bao nhiêu" is not answered by a count
+        need = 1.0 if q.qtype == "person" or (reports and q.qtype == "percent") else 0.5
         cands = [u for u in cands if u.values["type"] >= need]
     # the counted thing and its qualifier, each as a word ("ảo"); "bao nhiêu tiền" is any
     # amount of money, which the type check above already asks for ("45 triệu đồng")
