@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from assistant.text import fold
+from assistant.text import fold, has_diacritics
 
 # canonical name -> extra spellings (the canonical name, with "tỉnh"/"thành phố" before it, is
 # always accepted)
@@ -137,6 +137,10 @@ ABBREVIATIONS: dict[str, str] = {
     "BRVT": "Bà Rịa - Vũng Tàu",
 }
 _AFTER_PLACE_ONLY = {"DN": "Đà Nẵng", "HP": "Hải Phòng"}  # alone: "doanh nghiệp", "máy HP"
+# A question typed without diacritics is often typed in lower case too ("qb co bao nhieu may
+# chu"): there these name a province alone as well; "bn" (bao nhiêu, bạn) and "bk" (Bách Khoa)
+# do not.
+_LOWER_ALONE = frozenset({"HN", "HCM", "BG", "BD", "QB", "TTH", "BRVT"})
 _PLACE_WORD = (
     r"(?:tỉnh|tinh|tp|thành\s+phố|thanh\s+pho|"
     r"sở\s+tt\s*&\s*tt|so\s+tt\s*&\s*tt|sở\s+tttt|so\s+tttt)"
@@ -215,13 +219,15 @@ def find_provinces(text: str, capitalised: bool = False) -> list[tuple[str, int,
 
 
 @lru_cache(maxsize=1)
-def _abbreviation_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _abbreviation_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     alone = "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True))
     placed = "|".join(
         sorted(map(re.escape, {**ABBREVIATIONS, **_AFTER_PLACE_ONLY}), key=len, reverse=True)
     )
+    lower = "|".join(sorted((a.lower() for a in _LOWER_ALONE), key=len, reverse=True))
     return (
         re.compile(rf"(?<![^\W_])(?:{alone})(?![^\W_])"),
+        re.compile(rf"(?<![^\W_])(?:{lower})(?![^\W_])"),
         # a space or a dot after the place word: "TP.HP", "tỉnh BD", not "TPHP" (a typo of
         # "TCHP" in a question about tuition credits)
         re.compile(rf"(?<![^\W_]){_PLACE_WORD}(?:\.\s*|\s+)({placed})(?![^\W_])", re.IGNORECASE),
@@ -229,12 +235,22 @@ def _abbreviation_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 def _abbreviations(text: str) -> list[tuple[str, int, int]]:
-    """Short forms: upper case and whole, or in any case after a place word."""
-    alone, placed = _abbreviation_patterns()
+    """Short forms: upper case and whole, or in any case after a place word; in a question
+    without diacritics, those of :data:`_LOWER_ALONE` also whole in lower case.
+
+    >>> [p for p, _, _ in _abbreviations("qb co bao nhieu may chu, bn co bao nhieu")]
+    ['Quảng Bình']
+    >>> _abbreviations("Quảng Bình có qb không")
+    []
+    """
+    alone, lower, placed = _abbreviation_patterns()
     every = {**ABBREVIATIONS, **_AFTER_PLACE_ONLY}
     found = {
         m.start(): (ABBREVIATIONS[m.group()], m.start(), m.end()) for m in alone.finditer(text)
     }
+    if not has_diacritics(text):
+        for m in lower.finditer(text):
+            found.setdefault(m.start(), (ABBREVIATIONS[m.group().upper()], m.start(), m.end()))
     for m in placed.finditer(text):
         key = m.group(1).upper()
         if key in every:

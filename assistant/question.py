@@ -62,6 +62,9 @@ def analyse(question: str) -> QuestionInfo:
     True
     >>> analyse("Đà Nẵng có bao nhiêu thuê bao di động?").asked
     ('thuê', 'bao', 'di')
+    >>> q = analyse("qb co may may chu?")
+    >>> q.provinces, q.content, q.asked
+    (['Quảng Bình'], ['may', 'chu'], ('may', 'chu'))
     """
     search = strip_filler(question)
     found = find_provinces(search)
@@ -78,8 +81,14 @@ def analyse(question: str) -> QuestionInfo:
     skip |= {i + 1 for i in skip}
     plain = not has_diacritics(search)
     stop, forms = (_STOP_FOLDED, folded) if plain else (_STOP, typed)
-    # "bao" of "bao nhiêu" is padding, of "thuê bao" (a subscriber) it is the thing counted
+    # "bao" of "bao nhiêu" is padding, of "thuê bao" (a subscriber) it is the thing counted;
+    # typed without diacritics "may" is "mấy" (how many) but "máy" before "chủ", "tính"
     kept = {i for i in range(1, len(folded)) if folded[i - 1 : i + 1] == ["thue", "bao"]}
+    kept |= {
+        i
+        for i in range(len(folded) - 1)
+        if plain and folded[i] == "may" and folded[i + 1] in ("chu", "tinh")
+    }
     content = [
         w
         for i, (w, f) in enumerate(zip(forms, folded, strict=True))

@@ -15,6 +15,7 @@ import pytest
         "assistant.wording",
         "assistant.quotes",
         "assistant.filler",
+        "assistant.provinces",
         "assistant.indicators",
         "assistant.indicator_extract",
         "assistant.indicator_values",
