@@ -253,8 +253,10 @@ class Assistant:
                 )
             about = dated
         doc_ids = None if about is None or len(about) == len(self.kb.documents) else about
-        # one query vector for the search and the answerer's sentence similarities
-        vector = np.asarray(self.encoder.embed([info.search], "query")[0], np.float32)
+        # one query vector for the search and the answerer's sentence similarities; a question
+        # typed without diacritics is embedded with them put back (its words stay folded)
+        dense_text = self.kb.restorer().restore(info.search) if info.plain else info.search
+        vector = np.asarray(self.encoder.embed([dense_text], "query")[0], np.float32)
         hits = self.retriever.search(
             info.search, depth, province=province, year=year, doc_ids=doc_ids, vector=vector
         )

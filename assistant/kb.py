@@ -17,6 +17,7 @@ from assistant.facts import FactTable
 from assistant.indicators import vocabulary_version
 from assistant.lexical import Lexical, LexicalIndex
 from assistant.provinces import find_provinces
+from assistant.restore import Restorer
 from assistant.storage import (
     check_signature,
     live_version,
@@ -98,6 +99,7 @@ class KnowledgeBase:
         self._about: dict[tuple[tuple[str, ...], tuple[int, ...]], frozenset[str]] = {}
         self._named: dict[str, frozenset[str]] = {}
         self._unplaced: frozenset[str] | None = None
+        self._restorer: Restorer | None = None
         every = np.arange(len(chunks))
         self._first = np.searchsorted(self.owners, every, "left")
         self._last = np.searchsorted(self.owners, every, "right")
@@ -163,6 +165,13 @@ class KnowledgeBase:
         if self._unplaced is None:
             self._unplaced = frozenset(d.id for d in self.documents.values() if not d.province)
         return self._unplaced
+
+    def restorer(self) -> Restorer:
+        """Puts diacritics back into a question typed without them, as these documents write
+        their words (counted on first use)."""
+        if self._restorer is None:
+            self._restorer = Restorer(d.text for d in self.documents.values())
+        return self._restorer
 
     def _named_provinces(self, doc: Document) -> frozenset[str]:
         """The provinces a document's text names (read once per document)."""

@@ -22,7 +22,7 @@ from assistant.cli import print_error, settings_from_env
 from assistant.errors import EvalError
 from assistant.types import Encoder
 from eval.corpus import CACHE_DIR
-from eval.datasets import load_qa_set
+from eval.datasets import load_qa_set, select
 from eval.report import COMPACT, summary_table, write_all, write_outcomes
 from eval.runner import COMPARE, DEFAULT, Config, SetRun, configure, entry, run_set
 
@@ -71,6 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
         "repeat for several settings, each swept alone",
     )
     run.add_argument("--limit", type=int, help="only the first N questions of each set")
+    run.add_argument(
+        "--kind",
+        dest="kinds",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="only the questions whose kind starts with PREFIX (--kind train_: uit_handcraft_qa's "
+        "training kinds); repeat for several",
+    )
+    run.add_argument(
+        "--fold",
+        action="store_true",
+        help="ask every question with its diacritics removed, as typed without them",
+    )
     run.add_argument(
         "--answerer",
         choices=["extractive", "llm"],
@@ -136,7 +150,10 @@ def run(args: argparse.Namespace, encoder: Encoder | None = None) -> int:
     configs = (COMPARE if args.compare else [DEFAULT]) + variations(args.vary)
     for config in configs:  # fail early on a bad value or a missing answer-weights file
         configure(base, config)
-    sets = [load_qa_set(p) for p in args.qa]  # fail early on a bad file
+    sets = [  # fail early on a bad file, or a --kind that leaves no question
+        select(load_qa_set(p), getattr(args, "kinds", []), getattr(args, "fold", False))
+        for p in args.qa
+    ]
     if encoder is None:
         from assistant import load_encoder
 
@@ -227,6 +244,10 @@ def argv_strings(args: argparse.Namespace) -> list[str]:
         out += ["--vary", v]
     if args.limit:
         out += ["--limit", str(args.limit)]
+    for kind in getattr(args, "kinds", []):
+        out += ["--kind", kind]
+    if getattr(args, "fold", False):
+        out.append("--fold")
     if getattr(args, "answerer", None):
         out += ["--answerer", args.answerer]
     for c in args.changes:  # a key stays out of the report

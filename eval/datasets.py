@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from assistant.errors import EvalError
-from assistant.text import normalize
+from assistant.text import fold, normalize
 
 
 class Evidence(BaseModel):
@@ -70,6 +70,20 @@ def load_qa_set(path: Path) -> QASet:
         f"{path}: the first record has neither 'evidence' (report Q&A) nor "
         "'gold_passage_ids' (passage pool); see ../shared/eval/README.md"
     )
+
+
+def select(qa: QASet, kinds: list[str], folded: bool = False) -> QASet:
+    """``qa`` with only the questions whose kind starts with one of ``kinds`` (all when
+    empty), each without its diacritics when ``folded``."""
+    questions = [q for q in qa.questions if not kinds or q.kind.startswith(tuple(kinds))]
+    if not questions:
+        found = ", ".join(sorted({q.kind for q in qa.questions}))
+        raise EvalError(f"{qa.path}: no question of kind {' or '.join(kinds)}; it has {found}")
+    if folded:
+        questions = [q.model_copy(update={"question": fold(q.question)}) for q in questions]
+    if questions == qa.questions:
+        return qa
+    return qa.model_copy(update={"questions": questions})
 
 
 def load_passages(path: Path) -> list[Passage]:
@@ -173,5 +187,5 @@ def drop_question_titles(
     return out, dropped
 
 
-def _fold_key(text: str) -> str:
-    return " ".join(normalize(text).casefold().split()).rstrip(" ?.")
+def _fold_key(text: str) -> str:  # diacritics off too: a question asked folded (--fold)
+    return " ".join(fold(normalize(text)).casefold().split()).rstrip(" ?.")

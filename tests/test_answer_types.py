@@ -368,3 +368,18 @@ def test_da_nang_is_not_the_polite_da_and_a_subscriber_is_counted():
     assert q.provinces == ["Đà Nẵng"] and q.asked == ("thuê", "bao", "di")
     assert analyse("da nang co bao nhieu thue bao").provinces == ["Đà Nẵng"]
     assert analyse("Dạ, cho em hỏi Đà Nẵng có mấy trạm BTS?").search == "Đà Nẵng có mấy trạm BTS?"
+
+
+@pytest.mark.model
+def test_a_question_without_diacritics_is_answered_as_with_them(real_assistant):
+    restored = real_assistant.kb.restorer().restore("qb co bao nhieu may chu")
+    assert restored == "qb có bao nhiêu máy chủ"
+    asked = {
+        "cac kenh thong tin da phuong tien o quang binh gom nhung loai hinh nao?": "báo in",
+        "ty le dan so truong thanh co dien thoai thong minh o qb la bao nhieu?": "67,69%",
+        "nam 2020 bac giang dung thu may ve chi so xep hang ung dung cntt?": "21/63",
+        "cho minh hoi quang binh co bao nhieu may chu nhe": "116 máy chủ",
+    }
+    for q, want in asked.items():
+        a = real_assistant.ask(q)
+        assert not a.refused and want in a.answer, q

@@ -16,6 +16,7 @@ import pytest
         "assistant.quotes",
         "assistant.filler",
         "assistant.provinces",
+        "assistant.restore",
         "assistant.indicators",
         "assistant.indicator_extract",
         "assistant.indicator_values",

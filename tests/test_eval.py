@@ -541,3 +541,17 @@ def test_command_on_bundled_reports(tmp_path: Path) -> None:
     assert entry["refusal"]["unanswerable_refused"] == 1.0
     assert {"fact", "no-diacritics", "abbreviation", "unanswerable"} <= set(entry["by_kind"])
     assert (out / "report.md").is_file() and (out / "hit_at_k.png").is_file()
+
+
+def test_select_keeps_the_kinds_asked_and_folds_the_questions():
+    from eval.datasets import load_qa_set, select
+
+    qa = load_qa_set(Path(__file__).parent / "data" / "answer_types_qa.jsonl")
+    who = select(qa, ["who"], folded=True)
+    assert {q.kind for q in who.questions} == {"who"}
+    first = next(q for q in qa.questions if q.kind == "who")
+    assert who.questions[0].id == first.id
+    assert who.questions[0].question == "Ai la Giam doc So Thong tin va Truyen thong Bac Giang?"
+    assert select(qa, []) is qa
+    with pytest.raises(EvalError, match="no question of kind nope; it has .*near-miss"):
+        select(qa, ["nope"])
