@@ -131,8 +131,10 @@ def rank(
     # the provinces' reports also a name for "ai" and a date for "khi nào"
     reports = any(u.hit.doc.province for u in cands)
     if q.qtype in NUMERIC or (reports and q.qtype in REQUIRED):
-        # a rate in a report is a percentage: "tỷ lệ ... bao nhiêu" is not answered by a count
-        need = 1.0 if q.qtype == "person" or (reports and q.qtype == "percent") else 0.5
+        # a rate in a report is a percentage, an amount a sum of money: "tỷ lệ ... bao nhiêu",
+        # "bao nhiêu tiền" are not answered by a count
+        strict = q.qtype == "person" or (reports and q.qtype in ("percent", "money"))
+        need = 1.0 if strict else 0.5
         cands = [u for u in cands if u.values["type"] >= need]
     # the counted thing and its qualifier, each as a word ("ảo"); "bao nhiêu tiền" is any
     # amount of money, which the type check above already asks for ("45 triệu đồng")
@@ -162,14 +164,16 @@ def compose(
     weights: AnswerWeights | None = None,
     threshold: float | None = None,
     vector: np.ndarray | None = None,
+    restore: Callable[[str], str] | None = None,
 ) -> Answer:
     """The extractive answer to ``question`` from ``hits`` (already filtered and ranked).
 
     ``idf`` weighs question words by rarity in the knowledge base (rare words matter more);
     ``encoder`` gives the dense similarity of the question to each candidate sentence;
-    ``threshold`` overrides the answer model's fitted one (``Settings.answer_threshold``).
+    ``threshold`` overrides the answer model's fitted one (``Settings.answer_threshold``);
+    ``restore`` puts diacritics back into a question typed without them (:func:`analyse`).
     """
-    q = analyse(question)
+    q = analyse(question, restore)
     if not hits:
         return refusal(question, hits)
     w = weights or ranker_weights()

@@ -32,7 +32,7 @@ from assistant.provinces import merged_into
 from assistant.question import analyse
 from assistant.storage import current_version, index_signature
 from assistant.streaming import AnswerStream
-from assistant.text import normalize
+from assistant.text import has_diacritics, normalize
 from assistant.types import Answer, Encoder, Progress
 from assistant.wording import report_wording
 
@@ -226,7 +226,9 @@ class Assistant:
         unseen = self.kb.lexical.idf("\u0000unseen\u0000")
         # "laptop" read as the reports write it ("máy tính xách tay"), unless they use the word
         worded = report_wording(question, lambda w: self.kb.lexical.idf(w) < unseen)
-        info = analyse(worded)
+        # typed without diacritics: they are put back as the documents write its words
+        restore = None if has_diacritics(worded) else self.kb.restorer().restore
+        info = analyse(worded, restore)
         about: frozenset[str] | None = None  # the documents the question's names allow
         if province is None and info.provinces:
             about = self.kb.doc_ids_about(info.provinces)
@@ -255,7 +257,7 @@ class Assistant:
         doc_ids = None if about is None or len(about) == len(self.kb.documents) else about
         # one query vector for the search and the answerer's sentence similarities; a question
         # typed without diacritics is embedded with them put back (its words stay folded)
-        dense_text = self.kb.restorer().restore(info.search) if info.plain else info.search
+        dense_text = restore(info.search) if restore is not None else info.search
         vector = np.asarray(self.encoder.embed([dense_text], "query")[0], np.float32)
         hits = self.retriever.search(
             info.search, depth, province=province, year=year, doc_ids=doc_ids, vector=vector
@@ -272,6 +274,7 @@ class Assistant:
                 weights=ranker_weights(self.settings.answer_weights),
                 threshold=self.settings.answer_threshold,
                 vector=vector,
+                restore=restore,
             )
             answer.question = question
             return answer

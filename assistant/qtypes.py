@@ -182,7 +182,11 @@ _HOW = re.compile(
     r"ap dung)\b"
 )
 _LIST = re.compile(r":\s*\S|(?:[^,;]+[,;]){2,}")
-_MONEY_WORD = re.compile(r"\b(dong|vnd|trieu|ty|usd|\$)\b")
+# a currency or a scale word within two words after a number ("5 triệu USD", "200 USD"), not
+# anywhere in the sentence ("15 lần ... hoạt động": folded, "động" is "dong")
+_MONEY_WORD = re.compile(
+    r"\d[\d.,]*\s*(?:\S+\s+){0,2}?(?:dong|vnd|trieu|(?<!cong )ty|usd)\b|\$\s*\d"
+)
 
 
 def matches_type(qtype: str, text: str) -> float:

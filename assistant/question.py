@@ -6,6 +6,7 @@ names and the kind of answer it expects (:mod:`assistant.qtypes`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.dates import years_in
@@ -50,10 +51,13 @@ class QuestionInfo:
     asked: tuple[str, ...] = ()  # the counted thing with its qualifier ("máy chủ ảo")
 
 
-def analyse(question: str) -> QuestionInfo:
+def analyse(question: str, restore: Callable[[str], str] | None = None) -> QuestionInfo:
     """Content words, the expected kind of answer, provinces and years named in a question.
 
-    Conversational padding ("Chào bạn, ... cho mình hỏi ... vậy ạ?") is cut first.
+    Conversational padding ("Chào bạn, ... cho mình hỏi ... vậy ạ?") is cut first. A question
+    typed without diacritics is matched folded; ``restore`` (diacritics put back, see
+    :mod:`assistant.restore`) then tells its stop words from content words that fold alike
+    ("bằng" / "bảng", "về" / "vệ tinh", "số" / "hồ sơ").
 
     >>> q = analyse("Năm 2020 Bắc Giang có bao nhiêu máy chủ ảo?")
     >>> q.content, q.asked, q.provinces, q.years, q.qtype, q.quantity
@@ -81,6 +85,9 @@ def analyse(question: str) -> QuestionInfo:
     skip |= {i + 1 for i in skip}
     plain = not has_diacritics(search)
     stop, forms = (_STOP_FOLDED, folded) if plain else (_STOP, typed)
+    accented = words(restore(masked)) if plain and restore is not None else []
+    if len(accented) != len(typed):
+        accented = []
     # "bao" of "bao nhiêu" is padding, of "thuê bao" (a subscriber) it is the thing counted;
     # typed without diacritics "may" is "mấy" (how many) but "máy" before "chủ", "tính"
     kept = {i for i in range(1, len(folded)) if folded[i - 1 : i + 1] == ["thue", "bao"]}
@@ -89,10 +96,16 @@ def analyse(question: str) -> QuestionInfo:
         for i in range(len(folded) - 1)
         if plain and folded[i] == "may" and folded[i + 1] in ("chu", "tinh")
     }
+
+    def is_stop(i: int, w: str) -> bool:
+        if i in kept:
+            return False
+        return accented[i] in _STOP if accented else w in stop
+
     content = [
         w
-        for i, (w, f) in enumerate(zip(forms, folded, strict=True))
-        if (w not in stop or i in kept) and not re.fullmatch(r"(?:19|20)\d\d", w) and i not in skip
+        for i, w in enumerate(forms)
+        if not is_stop(i, w) and not re.fullmatch(r"(?:19|20)\d\d", w) and i not in skip
     ]
     unit: list[str] = []
     m = re.search(r"\b(?:bao nhieu|may)\s+((?:\S+\s*){1,2})", joined)

@@ -383,3 +383,32 @@ def test_a_question_without_diacritics_is_answered_as_with_them(real_assistant):
     for q, want in asked.items():
         a = real_assistant.ask(q)
         assert not a.refused and want in a.answer, q
+
+
+def test_an_amount_of_money_needs_its_currency_after_the_number():
+    assert matches_type("money", "5 triệu USD") == matches_type("money", "chi 2,5 tỷ") == 1.0
+    assert matches_type("money", "sai mật khẩu 15 lần; vi phạm trong hoạt động viễn thông") == 0.5
+    assert matches_type("money", "có 15 công ty") == 0.5
+
+
+def test_restored_diacritics_tell_stop_words_from_content_words():
+    from assistant.config import BUNDLED_REPORTS
+    from assistant.restore import Restorer
+
+    restorer = Restorer(p.read_text("utf-8") for p in sorted(BUNDLED_REPORTS.glob("*.txt")))
+    q = "bac giang co bao nhieu ve tinh vien tham?"
+    assert analyse(q).content == ["vien", "tham"]  # "ve" read as "về", "tinh" as "tỉnh"
+    assert analyse(q, restorer.restore).content == ["ve", "tinh", "vien", "tham"]
+    assert analyse(q, restorer.restore).asked == ("ve", "tinh", "vien")
+
+
+@pytest.mark.model
+def test_near_misses_without_diacritics_are_refused(real_assistant):
+    for q in (
+        "bac giang co bao nhieu ve tinh vien tham?",
+        "bac kan da cap bao nhieu chung thu so?",
+        "kinh phi nang cap trung tam tich hop du lieu bac giang la bao nhieu tien?",
+        "bac giang xu phat vi pham hanh chinh voi tong so tien bao nhieu?",
+    ):
+        a = real_assistant.ask(q)
+        assert a.refused and a.citations == [], q
