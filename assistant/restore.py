@@ -19,6 +19,9 @@ from collections.abc import Iterable
 from assistant.text import fold, has_diacritics
 
 _SYLLABLE = re.compile(r"[^\W\d_]+")
+_RUN = re.compile(r"[^\W\d_]+(?: +[^\W\d_]+)*")  # syllables that only spaces separate
+# the vocabulary is nearly complete long before a large knowledge base's end: count this much
+_MAX_CHARS = 20_000_000
 _BACKOFF = 0.5  # weight of the unigram estimate next to a pair's counts
 # Reports answer, they do not ask: the words of questions, counted as if written this often
 _QUESTION_WORDS = (
@@ -42,22 +45,23 @@ class Restorer:
     """
 
     def __init__(self, texts: Iterable[str]) -> None:
-        self.unigrams: dict[str, Counter[str]] = defaultdict(Counter)
+        forms: Counter[str] = Counter()
         self.pairs: Counter[tuple[str, str]] = Counter()
-        self.following: Counter[str] = Counter()  # pairs that start with a form
         for _ in range(_QUESTION_WEIGHT):
-            self._count(_QUESTION_WORDS)
+            _count(_QUESTION_WORDS, forms, self.pairs)
+        seen = 0
         for text in texts:
-            self._count(text)
-        self.total = sum(sum(c.values()) for c in self.unigrams.values()) or 1
-
-    def _count(self, text: str) -> None:
-        for forms in _runs(text.lower()):
-            for w in forms:
-                self.unigrams[fold(w)][w] += 1
-            for a, b in zip(forms, forms[1:], strict=False):
-                self.pairs[a, b] += 1
-                self.following[a] += 1
+            _count(text, forms, self.pairs)
+            seen += len(text)
+            if seen >= _MAX_CHARS:
+                break
+        self.unigrams: dict[str, Counter[str]] = defaultdict(Counter)
+        for w, n in forms.items():
+            self.unigrams[fold(w)][w] += n
+        self.following: Counter[str] = Counter()  # pairs that start with a form
+        for (a, _), n in self.pairs.items():
+            self.following[a] += n
+        self.total = sum(forms.values()) or 1
 
     def restore(self, text: str) -> str:
         """``text`` with the most likely diacritics on each syllable typed without them; a
@@ -108,21 +112,17 @@ class Restorer:
         return (self.pairs[prev, w] + _BACKOFF * uni) / (self.following[prev] + _BACKOFF)
 
 
-def _runs(text: str) -> list[list[str]]:
-    """The syllables of ``text`` in runs that only spaces separate (a number, a comma or a
-    line end breaks a run: "có 116 máy" is no pair "có máy")."""
-    runs: list[list[str]] = []
-    last = None
-    for m in _SYLLABLE.finditer(text):
-        if last is None or text[last : m.start()].strip(" ") or last == m.start():
-            runs.append([])
-        runs[-1].append(m.group())
-        last = m.end()
-    return runs
+def _count(text: str, forms: Counter[str], pairs: Counter[tuple[str, str]]) -> None:
+    """Add the syllables of ``text`` and their pairs within runs that only spaces separate (a
+    number, a comma or a line end breaks a run: "có 116 máy" is no pair "có máy")."""
+    for run in _RUN.findall(text.lower()):
+        ws = run.split()
+        forms.update(ws)
+        pairs.update(zip(ws, ws[1:], strict=False))
 
 
 def _run_slices(text: str, spans: list[tuple[int, int]]) -> list[slice]:
-    """The runs of ``spans`` (as :func:`_runs` cuts them), as slices of the list."""
+    """The runs of ``spans`` (as :func:`_count` cuts them), as slices of the list."""
     out, start = [], 0
     for i in range(1, len(spans)):
         if text[spans[i - 1][1] : spans[i][0]].strip(" "):

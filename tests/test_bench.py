@@ -199,3 +199,12 @@ def test_the_store_bench_loads_milvus_through_the_knowledge_base_path(tmp_path, 
         assert [h.chunk.id for h in milvus.ask(q).hits[:5]] == [
             h.chunk.id for h in big.ask(q).hits[:5]
         ]
+
+
+def test_the_restore_bench_counts_the_texts_it_reads() -> None:
+    from bench.restore import run, texts
+
+    result = run(copies=2)
+    assert result["texts"] == 2 * len(texts())
+    assert result["chars"] == 2 * sum(map(len, texts()))
+    assert result["pairs"] > 0 and result["questions"] > 0
