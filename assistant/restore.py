@@ -68,18 +68,15 @@ class Restorer:
         text that has diacritics already is returned as it is."""
         if has_diacritics(text):
             return text
-        spans = [(m.start(), m.end()) for m in _SYLLABLE.finditer(text)]
-        if not spans:
-            return text
-        typed = [text[a:b] for a, b in spans]
-        chosen: list[str] = []
-        for run in _run_slices(text, spans):
-            chosen += self._decode([t.lower() for t in typed[run]])
         out, pos = [], 0
-        for (a, b), t, c in zip(spans, typed, chosen, strict=True):
-            out.append(text[pos:a])
-            out.append(_like(t, c))
-            pos = b
+        for run in _RUN.finditer(text):  # decoded run by run, as they were counted
+            spans = [(m.start(), m.end()) for m in _SYLLABLE.finditer(text, *run.span())]
+            typed = [text[a:b] for a, b in spans]
+            chosen = self._decode([t.lower() for t in typed])
+            for (a, b), t, c in zip(spans, typed, chosen, strict=True):
+                out.append(text[pos:a])
+                out.append(_like(t, c))
+                pos = b
         out.append(text[pos:])
         return "".join(out)
 
@@ -87,7 +84,7 @@ class Restorer:
         """The most likely accented form of each folded syllable (Viterbi over the pairs).
         Runs of syllables the documents never write break the chain and stay as typed."""
         best: dict[str, tuple[float, list[str]]] = {}
-        for i, f in enumerate(folded):
+        for f in folded:
             forms = self.unigrams.get(f)
             if not forms:
                 top = max(best.values(), key=lambda v: v[0], default=(0.0, []))
@@ -96,7 +93,7 @@ class Restorer:
             step: dict[str, tuple[float, list[str]]] = {}
             for w, n in forms.items():
                 uni = n / self.total
-                if i == 0 or not best:
+                if not best:
                     step[w] = (math.log(uni), [w])
                     continue
                 step[w] = max(
@@ -119,17 +116,6 @@ def _count(text: str, forms: Counter[str], pairs: Counter[tuple[str, str]]) -> N
         ws = run.split()
         forms.update(ws)
         pairs.update(zip(ws, ws[1:], strict=False))
-
-
-def _run_slices(text: str, spans: list[tuple[int, int]]) -> list[slice]:
-    """The runs of ``spans`` (as :func:`_count` cuts them), as slices of the list."""
-    out, start = [], 0
-    for i in range(1, len(spans)):
-        if text[spans[i - 1][1] : spans[i][0]].strip(" "):
-            out.append(slice(start, i))
-            start = i
-    out.append(slice(start, len(spans)))
-    return out
 
 
 def _like(typed: str, form: str) -> str:
